@@ -1,1 +1,57 @@
-//! placeholder
+//! # gaussmix-core
+//!
+//! Gaussian mixture models and k-means with scikit-learn's semantics, computed by one fused,
+//! blocked, parallel pass over the data per iteration.
+//!
+//! - [`GaussianMixture`] (scikit-learn's `GaussianMixture`): `full`, `tied`, `diag` and
+//!   `spherical` covariances, in precision-Cholesky form and log space throughout; the fitted
+//!   [`GaussianMixtureModel`] predicts, scores, samples and reports BIC/AIC.
+//! - [`KMeans`] (scikit-learn's `KMeans` with `algorithm="lloyd"`): greedy k-means++ and Lloyd.
+//! - [`SufficientStats`]: the E-step's statistics of a chunk of rows, mergeable, and the M-step
+//!   from them: the building block of out-of-core and distributed fits.
+//!
+//! Input is a borrowed row-major [`DataRef`] of `f32` or `f64` (never copied); arithmetic and
+//! accumulation are in `f64`. Rows are processed in fixed blocks whose partial results are
+//! combined in a fixed order, so **results are bit-identical for any number of threads**.
+//! Parallelism is rayon's: the current pool, or `n_threads` for a pool of its own.
+//!
+//! ```
+//! use gaussmix_core::{DataRef, GaussianMixture};
+//! // Two well separated groups of points in 2-D.
+//! let mut x = Vec::new();
+//! for i in 0..100 {
+//!     let t = i as f64 * 0.1;
+//!     x.extend_from_slice(&[t.sin(), t.cos()]);
+//!     x.extend_from_slice(&[10.0 + t.cos(), 5.0 + t.sin()]);
+//! }
+//! let data = DataRef::new(&x, 200, 2).unwrap();
+//! let model = GaussianMixture::new(2).seed(0).fit(data).unwrap();
+//! assert!(model.converged());
+//! let labels = model.predict(data).unwrap();
+//! assert_ne!(labels[0], labels[1]);
+//! ```
+#![deny(missing_docs)]
+
+mod blocks;
+mod covariance;
+mod data;
+mod engine;
+mod error;
+mod kmeans;
+mod linalg;
+mod math;
+mod mixture;
+mod model;
+mod stats;
+
+pub use covariance::CovarianceType;
+pub use data::{DataRef, Float};
+pub use error::{Error, IllDefinedCovariance, Result};
+pub use kmeans::{KMeans, KMeansInit, KMeansModel};
+pub use mixture::{GaussianMixture, InitParams, Progress};
+pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel};
+pub use stats::{StatsParts, SufficientStats};
+
+/// Rows per block of the passes over the data: a constant of the algorithm (never derived from
+/// the thread count), exposed for tests at block edges.
+pub const BLOCK_ROWS: usize = blocks::BLOCK_ROWS;

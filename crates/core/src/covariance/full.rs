@@ -1,0 +1,260 @@
+//! `full`: each component has its own covariance `Σ_k`, held as the upper triangular precision
+//! Cholesky factor `U_k` (`U_k U_kᵀ = Σ_k⁻¹`).
+//!
+//! E-step: `log N(x | μ_k, Σ_k) = -½ (d log 2π + ‖(x - μ_k) U_k‖²) + Σ_j log U_k[j, j]`, the
+//! product taken for a whole block of centred rows at once (a triangular loop over lanes of rows
+//! for small `d`, faer's matrix product for larger `d`).
+//!
+//! Statistics about shifts `s_k`: `S1_k = Σ r (x - s_k)`, `S2_k = Σ r (x - s_k)(x - s_k)ᵀ`.
+//! M-step, with `e_k = μ'_k - s_k`: `Σ_k = (S2_k - S1_k e_kᵀ - e_k S1_kᵀ + N_k e_k e_kᵀ) / N'_k
+//! + reg_covar I`, which is scikit-learn's `Σ r (x - μ')(x - μ')ᵀ / N'` without its cancellation.
+
+use super::{
+    CHUNK, FAER_MIN_D, Kernel, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
+    symmetrize_lower,
+};
+use crate::error::Result;
+use crate::linalg;
+use crate::math;
+
+pub(crate) struct Full;
+
+pub(crate) struct Prepared {
+    k: usize,
+    d: usize,
+    /// `(K, d, d)`, upper triangular.
+    u: Vec<f64>,
+    means: Vec<f64>,
+    /// `log w_k - d/2 log 2π + Σ_j log U_k[j, j]`.
+    cst: Vec<f64>,
+}
+
+/// An upper triangular factor of `U Uᵀ`, for factors given in another form (from a model file).
+pub(crate) fn upper_factor(u: &[f64], d: usize) -> Vec<f64> {
+    if linalg::is_upper_triangular(u, d) {
+        return u.to_vec();
+    }
+    let p = linalg::gram(u, d);
+    // `u` was validated as a factor of a positive definite precision; keep it if that fails.
+    linalg::precision_cholesky_from_precision(&p, d).unwrap_or_else(|| u.to_vec())
+}
+
+/// `q[r] = ‖dx_r U‖²` for the padded rows of a centred feature-major block, `U` upper triangular.
+#[inline(always)]
+pub(crate) fn mahalanobis_upper(
+    dx: &[f64],
+    u: &[f64],
+    ld: usize,
+    rows_p: usize,
+    d: usize,
+    y: &mut [f64],
+    q: &mut [f64],
+) {
+    if d >= FAER_MIN_D {
+        // Yᵀ = Uᵀ dxᵀ: (d, d) × (d, rows), feature-major like the block.
+        // Y = D U with D `(rows, d)` column-major (the block's layout) and U upper triangular.
+        // Destinations are always column-major: faer 0.24.4 computes wrong values (and corrupts
+        // the heap) when writing a row-major destination on AVX-512 machines.
+        use faer::linalg::matmul::triangular::{BlockStructure, matmul};
+        let lhs = faer::MatRef::from_column_major_slice_with_stride(dx, rows_p, d, ld);
+        let rhs = faer::MatRef::from_row_major_slice(u, d, d);
+        let dst = faer::MatMut::from_column_major_slice_with_stride_mut(y, rows_p, d, ld);
+        matmul(
+            dst,
+            BlockStructure::Rectangular,
+            faer::Accum::Replace,
+            lhs,
+            BlockStructure::Rectangular,
+            rhs,
+            BlockStructure::TriangularUpper,
+            1.0,
+            faer::Par::Seq,
+        );
+        q[..rows_p].fill(0.0);
+        for j in 0..d {
+            let yj = &y[j * ld..j * ld + rows_p];
+            for (qr, &v) in q[..rows_p].iter_mut().zip(yj) {
+                *qr += v * v;
+            }
+        }
+        return;
+    }
+    let mut r0 = 0;
+    while r0 < rows_p {
+        let mut acc = [0.0; CHUNK];
+        for j in 0..d {
+            let mut yv = [0.0; CHUNK];
+            for l in 0..=j {
+                let ulj = u[l * d + j];
+                let src: &[f64; CHUNK] = dx[l * ld + r0..l * ld + r0 + CHUNK].try_into().unwrap();
+                for t in 0..CHUNK {
+                    yv[t] += src[t] * ulj;
+                }
+            }
+            for t in 0..CHUNK {
+                acc[t] += yv[t] * yv[t];
+            }
+        }
+        q[r0..r0 + CHUNK].copy_from_slice(&acc);
+        r0 += CHUNK;
+    }
+}
+
+impl Kernel for Full {
+    const TYPE: super::CovarianceType = super::CovarianceType::Full;
+    type Prepared = Prepared;
+
+    fn prepare(p: &Params) -> Prepared {
+        let (k, d) = (p.n_components, p.n_features);
+        let mut u = Vec::with_capacity(k * d * d);
+        let mut cst = Vec::with_capacity(k);
+        for c in 0..k {
+            let uc = upper_factor(&p.precisions_cholesky[c * d * d..(c + 1) * d * d], d);
+            let log_det: f64 = (0..d).map(|j| uc[j * d + j].ln()).sum();
+            cst.push(p.weights[c].ln() - 0.5 * d as f64 * LN_2PI + log_det);
+            u.extend_from_slice(&uc);
+        }
+        Prepared {
+            k,
+            d,
+            u,
+            means: p.means.clone(),
+            cst,
+        }
+    }
+
+    fn work_len(_k: usize, d: usize) -> usize {
+        2 * d * crate::blocks::BLOCK_ROWS
+    }
+
+    fn weighted_log_prob(
+        prep: &Prepared,
+        xt: &[f64],
+        ld: usize,
+        rows: usize,
+        out: &mut [f64],
+        work: &mut [f64],
+    ) {
+        let (k, d) = (prep.k, prep.d);
+        let rows_p = crate::blocks::padded(rows);
+        let (dx, y) = work.split_at_mut(d * ld);
+        for c in 0..k {
+            center(xt, &prep.means[c * d..(c + 1) * d], ld, rows_p, dx);
+            let o = &mut out[c * ld..c * ld + ld];
+            mahalanobis_upper(dx, &prep.u[c * d * d..(c + 1) * d * d], ld, rows_p, d, y, o);
+            let cst = prep.cst[c];
+            for v in &mut o[..rows_p] {
+                *v = cst - 0.5 * *v;
+            }
+        }
+    }
+
+    fn accumulate(
+        shift: &Shift,
+        xt: &[f64],
+        ld: usize,
+        rows: usize,
+        resp: &[f64],
+        sums: &mut Sums,
+        work: &mut [f64],
+        k: usize,
+        d: usize,
+    ) {
+        let rows_p = crate::blocks::padded(rows);
+        let (dx, wdx) = work.split_at_mut(d * ld);
+        for c in 0..k {
+            let rk = &resp[c * ld..c * ld + rows_p];
+            sums.nk[c] += math::sum(rk);
+            center(xt, &shift.shift[c * d..(c + 1) * d], ld, rows_p, dx);
+            for j in 0..d {
+                let src = &dx[j * ld..j * ld + rows_p];
+                let dst = &mut wdx[j * ld..j * ld + rows_p];
+                for ((o, &v), &r) in dst.iter_mut().zip(src).zip(rk) {
+                    *o = r * v;
+                }
+                sums.s1[c * d + j] += math::sum(dst);
+            }
+            add_scatter(
+                dx,
+                wdx,
+                ld,
+                rows_p,
+                d,
+                &mut sums.s2[c * d * d..(c + 1) * d * d],
+            );
+        }
+    }
+
+    fn covariances(
+        sums: &Sums,
+        _shift: &Shift,
+        nk: &[f64],
+        e: &[f64],
+        reg_covar: f64,
+        k: usize,
+        d: usize,
+    ) -> Vec<f64> {
+        let mut cov = vec![0.0; k * d * d];
+        for c in 0..k {
+            let s2 = &sums.s2[c * d * d..(c + 1) * d * d];
+            let s1 = &sums.s1[c * d..(c + 1) * d];
+            let ec = &e[c * d..(c + 1) * d];
+            let n = sums.nk[c];
+            let out = &mut cov[c * d * d..(c + 1) * d * d];
+            for i in 0..d {
+                for j in 0..=i {
+                    let v = s2[i * d + j] - s1[i] * ec[j] - ec[i] * s1[j] + n * ec[i] * ec[j];
+                    out[i * d + j] = v / nk[c];
+                }
+                out[i * d + i] += reg_covar;
+            }
+            symmetrize_lower(out, d);
+        }
+        cov
+    }
+
+    fn precisions_cholesky(cov: &[f64], k: usize, d: usize, info: StepInfo) -> Result<Vec<f64>> {
+        let mut out = Vec::with_capacity(k * d * d);
+        for c in 0..k {
+            let u = linalg::precision_cholesky_from_covariance(&cov[c * d * d..(c + 1) * d * d], d)
+                .ok_or_else(|| info.ill_defined(Some(c)))?;
+            out.extend_from_slice(&u);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mahalanobis_paths_agree() {
+        let ld = crate::blocks::BLOCK_ROWS;
+        for d in [3, 32] {
+            for rows_p in [8, 40, ld] {
+                let dx: Vec<f64> = (0..d * ld).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+                let mut u = vec![0.0; d * d];
+                for i in 0..d {
+                    for j in i..d {
+                        u[i * d + j] = 1.0 / (1.0 + (i + 2 * j) as f64);
+                    }
+                }
+                let mut y = vec![0.0; d * ld];
+                let mut q = vec![0.0; ld];
+                mahalanobis_upper(&dx, &u, ld, rows_p, d, &mut y, &mut q);
+                for r in 0..rows_p {
+                    let want: f64 = (0..d)
+                        .map(|j| {
+                            (0..=j)
+                                .map(|l| dx[l * ld + r] * u[l * d + j])
+                                .sum::<f64>()
+                                .powi(2)
+                        })
+                        .sum();
+                    assert!((q[r] - want).abs() < 1e-9 * want.max(1.0), "d={d} r={r}");
+                }
+            }
+        }
+    }
+}

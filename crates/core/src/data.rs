@@ -1,0 +1,273 @@
+//! Borrowed views of input data: row-major `(n_samples, n_features)` matrices of `f32` or `f64`.
+
+use crate::error::{Error, Result};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The element types the engine reads: `f32` and `f64`. Arithmetic is carried out in `f64`.
+pub trait Float:
+    sealed::Sealed + Copy + Send + Sync + PartialOrd + std::fmt::Debug + 'static
+{
+    /// `"float32"` or `"float64"`, as NumPy names them.
+    const NAME: &'static str;
+    /// Whether this is `f32`, whose precision limits what the engine can resolve.
+    const IS_F32: bool;
+    /// Widens (or keeps) the value as an `f64`.
+    fn to_f64(self) -> f64;
+    /// Rounds an `f64` to this type.
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Float for f32 {
+    const NAME: &'static str = "float32";
+    const IS_F32: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Float for f64 {
+    const NAME: &'static str = "float64";
+    const IS_F32: bool = false;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+/// A borrowed row-major matrix of shape `(n_samples, n_features)`.
+///
+/// Element `(i, j)` lives at `data[i * row_stride + j]`. `row_stride` is `n_features` for dense
+/// data and larger for strided layouts such as `.fvecs` files, whose rows carry a leading length
+/// word. Nothing is copied: views of memory-mapped files are used as they are.
+#[derive(Debug, Clone, Copy)]
+pub struct DataRef<'a, T> {
+    data: &'a [T],
+    n_samples: usize,
+    n_features: usize,
+    row_stride: usize,
+}
+
+impl<'a, T: Float> DataRef<'a, T> {
+    /// A dense row-major view: `data.len()` must equal `n_samples * n_features`.
+    pub fn new(data: &'a [T], n_samples: usize, n_features: usize) -> Result<Self> {
+        let needed = n_samples.checked_mul(n_features);
+        if needed != Some(data.len()) {
+            return Err(Error::BadLayout {
+                len: data.len(),
+                n_samples,
+                n_features,
+                row_stride: n_features,
+            });
+        }
+        Self::with_stride(data, n_samples, n_features, n_features)
+    }
+
+    /// A strided view: row `i` starts at `data[i * row_stride]` and holds `n_features` values.
+    pub fn with_stride(
+        data: &'a [T],
+        n_samples: usize,
+        n_features: usize,
+        row_stride: usize,
+    ) -> Result<Self> {
+        let bad = || Error::BadLayout {
+            len: data.len(),
+            n_samples,
+            n_features,
+            row_stride,
+        };
+        if row_stride < n_features {
+            return Err(bad());
+        }
+        if n_samples > 0 {
+            let needed = (n_samples - 1)
+                .checked_mul(row_stride)
+                .and_then(|v| v.checked_add(n_features))
+                .ok_or_else(bad)?;
+            if needed > data.len() {
+                return Err(bad());
+            }
+        }
+        Ok(Self {
+            data,
+            n_samples,
+            n_features,
+            row_stride,
+        })
+    }
+
+    /// Number of rows.
+    #[inline]
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+
+    /// Number of columns.
+    #[inline]
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Distance between the starts of consecutive rows, in elements.
+    #[inline]
+    pub fn row_stride(&self) -> usize {
+        self.row_stride
+    }
+
+    /// Row `i`, of length `n_features`.
+    #[inline]
+    pub fn row(&self, i: usize) -> &'a [T] {
+        let start = i * self.row_stride;
+        &self.data[start..start + self.n_features]
+    }
+
+    /// The underlying buffer.
+    #[inline]
+    pub fn as_slice(&self) -> &'a [T] {
+        self.data
+    }
+
+    /// Rows `start..end` as a view of their own.
+    pub fn rows(&self, start: usize, end: usize) -> DataRef<'a, T> {
+        assert!(start <= end && end <= self.n_samples);
+        let data = if start == end {
+            &self.data[..0]
+        } else {
+            &self.data[start * self.row_stride..(end - 1) * self.row_stride + self.n_features]
+        };
+        DataRef {
+            data,
+            n_samples: end - start,
+            n_features: self.n_features,
+            row_stride: self.row_stride,
+        }
+    }
+
+    /// Refuses NaN and infinities, naming the first offending row and column.
+    pub fn check_finite(&self) -> Result<()> {
+        for i in 0..self.n_samples {
+            let row = self.row(i);
+            // v * 0 is NaN exactly when v is not finite: one cheap test per row, a scan on failure.
+            let mut s = 0.0f64;
+            for &v in row {
+                s += v.to_f64() * 0.0;
+            }
+            if s.is_nan() {
+                for (j, &v) in row.iter().enumerate() {
+                    let v = v.to_f64();
+                    if !v.is_finite() {
+                        return Err(Error::NonFinite {
+                            row: i,
+                            col: j,
+                            value: v,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses an empty matrix.
+    pub(crate) fn check_not_empty(&self) -> Result<()> {
+        if self.n_samples == 0 || self.n_features == 0 {
+            return Err(Error::EmptyData {
+                n_samples: self.n_samples,
+                n_features: self.n_features,
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies rows `start..start + rows` into `out` in feature-major order:
+    /// `out[j * ld + r] = x[start + r, j]`, widened to `f64`.
+    #[inline]
+    pub(crate) fn load_block_transposed(
+        &self,
+        start: usize,
+        rows: usize,
+        out: &mut [f64],
+        ld: usize,
+    ) {
+        let d = self.n_features;
+        debug_assert!(out.len() >= d * ld && rows <= ld);
+        for r in 0..rows {
+            let row = self.row(start + r);
+            for j in 0..d {
+                out[j * ld + r] = row[j].to_f64();
+            }
+        }
+    }
+}
+
+/// Rejects data the engine cannot use: empty, or containing NaN or infinities.
+pub(crate) fn validate_data<T: Float>(x: &DataRef<'_, T>) -> Result<()> {
+    x.check_not_empty()?;
+    x.check_finite()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_checked() {
+        let v = vec![0.0f64; 6];
+        assert!(DataRef::new(&v, 2, 3).is_ok());
+        assert!(DataRef::new(&v, 3, 3).is_err());
+        assert!(DataRef::new(&v, usize::MAX, 2).is_err());
+        // Strided: rows of 2 values in a stride of 3 need (n-1)*3+2 elements.
+        assert!(DataRef::with_stride(&v[..5], 2, 2, 3).is_ok());
+        assert!(DataRef::with_stride(&v[..4], 2, 2, 3).is_err());
+        assert!(DataRef::with_stride(&v, 2, 3, 2).is_err());
+    }
+
+    #[test]
+    fn strided_rows_and_sub_views() {
+        let v: Vec<f32> = (0..9).map(|i| i as f32).collect();
+        let x = DataRef::with_stride(&v, 3, 2, 3).unwrap();
+        assert_eq!(x.row(1), &[3.0, 4.0]);
+        let sub = x.rows(1, 3);
+        assert_eq!(sub.n_samples(), 2);
+        assert_eq!(sub.row(1), &[6.0, 7.0]);
+        let mut out = vec![0.0; 4];
+        sub.load_block_transposed(0, 2, &mut out, 2);
+        assert_eq!(out, vec![3.0, 6.0, 4.0, 7.0]);
+    }
+
+    #[test]
+    fn non_finite_values_are_located() {
+        let mut v = vec![1.0f64; 12];
+        let x = DataRef::new(&v, 4, 3).unwrap();
+        assert!(x.check_finite().is_ok());
+        v[2 * 3 + 1] = f64::NAN;
+        v[3 * 3] = f64::INFINITY;
+        let x = DataRef::new(&v, 4, 3).unwrap();
+        match x.check_finite() {
+            Err(Error::NonFinite { row, col, value }) => {
+                assert_eq!((row, col), (2, 1));
+                assert!(value.is_nan());
+            }
+            other => panic!("expected NonFinite, got {other:?}"),
+        }
+        let w = [0.0f32, f32::NEG_INFINITY];
+        let x = DataRef::new(&w, 1, 2).unwrap();
+        assert!(matches!(
+            x.check_finite(),
+            Err(Error::NonFinite { row: 0, col: 1, value }) if value == f64::NEG_INFINITY
+        ));
+    }
+}

@@ -1,0 +1,192 @@
+//! The passes over the data, generic over the covariance kernel: the fused E-step with
+//! sufficient statistics (one pass per EM iteration), statistics from given responsibilities
+//! (initialisation), and per-row outputs (labels, probabilities, log-likelihoods).
+
+use crate::blocks::{BLOCK_ROWS, Pool, Scratch, map_rows, padded, reduce};
+use crate::covariance::{Kernel, Params, Shift, Sums};
+use crate::data::{DataRef, Float};
+use crate::math::{self, LANES};
+
+/// A data set bound to the pools its passes use. Built once per fit.
+pub(crate) struct Engine<'a, T> {
+    pub x: DataRef<'a, T>,
+    pub k: usize,
+    pub d: usize,
+    scratch: Pool<Scratch>,
+    sums: Pool<Sums>,
+}
+
+impl<'a, T: Float> Engine<'a, T> {
+    pub(crate) fn new<K: Kernel>(x: DataRef<'a, T>, k: usize) -> Self {
+        let d = x.n_features();
+        let work = K::work_len(k, d);
+        Engine {
+            x,
+            k,
+            d,
+            scratch: Pool::new(move || Scratch::new(d, k, work)),
+            sums: Pool::new(move || Sums::zeros(K::TYPE, k, d)),
+        }
+    }
+
+    /// One fused pass: log-probabilities, log-likelihood and responsibilities per block, and the
+    /// statistics centred on `shift`, merged in block order.
+    pub(crate) fn e_step<K: Kernel>(&self, prep: &K::Prepared, shift: &Shift) -> Sums {
+        let (k, d) = (self.k, self.d);
+        reduce(
+            &self.x,
+            &self.scratch,
+            &self.sums,
+            Sums::clear,
+            &mut [] as &mut [()],
+            0,
+            |s, acc, _start, rows, _| {
+                K::weighted_log_prob(prep, &s.xt, BLOCK_ROWS, rows, &mut s.comp, &mut s.work);
+                acc.log_likelihood += normalize(&mut s.comp, &mut s.row, k, rows);
+                acc.n_rows += rows as u64;
+                K::accumulate(
+                    shift,
+                    &s.xt,
+                    BLOCK_ROWS,
+                    rows,
+                    &s.comp,
+                    acc,
+                    &mut s.work,
+                    k,
+                    d,
+                );
+            },
+            Sums::add,
+        )
+    }
+
+    /// Statistics from responsibilities supplied by `resp(start, rows, out)`, which fills
+    /// `out[c * BLOCK_ROWS + r]` for the block's rows.
+    pub(crate) fn stats_from<K: Kernel>(
+        &self,
+        shift: &Shift,
+        resp: &(dyn Fn(usize, usize, &mut [f64]) + Sync),
+    ) -> Sums {
+        let (k, d) = (self.k, self.d);
+        reduce(
+            &self.x,
+            &self.scratch,
+            &self.sums,
+            Sums::clear,
+            &mut [] as &mut [()],
+            0,
+            |s, acc, start, rows, _| {
+                let rows_p = padded(rows);
+                for c in 0..k {
+                    s.comp[c * BLOCK_ROWS..(c + 1) * BLOCK_ROWS].fill(0.0);
+                }
+                resp(start, rows, &mut s.comp);
+                for c in 0..k {
+                    s.comp[c * BLOCK_ROWS + rows..c * BLOCK_ROWS + rows_p].fill(0.0);
+                }
+                acc.n_rows += rows as u64;
+                K::accumulate(
+                    shift,
+                    &s.xt,
+                    BLOCK_ROWS,
+                    rows,
+                    &s.comp,
+                    acc,
+                    &mut s.work,
+                    k,
+                    d,
+                );
+            },
+            Sums::add,
+        )
+    }
+
+    /// Per-row outputs from the weighted log-probabilities: `f(comp, row, rows, out)` turns a
+    /// block's `comp[c * BLOCK_ROWS + r]` into `width` values per row.
+    pub(crate) fn per_row<K: Kernel, O: Send + Copy + Default>(
+        &self,
+        prep: &K::Prepared,
+        width: usize,
+        f: &(dyn Fn(&mut [f64], &mut [f64], usize, &mut [O]) + Sync),
+    ) -> Vec<O> {
+        let mut out = vec![O::default(); self.x.n_samples() * width];
+        map_rows(
+            &self.x,
+            &self.scratch,
+            &mut out,
+            width,
+            |s, _start, rows, o| {
+                K::weighted_log_prob(prep, &s.xt, BLOCK_ROWS, rows, &mut s.comp, &mut s.work);
+                f(&mut s.comp, &mut s.row, rows, o);
+            },
+        );
+        out
+    }
+}
+
+/// Turns a block's weighted log-probabilities into responsibilities in place and writes each
+/// row's `log Σ_k exp(·)` to `lse`; returns the sum of `lse` over the real rows. Padding rows get
+/// zero responsibilities.
+///
+/// `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, lanes of rows at a time.
+#[inline]
+pub(crate) fn normalize(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 {
+    let ld = BLOCK_ROWS;
+    let rows_p = padded(rows);
+    let mut r0 = 0;
+    while r0 < rows_p {
+        let mut m = [f64::NEG_INFINITY; LANES];
+        for c in 0..k {
+            let v = &comp[c * ld + r0..c * ld + r0 + LANES];
+            for t in 0..LANES {
+                m[t] = if v[t] > m[t] { v[t] } else { m[t] };
+            }
+        }
+        // A row whose every component is -inf (or NaN) keeps m finite so that nothing below
+        // turns into NaN by accident; its log-likelihood comes out -inf.
+        for t in 0..LANES {
+            if !m[t].is_finite() {
+                m[t] = 0.0;
+            }
+        }
+        let mut s = [0.0; LANES];
+        for c in 0..k {
+            let v = &mut comp[c * ld + r0..c * ld + r0 + LANES];
+            for t in 0..LANES {
+                let e = math::exp(v[t] - m[t]);
+                v[t] = e;
+                s[t] += e;
+            }
+        }
+        let mut inv = [0.0; LANES];
+        for t in 0..LANES {
+            lse[r0 + t] = if s[t] > 0.0 {
+                m[t] + math::ln(s[t])
+            } else {
+                f64::NEG_INFINITY
+            };
+            inv[t] = if s[t] > 0.0 { 1.0 / s[t] } else { 0.0 };
+        }
+        for c in 0..k {
+            let v = &mut comp[c * ld + r0..c * ld + r0 + LANES];
+            for t in 0..LANES {
+                v[t] *= inv[t];
+            }
+        }
+        r0 += LANES;
+    }
+    for c in 0..k {
+        comp[c * ld + rows..c * ld + rows_p].fill(0.0);
+    }
+    math::sum(&lse[..rows])
+}
+
+/// Statistics of one data set under given parameters, with the E-step, centred on the means.
+pub(crate) fn e_step_stats<K: Kernel, T: Float>(
+    engine: &Engine<'_, T>,
+    params: &Params,
+) -> (Sums, Shift) {
+    let shift = Shift::new(&params.means, params.n_components, params.n_features);
+    let prep = K::prepare(params);
+    (engine.e_step::<K>(&prep, &shift), shift)
+}

@@ -1,0 +1,888 @@
+//! k-means with scikit-learn's `KMeans` semantics (Lloyd's algorithm), on the same blocked,
+//! parallel, deterministic passes as the mixture engine.
+//!
+//! - Initialisation: greedy k-means++ (`2 + ⌊ln k⌋` candidates per centre, keeping the one that
+//!   lowers the potential most), random rows, or given centres.
+//! - Each Lloyd iteration is one pass: squared distances of a block of rows to every centre, the
+//!   nearest centre per row, and per-centre sums of the assigned rows, merged in block order.
+//!   Distances are `Σ_j (x_j - c_j)²` directly for small `d` (as cheap as the expanded form there,
+//!   and exact), and `‖x‖² - 2 x·c + ‖c‖²` through faer's matrix product for larger `d`.
+//! - As in scikit-learn, the data are centred on their column means first (which keeps the
+//!   expanded form accurate), empty clusters are refilled with the rows farthest from their
+//!   centres, the loop stops when no label changes ("strict convergence") or the centres move
+//!   less than `tol` times the mean feature variance, and the labels are recomputed for the final
+//!   centres if the loop did not end on strict convergence.
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::blocks::{BLOCK_ROWS, Pool, Scratch, padded, reduce};
+use crate::covariance::FAER_MIN_D;
+use crate::data::{DataRef, Float, validate_data};
+use crate::error::{Error, Result, invalid};
+use crate::math::{self, LANES};
+
+/// How k-means chooses its first centres.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum KMeansInit {
+    /// Greedy k-means++, as scikit-learn's default.
+    #[default]
+    KMeansPlusPlus,
+    /// `n_clusters` distinct rows chosen uniformly at random.
+    Random,
+    /// Given centres, `(n_clusters, n_features)` row-major. With given centres `n_init` must be 1
+    /// (scikit-learn warns and uses 1; here it is an error, so nothing is silently ignored).
+    Centers(Vec<f64>),
+}
+
+/// k-means parameters, with scikit-learn's names and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeans {
+    /// Number of clusters (`>= 1`).
+    pub n_clusters: usize,
+    /// Initialisation method.
+    pub init: KMeansInit,
+    /// Number of runs with different initialisations; the one with the lowest inertia is kept.
+    pub n_init: usize,
+    /// Maximum number of Lloyd iterations per run (`>= 1`).
+    pub max_iter: usize,
+    /// Relative tolerance: the run stops when the summed squared movement of the centres is at
+    /// most `tol` times the mean per-feature variance of the data.
+    pub tol: f64,
+    /// Seed of the random number generator.
+    pub seed: u64,
+    /// Threads to use; `None` runs on the current rayon pool (all cores by default).
+    pub n_threads: Option<usize>,
+}
+
+impl KMeans {
+    /// scikit-learn's defaults for `n_clusters` clusters: k-means++, `n_init = 1`,
+    /// `max_iter = 300`, `tol = 1e-4`, seed 0.
+    pub fn new(n_clusters: usize) -> Self {
+        KMeans {
+            n_clusters,
+            init: KMeansInit::KMeansPlusPlus,
+            n_init: 1,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            n_threads: None,
+        }
+    }
+
+    /// Sets the initialisation method.
+    pub fn init(mut self, init: KMeansInit) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Sets the number of runs.
+    pub fn n_init(mut self, n_init: usize) -> Self {
+        self.n_init = n_init;
+        self
+    }
+
+    /// Sets the maximum number of iterations.
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Sets the relative tolerance.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the number of threads.
+    pub fn n_threads(mut self, n_threads: Option<usize>) -> Self {
+        self.n_threads = n_threads;
+        self
+    }
+
+    /// Checks every parameter against scikit-learn's ranges (and the shape of given centres).
+    pub fn check(&self, n_features: Option<usize>) -> Result<()> {
+        if self.n_clusters < 1 {
+            return Err(invalid("n_clusters", "must be at least 1, got 0"));
+        }
+        if self.n_init < 1 {
+            return Err(invalid("n_init", "must be at least 1, got 0"));
+        }
+        if self.max_iter < 1 {
+            return Err(invalid("max_iter", "must be at least 1, got 0"));
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return Err(invalid(
+                "tol",
+                format!("must be a finite number >= 0, got {}", self.tol),
+            ));
+        }
+        if self.n_threads == Some(0) {
+            return Err(invalid("n_threads", "must be at least 1, got 0"));
+        }
+        if let KMeansInit::Centers(c) = &self.init {
+            if self.n_init != 1 {
+                return Err(invalid(
+                    "n_init",
+                    format!(
+                        "must be 1 when initial centres are given, got {}",
+                        self.n_init
+                    ),
+                ));
+            }
+            if let Some(d) = n_features {
+                if c.len() != self.n_clusters * d {
+                    return Err(Error::ShapeMismatch {
+                        what: "the initial centres".into(),
+                        expected: format!("({}, {d})", self.n_clusters),
+                        found: format!("{} values", c.len()),
+                    });
+                }
+            }
+            if c.iter().any(|v| !v.is_finite()) {
+                return Err(invalid(
+                    "init",
+                    "the initial centres contain NaN or infinity",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs k-means on `x` `(n_samples, n_features)`.
+    pub fn fit<T: Float>(&self, x: DataRef<'_, T>) -> Result<KMeansModel> {
+        self.check(Some(x.n_features()))?;
+        validate_data(&x)?;
+        if x.n_samples() < self.n_clusters {
+            return Err(Error::TooFewSamples {
+                n_samples: x.n_samples(),
+                needed: self.n_clusters,
+                what: "n_samples must be at least n_clusters",
+            });
+        }
+        crate::mixture::with_threads(self.n_threads, || {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
+            fit_runs(self, &x, &mut rng)
+        })?
+    }
+}
+
+/// A fitted k-means model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansModel {
+    n_clusters: usize,
+    n_features: usize,
+    centers: Vec<f64>,
+    labels: Vec<usize>,
+    inertia: f64,
+    n_iter: usize,
+    converged: bool,
+}
+
+impl KMeansModel {
+    /// A model from given centres `(n_clusters, n_features)` (for prediction), with no labels.
+    pub fn from_centers(centers: Vec<f64>, n_clusters: usize, n_features: usize) -> Result<Self> {
+        if n_clusters == 0 || n_features == 0 || centers.len() != n_clusters * n_features {
+            return Err(Error::ShapeMismatch {
+                what: "the centres".into(),
+                expected: format!("({n_clusters}, {n_features}) with both at least 1"),
+                found: format!("{} values", centers.len()),
+            });
+        }
+        if centers.iter().any(|v| !v.is_finite()) {
+            return Err(Error::InvalidModel(
+                "the centres contain NaN or infinity".into(),
+            ));
+        }
+        Ok(KMeansModel {
+            n_clusters,
+            n_features,
+            centers,
+            labels: Vec::new(),
+            inertia: f64::NAN,
+            n_iter: 0,
+            converged: false,
+        })
+    }
+
+    /// Sets the fit information (for models read back from a file).
+    pub fn with_fit_info(mut self, inertia: f64, n_iter: usize, converged: bool) -> Self {
+        self.inertia = inertia;
+        self.n_iter = n_iter;
+        self.converged = converged;
+        self
+    }
+
+    /// Number of clusters.
+    pub fn n_clusters(&self) -> usize {
+        self.n_clusters
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Cluster centres `(n_clusters, n_features)`, row-major (`cluster_centers_`).
+    pub fn centers(&self) -> &[f64] {
+        &self.centers
+    }
+
+    /// Label of each training row (`labels_`); empty for models built from centres.
+    pub fn labels(&self) -> &[usize] {
+        &self.labels
+    }
+
+    /// Sum of squared distances of the training rows to their centres (`inertia_`).
+    pub fn inertia(&self) -> f64 {
+        self.inertia
+    }
+
+    /// Lloyd iterations of the kept run (`n_iter_`).
+    pub fn n_iter(&self) -> usize {
+        self.n_iter
+    }
+
+    /// Whether the kept run stopped before `max_iter` (labels stable or centres within `tol`).
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+
+    /// Index of the nearest centre for each row of `x`.
+    pub fn predict<T: Float>(&self, x: DataRef<'_, T>) -> Result<Vec<usize>> {
+        self.check_data(&x)?;
+        let km = Lloyd::new(x, self.n_clusters, &self.centers);
+        Ok(km.assign_only(&km.to_internal(&self.centers)).0)
+    }
+
+    /// Euclidean distances `(n_samples, n_clusters)` of each row to each centre (`transform`).
+    pub fn transform<T: Float>(&self, x: DataRef<'_, T>) -> Result<Vec<f64>> {
+        self.check_data(&x)?;
+        let k = self.n_clusters;
+        let km = Lloyd::new(x, k, &self.centers);
+        let centers = km.to_internal(&self.centers);
+        let mut out = vec![0.0; x.n_samples() * k];
+        crate::blocks::map_rows(&km.x, &km.scratch, &mut out, k, |s, _start, rows, o| {
+            km.block_distances(s, &centers, rows, true);
+            for r in 0..rows {
+                for c in 0..k {
+                    o[r * k + c] = s.comp[c * BLOCK_ROWS + r].sqrt();
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Sum of squared distances of the rows of `x` to their nearest centres (`-score`).
+    pub fn inertia_of<T: Float>(&self, x: DataRef<'_, T>) -> Result<f64> {
+        self.check_data(&x)?;
+        let km = Lloyd::new(x, self.n_clusters, &self.centers);
+        let centers = km.to_internal(&self.centers);
+        let (labels, _) = km.assign_only(&centers);
+        Ok(km.inertia(&centers, &labels))
+    }
+
+    fn check_data<T: Float>(&self, x: &DataRef<'_, T>) -> Result<()> {
+        validate_data(x)?;
+        if x.n_features() != self.n_features {
+            return Err(Error::ShapeMismatch {
+                what: "the data's number of features".into(),
+                expected: self.n_features.to_string(),
+                found: x.n_features().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// All runs of a k-means fit; the best by inertia is kept, as scikit-learn keeps it.
+fn fit_runs<T: Float>(
+    p: &KMeans,
+    x: &DataRef<'_, T>,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Result<KMeansModel> {
+    let k = p.n_clusters;
+    let d = x.n_features();
+    let lloyd = Lloyd::new(*x, k, &[]);
+    let tol_abs = if p.tol == 0.0 {
+        0.0
+    } else {
+        p.tol * lloyd.mean_variance()
+    };
+    let mut best: Option<KMeansModel> = None;
+    for _ in 0..p.n_init {
+        let init = match &p.init {
+            KMeansInit::Centers(c) => lloyd.to_internal(c),
+            KMeansInit::Random => {
+                let idx = rand::seq::index::sample(rng, x.n_samples(), k).into_vec();
+                lloyd.rows_internal(&idx)
+            }
+            KMeansInit::KMeansPlusPlus => {
+                let idx = lloyd.plusplus(rng);
+                lloyd.rows_internal(&idx)
+            }
+        };
+        let run = lloyd.run(init, p.max_iter, tol_abs);
+        let better = match &best {
+            None => true,
+            Some(b) => run.inertia < b.inertia && !same_clustering(&run.labels, &b.labels, k),
+        };
+        if better {
+            best = Some(run);
+        }
+    }
+    let mut model = best.expect("n_init >= 1");
+    model.n_features = d;
+    Ok(model)
+}
+
+/// Whether two labellings are the same up to a permutation of the labels.
+fn same_clustering(a: &[usize], b: &[usize], k: usize) -> bool {
+    let mut map = vec![usize::MAX; k];
+    for (&x, &y) in a.iter().zip(b) {
+        if map[x] == usize::MAX {
+            map[x] = y;
+        } else if map[x] != y {
+            return false;
+        }
+    }
+    true
+}
+
+/// Per-pass accumulator of a Lloyd iteration.
+struct Step {
+    /// `(K, d)` sums of the assigned (centred) rows.
+    sums: Vec<f64>,
+    counts: Vec<f64>,
+    changed: u64,
+}
+
+/// The data bound to the state of the k-means passes: centred on the column means, with pools.
+pub(crate) struct Lloyd<'a, T> {
+    x: DataRef<'a, T>,
+    k: usize,
+    d: usize,
+    /// Column means of the data, subtracted from every row as it is loaded.
+    offset: Vec<f64>,
+    scratch: Pool<Scratch>,
+}
+
+impl<'a, T: Float> Lloyd<'a, T> {
+    /// Binds `x`; the column offset is the data's mean, or for prediction (`centers` given and
+    /// non-empty) the mean of the centres, which needs no pass over the data.
+    pub(crate) fn new(x: DataRef<'a, T>, k: usize, centers: &[f64]) -> Self {
+        let d = x.n_features();
+        let mut lloyd = Lloyd {
+            x,
+            k,
+            d,
+            offset: vec![0.0; d],
+            scratch: Pool::new(move || Scratch::new(d, k.max(1), 0)),
+        };
+        lloyd.offset = if centers.is_empty() {
+            lloyd.column_means()
+        } else {
+            let mut m = vec![0.0; d];
+            for c in 0..k {
+                for j in 0..d {
+                    m[j] += centers[c * d + j] / k as f64;
+                }
+            }
+            m
+        };
+        lloyd
+    }
+
+    fn column_means(&self) -> Vec<f64> {
+        let d = self.d;
+        let accs = Pool::new(move || vec![0.0; d]);
+        let sums = reduce(
+            &self.x,
+            &self.scratch,
+            &accs,
+            |a: &mut Vec<f64>| a.fill(0.0),
+            &mut [] as &mut [()],
+            0,
+            |s, acc, _start, rows, _| {
+                for j in 0..d {
+                    acc[j] += math::sum(&s.xt[j * BLOCK_ROWS..j * BLOCK_ROWS + padded(rows)]);
+                }
+            },
+            add_into,
+        );
+        let n = self.x.n_samples() as f64;
+        sums.iter().map(|s| s / n).collect()
+    }
+
+    /// Mean over features of the per-feature variance (NumPy's `np.var(X, axis=0).mean()`).
+    fn mean_variance(&self) -> f64 {
+        let d = self.d;
+        let accs = Pool::new(move || vec![0.0; d]);
+        let offset = &self.offset;
+        let sq = reduce(
+            &self.x,
+            &self.scratch,
+            &accs,
+            |a: &mut Vec<f64>| a.fill(0.0),
+            &mut [] as &mut [()],
+            0,
+            |s, acc, _start, rows, _| {
+                for j in 0..d {
+                    let col = &s.xt[j * BLOCK_ROWS..j * BLOCK_ROWS + rows];
+                    let mut a = [0.0; LANES];
+                    for (i, &v) in col.iter().enumerate() {
+                        let c = v - offset[j];
+                        a[i % LANES] += c * c;
+                    }
+                    acc[j] += math::sum(&a);
+                }
+            },
+            add_into,
+        );
+        let n = self.x.n_samples() as f64;
+        sq.iter().map(|s| s / n).sum::<f64>() / d as f64
+    }
+
+    /// Centres in the internal (centred) frame.
+    pub(crate) fn to_internal(&self, centers: &[f64]) -> Vec<f64> {
+        let d = self.d;
+        centers
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v - self.offset[i % d])
+            .collect()
+    }
+
+    fn to_external(&self, centers: &[f64]) -> Vec<f64> {
+        let d = self.d;
+        centers
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v + self.offset[i % d])
+            .collect()
+    }
+
+    /// Given rows of the data as centres, in the internal frame.
+    fn rows_internal(&self, idx: &[usize]) -> Vec<f64> {
+        let mut c = Vec::with_capacity(idx.len() * self.d);
+        for &i in idx {
+            for (j, &v) in self.x.row(i).iter().enumerate() {
+                c.push(v.to_f64() - self.offset[j]);
+            }
+        }
+        c
+    }
+
+    /// Centres the loaded block in place.
+    #[inline]
+    fn center_block(&self, s: &mut Scratch, rows: usize) {
+        let rows_p = padded(rows);
+        for j in 0..self.d {
+            let o = self.offset[j];
+            for v in &mut s.xt[j * BLOCK_ROWS..j * BLOCK_ROWS + rows_p] {
+                *v -= o;
+            }
+        }
+    }
+
+    /// Centres the block and writes squared distances to every centre to `s.comp`
+    /// (`comp[c * BLOCK_ROWS + r]`, clamped at zero). `exact` asks for the direct form even for
+    /// large `d` (used for final outputs).
+    fn block_distances(&self, s: &mut Scratch, centers: &[f64], rows: usize, exact: bool) {
+        self.center_block(s, rows);
+        let m = centers.len() / self.d.max(1);
+        sq_distances(
+            &s.xt,
+            &mut s.row,
+            centers,
+            m,
+            self.d,
+            rows,
+            &mut s.comp,
+            exact,
+        );
+    }
+
+    /// One Lloyd pass: labels (updated in place), per-centre sums and counts, changed labels.
+    fn step(&self, centers: &[f64], labels: &mut [usize]) -> Step {
+        let (k, d) = (self.k, self.d);
+        let accs = Pool::new(move || Step {
+            sums: vec![0.0; k * d],
+            counts: vec![0.0; k],
+            changed: 0,
+        });
+        reduce(
+            &self.x,
+            &self.scratch,
+            &accs,
+            |a: &mut Step| {
+                a.sums.fill(0.0);
+                a.counts.fill(0.0);
+                a.changed = 0;
+            },
+            labels,
+            1,
+            |s, acc, _start, rows, lab| {
+                self.block_distances(s, centers, rows, false);
+                for r in 0..rows {
+                    let c = argmin_col(&s.comp, k, r);
+                    if lab[r] != c {
+                        acc.changed += 1;
+                        lab[r] = c;
+                    }
+                    acc.counts[c] += 1.0;
+                    for j in 0..d {
+                        acc.sums[c * d + j] += s.xt[j * BLOCK_ROWS + r];
+                    }
+                }
+            },
+            |a, b| {
+                add_into(&mut a.sums, &b.sums);
+                add_into(&mut a.counts, &b.counts);
+                a.changed += b.changed;
+            },
+        )
+    }
+
+    /// Labels for given centres, and how many rows there are per label.
+    fn assign_only(&self, centers: &[f64]) -> (Vec<usize>, Vec<f64>) {
+        let mut labels = vec![usize::MAX; self.x.n_samples()];
+        let step = self.step(centers, &mut labels);
+        (labels, step.counts)
+    }
+
+    /// `Σ ‖x - c_label‖²`, with exact distances.
+    fn inertia(&self, centers: &[f64], labels: &[usize]) -> f64 {
+        let d = self.d;
+        let accs = Pool::new(|| 0.0f64);
+        let mut labels_buf = labels.to_vec();
+        reduce(
+            &self.x,
+            &self.scratch,
+            &accs,
+            |a| *a = 0.0,
+            &mut labels_buf,
+            1,
+            |s, acc, _start, rows, lab| {
+                self.center_block(s, rows);
+                let mut a = [0.0; LANES];
+                for r in 0..rows {
+                    let c = &centers[lab[r] * d..(lab[r] + 1) * d];
+                    let mut q = 0.0;
+                    for j in 0..d {
+                        let v = s.xt[j * BLOCK_ROWS + r] - c[j];
+                        q += v * v;
+                    }
+                    a[r % LANES] += q;
+                }
+                *acc += math::sum(&a);
+            },
+            |a, b| *a += b,
+        )
+    }
+
+    /// The `n` rows farthest from their assigned centres, farthest first (ties: lower index).
+    fn farthest(&self, centers: &[f64], labels: &[usize], n: usize) -> Vec<usize> {
+        let d = self.d;
+        let accs = Pool::new(Vec::<(f64, usize)>::new);
+        let mut labels_buf = labels.to_vec();
+        let keep = |v: &mut Vec<(f64, usize)>| {
+            v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            v.truncate(n);
+        };
+        let top = reduce(
+            &self.x,
+            &self.scratch,
+            &accs,
+            |a: &mut Vec<(f64, usize)>| a.clear(),
+            &mut labels_buf,
+            1,
+            |s, acc, start, rows, lab| {
+                self.center_block(s, rows);
+                for r in 0..rows {
+                    let c = &centers[lab[r] * d..(lab[r] + 1) * d];
+                    let q: f64 = (0..d)
+                        .map(|j| (s.xt[j * BLOCK_ROWS + r] - c[j]).powi(2))
+                        .sum();
+                    acc.push((q, start + r));
+                }
+                keep(acc);
+            },
+            |a, b| {
+                a.extend_from_slice(b);
+                keep(a);
+            },
+        );
+        top.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// One run of Lloyd's algorithm from `centers` (internal frame).
+    fn run(&self, mut centers: Vec<f64>, max_iter: usize, tol_abs: f64) -> KMeansModel {
+        let (k, d) = (self.k, self.d);
+        let n = self.x.n_samples();
+        let mut labels = vec![usize::MAX; n];
+        let mut strict = false;
+        let mut converged = false;
+        let mut n_iter = 0;
+        for it in 0..max_iter {
+            n_iter = it + 1;
+            let mut step = self.step(&centers, &mut labels);
+            let empty: Vec<usize> = (0..k).filter(|&c| step.counts[c] == 0.0).collect();
+            if !empty.is_empty() {
+                // scikit-learn's relocation: each empty cluster takes one of the rows farthest
+                // from their (old) centres; the row keeps its label.
+                let far = self.farthest(&centers, &labels, empty.len());
+                for (&c, &i) in empty.iter().zip(&far) {
+                    let old = labels[i];
+                    for j in 0..d {
+                        let v = self.x.row(i)[j].to_f64() - self.offset[j];
+                        step.sums[old * d + j] -= v;
+                        step.sums[c * d + j] = v;
+                    }
+                    step.counts[c] = 1.0;
+                    step.counts[old] -= 1.0;
+                }
+            }
+            let mut shift = 0.0;
+            for c in 0..k {
+                if step.counts[c] > 0.0 {
+                    let alpha = 1.0 / step.counts[c];
+                    for j in 0..d {
+                        let v = step.sums[c * d + j] * alpha;
+                        let delta = v - centers[c * d + j];
+                        shift += delta * delta;
+                        centers[c * d + j] = v;
+                    }
+                }
+            }
+            if step.changed == 0 {
+                strict = true;
+                converged = true;
+                break;
+            }
+            if shift <= tol_abs {
+                converged = true;
+                break;
+            }
+        }
+        if !strict {
+            labels = self.assign_only(&centers).0;
+        }
+        let inertia = self.inertia(&centers, &labels);
+        KMeansModel {
+            n_clusters: k,
+            n_features: d,
+            centers: self.to_external(&centers),
+            labels,
+            inertia,
+            n_iter,
+            converged,
+        }
+    }
+
+    /// Greedy k-means++: returns the indices of the chosen rows.
+    pub(crate) fn plusplus(&self, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
+        let (k, d) = (self.k, self.d);
+        let n = self.x.n_samples();
+        let trials = 2 + (k as f64).ln() as usize;
+        let mut indices = Vec::with_capacity(k);
+        let first = rng.random_range(0..n);
+        indices.push(first);
+        let mut closest = vec![0.0; n];
+        let c0 = self.rows_internal(&[first]);
+        self.min_distances(&c0, &mut closest, true);
+        let mut pot = sum_sequential(&closest);
+        for _ in 1..k {
+            let targets: Vec<f64> = (0..trials).map(|_| rng.random::<f64>() * pot).collect();
+            let cand = search_cumsum(&closest, &targets);
+            let cands = self.rows_internal(&cand);
+            // Potential of each candidate: Σ_i min(closest_i, ‖x_i - cand‖²).
+            let accs = Pool::new(move || vec![0.0; trials]);
+            let mut buf = closest.clone();
+            let pots = reduce(
+                &self.x,
+                &self.scratch,
+                &accs,
+                |a: &mut Vec<f64>| a.fill(0.0),
+                &mut buf,
+                1,
+                |s, acc, _start, rows, cl| {
+                    self.center_block(s, rows);
+                    sq_distances(
+                        &s.xt,
+                        &mut s.row,
+                        &cands,
+                        trials,
+                        d,
+                        rows,
+                        &mut s.comp,
+                        true,
+                    );
+                    for t in 0..trials {
+                        let mut a = [0.0; LANES];
+                        for r in 0..rows {
+                            a[r % LANES] += cl[r].min(s.comp[t * BLOCK_ROWS + r]);
+                        }
+                        acc[t] += math::sum(&a);
+                    }
+                },
+                add_into,
+            );
+            let mut best = 0;
+            for t in 1..trials {
+                if pots[t] < pots[best] {
+                    best = t;
+                }
+            }
+            indices.push(cand[best]);
+            let cb = self.rows_internal(&[cand[best]]);
+            self.min_distances(&cb, &mut closest, false);
+            pot = sum_sequential(&closest);
+        }
+        indices
+    }
+
+    /// `closest[i] = ‖x_i - c‖²` (`replace`) or `min(closest[i], ‖x_i - c‖²)`.
+    fn min_distances(&self, c: &[f64], closest: &mut [f64], replace: bool) {
+        let d = self.d;
+        crate::blocks::map_rows(&self.x, &self.scratch, closest, 1, |s, _start, rows, cl| {
+            self.center_block(s, rows);
+            sq_distances(&s.xt, &mut s.row, c, 1, d, rows, &mut s.comp, true);
+            for r in 0..rows {
+                let v = s.comp[r];
+                cl[r] = if replace { v } else { cl[r].min(v) };
+            }
+        });
+    }
+}
+
+/// Squared distances `out[c * BLOCK_ROWS + r] = ‖x_r - centers_c‖²` for a centred feature-major
+/// block; `xnorm` is workspace for `‖x_r‖²`.
+#[inline]
+fn sq_distances(
+    xt: &[f64],
+    xnorm: &mut [f64],
+    centers: &[f64],
+    m: usize,
+    d: usize,
+    rows: usize,
+    out: &mut [f64],
+    exact: bool,
+) {
+    let ld = BLOCK_ROWS;
+    let rows_p = padded(rows);
+    if d >= FAER_MIN_D && !exact {
+        // X Cᵀ with X `(rows, d)` column-major; the destination is column-major too (faer 0.24.4
+        // mis-handles row-major destinations, see `covariance::full`).
+        let lhs = faer::MatRef::from_column_major_slice_with_stride(xt, rows_p, d, ld);
+        let rhs = faer::MatRef::from_row_major_slice(centers, m, d).transpose();
+        let dst = faer::MatMut::from_column_major_slice_with_stride_mut(out, rows_p, m, ld);
+        faer::linalg::matmul::matmul(dst, faer::Accum::Replace, lhs, rhs, -2.0, faer::Par::Seq);
+        xnorm[..rows_p].fill(0.0);
+        for j in 0..d {
+            for (q, &v) in xnorm[..rows_p].iter_mut().zip(&xt[j * ld..j * ld + rows_p]) {
+                *q += v * v;
+            }
+        }
+        for c in 0..m {
+            let cn: f64 = centers[c * d..(c + 1) * d].iter().map(|v| v * v).sum();
+            for (o, &xn) in out[c * ld..c * ld + rows_p]
+                .iter_mut()
+                .zip(&xnorm[..rows_p])
+            {
+                *o = (*o + cn + xn).max(0.0);
+            }
+        }
+        return;
+    }
+    for c in 0..m {
+        let cc = &centers[c * d..(c + 1) * d];
+        let mut r0 = 0;
+        while r0 < rows_p {
+            let mut acc = [0.0; LANES];
+            for j in 0..d {
+                let xj: &[f64; LANES] = xt[j * ld + r0..j * ld + r0 + LANES].try_into().unwrap();
+                for t in 0..LANES {
+                    let v = xj[t] - cc[j];
+                    acc[t] += v * v;
+                }
+            }
+            out[c * ld + r0..c * ld + r0 + LANES].copy_from_slice(&acc);
+            r0 += LANES;
+        }
+    }
+}
+
+/// The first component with the smallest value in column `r` (ties go to the lower index).
+#[inline(always)]
+fn argmin_col(comp: &[f64], k: usize, r: usize) -> usize {
+    let mut best = 0;
+    let mut bv = comp[r];
+    for c in 1..k {
+        let v = comp[c * BLOCK_ROWS + r];
+        if v < bv {
+            bv = v;
+            best = c;
+        }
+    }
+    best
+}
+
+fn add_into(a: &mut Vec<f64>, b: &Vec<f64>) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+/// Left-to-right sum (the running sum [`search_cumsum`] walks).
+fn sum_sequential(v: &[f64]) -> f64 {
+    v.iter().sum()
+}
+
+/// For each target `t`, the first index whose running sum of `w` reaches `t` (NumPy's
+/// `searchsorted(cumsum(w), t)`), clipped to the last index.
+fn search_cumsum(w: &[f64], targets: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by(|&a, &b| targets[a].total_cmp(&targets[b]));
+    let mut out = vec![w.len() - 1; targets.len()];
+    let mut run = 0.0;
+    let mut i = 0;
+    for &t in &order {
+        while i < w.len() {
+            if run + w[i] >= targets[t] {
+                break;
+            }
+            run += w[i];
+            i += 1;
+        }
+        out[t] = i.min(w.len() - 1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searchsorted_semantics() {
+        let w = [1.0, 0.0, 2.0, 3.0];
+        // cumsum = [1, 1, 3, 6]
+        assert_eq!(
+            search_cumsum(&w, &[0.5, 1.0, 1.5, 6.0, 7.0]),
+            vec![0, 0, 2, 3, 3]
+        );
+    }
+
+    #[test]
+    fn same_clustering_up_to_permutation() {
+        assert!(same_clustering(&[0, 0, 1, 2], &[2, 2, 0, 1], 3));
+        assert!(!same_clustering(&[0, 0, 1, 2], &[2, 1, 0, 1], 3));
+    }
+}

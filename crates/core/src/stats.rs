@@ -1,0 +1,202 @@
+//! Sufficient statistics as a public API: computed on a chunk of rows, merged, turned into a
+//! model by the M-step. Out-of-core and distributed fits are this loop:
+//!
+//! ```
+//! # use gaussmix_core::*;
+//! # let x: Vec<f64> = (0..400).map(|i| ((i * 7919) % 1000) as f64 / 100.0).collect();
+//! # let model = GaussianMixture::new(2).max_iter(0).init_params(InitParams::RandomFromData)
+//! #     .fit(DataRef::new(&x, 200, 2).unwrap()).unwrap();
+//! let (a, b) = (DataRef::new(&x[..200], 100, 2).unwrap(), DataRef::new(&x[200..], 100, 2).unwrap());
+//! let mut stats = model.sufficient_statistics(a).unwrap();
+//! stats.merge(&model.sufficient_statistics(b).unwrap()).unwrap();
+//! let lower_bound = stats.mean_log_likelihood();
+//! let next = GaussianMixtureModel::m_step(&stats, 1e-6).unwrap();
+//! # assert!(lower_bound.is_finite() && next.weights().len() == 2);
+//! ```
+
+use crate::covariance::{CovarianceType, Shift, Sums};
+use crate::error::{Error, Result};
+
+/// The statistics of a set of rows under a model's E-step, centred on a shift `s_k` (the
+/// model's means) so that nothing cancels when they are merged and turned into covariances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SufficientStats {
+    covariance_type: CovarianceType,
+    n_components: usize,
+    n_features: usize,
+    shift: Shift,
+    sums: Sums,
+}
+
+/// The raw arrays of [`SufficientStats`], for serialisation (e.g. to ship between processes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsParts {
+    /// Covariance type.
+    pub covariance_type: CovarianceType,
+    /// `K`.
+    pub n_components: usize,
+    /// `d`.
+    pub n_features: usize,
+    /// Shift per component `(K, d)`.
+    pub shift: Vec<f64>,
+    /// Centre of the pooled scatter `(d,)` (the average of the shifts).
+    pub center: Vec<f64>,
+    /// Rows summarised.
+    pub n_samples: u64,
+    /// `Σ_i log p(x_i)`.
+    pub log_likelihood: f64,
+    /// `Σ_i r_ik` `(K,)`.
+    pub nk: Vec<f64>,
+    /// `Σ_i r_ik (x_i - s_k)` `(K, d)`.
+    pub s1: Vec<f64>,
+    /// full `(K, d, d)` and tied `(d, d)` scatter (lower triangle), diag/spherical `(K, d)`.
+    pub s2: Vec<f64>,
+    /// tied only: `Σ_i (x_i - c)` `(d,)`; empty otherwise.
+    pub t1: Vec<f64>,
+}
+
+impl SufficientStats {
+    pub(crate) fn new(
+        covariance_type: CovarianceType,
+        n_components: usize,
+        n_features: usize,
+        shift: Shift,
+        sums: Sums,
+    ) -> Self {
+        SufficientStats {
+            covariance_type,
+            n_components,
+            n_features,
+            shift,
+            sums,
+        }
+    }
+
+    pub(crate) fn sums(&self) -> &Sums {
+        &self.sums
+    }
+
+    pub(crate) fn shift(&self) -> &Shift {
+        &self.shift
+    }
+
+    /// Covariance type.
+    pub fn covariance_type(&self) -> CovarianceType {
+        self.covariance_type
+    }
+
+    /// Number of components.
+    pub fn n_components(&self) -> usize {
+        self.n_components
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Rows summarised.
+    pub fn n_samples(&self) -> u64 {
+        self.sums.n_rows
+    }
+
+    /// `Σ_i log p(x_i)` over the rows.
+    pub fn log_likelihood(&self) -> f64 {
+        self.sums.log_likelihood
+    }
+
+    /// Mean log-likelihood of the rows: the lower bound of the EM iteration.
+    pub fn mean_log_likelihood(&self) -> f64 {
+        self.sums.log_likelihood / self.sums.n_rows as f64
+    }
+
+    /// Responsibility mass per component `Σ_i r_ik` `(K,)`.
+    pub fn nk(&self) -> &[f64] {
+        &self.sums.nk
+    }
+
+    /// Adds `other`'s statistics, which must come from the same model (same shift). Merging in
+    /// a fixed order gives the same bits every time.
+    pub fn merge(&mut self, other: &SufficientStats) -> Result<()> {
+        if self.covariance_type != other.covariance_type
+            || self.n_components != other.n_components
+            || self.n_features != other.n_features
+        {
+            return Err(Error::ShapeMismatch {
+                what: "statistics to merge".into(),
+                expected: format!(
+                    "{} with {} components, {} features",
+                    self.covariance_type, self.n_components, self.n_features
+                ),
+                found: format!(
+                    "{} with {} components, {} features",
+                    other.covariance_type, other.n_components, other.n_features
+                ),
+            });
+        }
+        if self.shift != other.shift {
+            return Err(Error::InvalidModel(
+                "statistics computed under different models (shifts) cannot be merged".into(),
+            ));
+        }
+        self.sums.add(&other.sums);
+        Ok(())
+    }
+
+    /// The raw arrays.
+    pub fn to_parts(&self) -> StatsParts {
+        StatsParts {
+            covariance_type: self.covariance_type,
+            n_components: self.n_components,
+            n_features: self.n_features,
+            shift: self.shift.shift.clone(),
+            center: self.shift.center.clone(),
+            n_samples: self.sums.n_rows,
+            log_likelihood: self.sums.log_likelihood,
+            nk: self.sums.nk.clone(),
+            s1: self.sums.s1.clone(),
+            s2: self.sums.s2.clone(),
+            t1: self.sums.t1.clone(),
+        }
+    }
+
+    /// Rebuilds statistics from their raw arrays, checking every length.
+    pub fn from_parts(p: StatsParts) -> Result<Self> {
+        let (k, d, t) = (p.n_components, p.n_features, p.covariance_type);
+        let want = Sums::zeros(t, k, d);
+        let lens = [
+            ("shift", p.shift.len(), k * d),
+            ("center", p.center.len(), d),
+            ("nk", p.nk.len(), k),
+            ("s1", p.s1.len(), want.s1.len()),
+            ("s2", p.s2.len(), want.s2.len()),
+            ("t1", p.t1.len(), want.t1.len()),
+        ];
+        for (name, got, expected) in lens {
+            if got != expected {
+                return Err(Error::ShapeMismatch {
+                    what: format!("statistics array {name}"),
+                    expected: format!("{expected} values"),
+                    found: format!("{got} values"),
+                });
+            }
+        }
+        Ok(SufficientStats {
+            covariance_type: t,
+            n_components: k,
+            n_features: d,
+            shift: Shift {
+                shift: p.shift,
+                center: p.center,
+            },
+            sums: Sums {
+                n_rows: p.n_samples,
+                log_likelihood: p.log_likelihood,
+                nk: p.nk,
+                s1: p.s1,
+                s2: p.s2,
+                t1: p.t1,
+            },
+        })
+    }
+}

@@ -1,1 +1,104 @@
-//! placeholder
+//! The `gaussmix` command line.
+//!
+//! Every subcommand validates its flags first (clap; a bad flag or value exits with code 2),
+//! checks that its outputs can be written and are not its inputs, loads its data, computes, and
+//! only then writes its outputs, each through a temporary file and a rename.
+//!
+//! Exit codes: 0 success; 2 usage errors (bad flags or values, contradictory options); 1
+//! everything else (unreadable or malformed data, NaN/inf, too few samples for k, a model and
+//! data that disagree, a covariance that cannot be factorised, an output that cannot be
+//! written). Messages name the file and the problem; there is never a panic or a backtrace.
+
+mod apply;
+pub mod args;
+mod fit;
+pub mod generate;
+mod input;
+mod kmeans;
+pub mod modelfile;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// An error in how the command was invoked (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Parses the process arguments, runs the command, prints any error, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; real usage errors exit 2.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    // No panic reaches the user as a backtrace: report it as an internal error instead.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("gaussmix: internal error: {msg} (please report this)");
+    }));
+    match std::panic::catch_unwind(|| run(&cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("gaussmix: error: {e:#}");
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(_) => ExitCode::from(1),
+    }
+}
+
+/// Runs a parsed command, on a pool of `--threads` threads when given.
+pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    let threads = match &cli.command {
+        Command::Fit(a) => a.input_args.threads,
+        Command::Predict(a) => a.input_args.threads,
+        Command::Score(a) => a.input_args.threads,
+        Command::Select(a) => a.input_args.threads,
+        Command::Kmeans(a) => a.input_args.threads,
+        Command::Sample(_) | Command::Gen(_) => None,
+    };
+    let go = || match &cli.command {
+        Command::Fit(a) => fit::fit(a),
+        Command::Predict(a) => apply::predict(a),
+        Command::Score(a) => apply::score(a),
+        Command::Sample(a) => apply::sample(a),
+        Command::Select(a) => fit::select(a),
+        Command::Kmeans(a) => kmeans::kmeans(a),
+        Command::Gen(a) => generate::run(a),
+    };
+    match threads {
+        None => go(),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?
+            .install(go),
+    }
+}

@@ -1,0 +1,412 @@
+//! The command-line interface: every flag, validated by clap before any work starts, so that a
+//! bad flag or value is a usage error (exit code 2) with clap's message.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Gaussian mixture models and k-means, fast, with scikit-learn's semantics.
+#[derive(Debug, Parser)]
+#[command(name = "gaussmix", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit a Gaussian mixture (EM) to a data file, or to the built-in demo data.
+    Fit(FitArgs),
+    /// Label each row of a data file with a fitted model (GMM or k-means).
+    Predict(PredictArgs),
+    /// Log-likelihood, BIC and AIC of a data file under a fitted Gaussian mixture.
+    Score(ScoreArgs),
+    /// Draw new points from a fitted Gaussian mixture.
+    Sample(SampleArgs),
+    /// Fit Gaussian mixtures over a range of component counts and compare BIC and AIC.
+    Select(SelectArgs),
+    /// Cluster a data file (or the demo data) with k-means (Lloyd's algorithm).
+    Kmeans(KmeansArgs),
+    /// Generate a synthetic data set (blobs or two moons) as .npy.
+    Gen(GenArgs),
+}
+
+/// Covariance structure of the components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Covariance {
+    /// Each component has its own general covariance matrix.
+    Full,
+    /// All components share one general covariance matrix.
+    Tied,
+    /// Each component has its own diagonal covariance matrix.
+    Diag,
+    /// Each component has its own single variance.
+    Spherical,
+}
+
+impl From<Covariance> for gaussmix_core::CovarianceType {
+    fn from(c: Covariance) -> Self {
+        match c {
+            Covariance::Full => Self::Full,
+            Covariance::Tied => Self::Tied,
+            Covariance::Diag => Self::Diag,
+            Covariance::Spherical => Self::Spherical,
+        }
+    }
+}
+
+/// How EM is initialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GmmInit {
+    /// Labels of one k-means run (scikit-learn's default).
+    Kmeans,
+    /// One k-means++ seed point per component.
+    #[value(name = "k-means++")]
+    KmeansPlusPlus,
+    /// Random responsibilities.
+    Random,
+    /// One random data point per component.
+    RandomFromData,
+}
+
+impl From<GmmInit> for gaussmix_core::InitParams {
+    fn from(i: GmmInit) -> Self {
+        match i {
+            GmmInit::Kmeans => Self::KMeans,
+            GmmInit::KmeansPlusPlus => Self::KMeansPlusPlus,
+            GmmInit::Random => Self::Random,
+            GmmInit::RandomFromData => Self::RandomFromData,
+        }
+    }
+}
+
+/// How k-means chooses its first centres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KmInit {
+    /// Greedy k-means++ (scikit-learn's default).
+    #[value(name = "k-means++")]
+    KmeansPlusPlus,
+    /// Distinct random rows.
+    Random,
+}
+
+/// Where the data comes from.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Number of features per row, required for raw .f32/.f64 files.
+    #[arg(long, value_name = "D", value_parser = positive_usize)]
+    pub dim: Option<usize>,
+    /// Number of threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    pub threads: Option<usize>,
+}
+
+/// `gaussmix fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Data file (.npy, .fvecs, .bvecs, .fbin, .u8bin, .f32, .f64, .csv); the built-in demo
+    /// data (the lesson's 400 blobs) when omitted.
+    pub input: Option<PathBuf>,
+    /// Number of components [default: 4 on the demo data, 1 otherwise, as scikit-learn].
+    #[arg(short = 'k', long = "n-components", value_name = "N", value_parser = positive_usize)]
+    pub k: Option<usize>,
+    /// Covariance type [default: full, or that of --init-model].
+    #[arg(long, value_enum)]
+    pub covariance: Option<Covariance>,
+    /// Initialisation.
+    #[arg(long, value_enum, default_value = "kmeans")]
+    pub init: GmmInit,
+    /// Start EM from the weights, means and covariances of this model file.
+    #[arg(long, value_name = "MODEL.json")]
+    pub init_model: Option<PathBuf>,
+    /// Number of initialisations; the best is kept.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
+    pub n_init: usize,
+    /// Maximum EM iterations per initialisation (0: initialise only).
+    #[arg(long, value_name = "N", default_value = "100", value_parser = non_negative_usize, allow_negative_numbers = true)]
+    pub max_iter: usize,
+    /// Convergence threshold on the change of the lower bound.
+    #[arg(long, value_name = "X", default_value = "1e-3", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    pub tol: f64,
+    /// Added to the diagonal of every covariance.
+    #[arg(long, value_name = "X", default_value = "1e-6", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    pub reg_covar: f64,
+    /// Seed of the random number generator.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input_args: InputArgs,
+    /// Write the fitted model (JSON) here.
+    #[arg(short = 'o', long = "output", value_name = "MODEL.json")]
+    pub output: Option<PathBuf>,
+    /// Write the label of each row (int64 .npy) here.
+    #[arg(long, value_name = "LABELS.npy")]
+    pub labels: Option<PathBuf>,
+    /// Write each row's membership probabilities (float64 .npy, n × k) here.
+    #[arg(long, value_name = "PROBA.npy")]
+    pub proba: Option<PathBuf>,
+    /// No progress bar and no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print a JSON object (n_iter, converged, lower_bound, seconds) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gaussmix predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A model file written by `gaussmix fit` or `gaussmix kmeans`.
+    pub model: PathBuf,
+    /// Data file.
+    pub input: PathBuf,
+    /// Write the labels (int64 .npy) here.
+    #[arg(short = 'o', long = "output", value_name = "LABELS.npy")]
+    pub output: PathBuf,
+    /// Also write membership probabilities (float64 .npy, n × k); Gaussian mixtures only.
+    #[arg(long, value_name = "PROBA.npy")]
+    pub proba: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input_args: InputArgs,
+}
+
+/// `gaussmix score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// A Gaussian mixture model file.
+    pub model: PathBuf,
+    /// Data file.
+    pub input: PathBuf,
+    /// Write each row's log-likelihood (float64 .npy) here.
+    #[arg(long, value_name = "OUT.npy")]
+    pub per_sample: Option<PathBuf>,
+    /// Print {"mean_log_likelihood", "bic", "aic", "n_samples"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input_args: InputArgs,
+}
+
+/// `gaussmix sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// A Gaussian mixture model file.
+    pub model: PathBuf,
+    /// Number of points to draw.
+    #[arg(short = 'n', value_name = "N", value_parser = positive_usize)]
+    pub n: usize,
+    /// Seed of the random number generator.
+    #[arg(long, value_name = "S", default_value = "0")]
+    pub seed: u64,
+    /// Write the points (float64 .npy, n × d) here.
+    #[arg(short = 'o', long = "output", value_name = "OUT.npy")]
+    pub output: PathBuf,
+    /// Also write each point's component (int64 .npy).
+    #[arg(long, value_name = "LABELS.npy")]
+    pub labels: Option<PathBuf>,
+}
+
+/// Covariance types for `select`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectCovariance {
+    /// Full covariances.
+    Full,
+    /// One shared covariance.
+    Tied,
+    /// Diagonal covariances.
+    Diag,
+    /// Single variances.
+    Spherical,
+    /// All four.
+    All,
+}
+
+/// `gaussmix select`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Data file; the built-in demo data when omitted.
+    pub input: Option<PathBuf>,
+    /// Smallest number of components.
+    #[arg(long, value_name = "A", value_parser = positive_usize)]
+    pub k_min: usize,
+    /// Largest number of components.
+    #[arg(long, value_name = "B", value_parser = positive_usize)]
+    pub k_max: usize,
+    /// Covariance type(s) to compare.
+    #[arg(long, value_enum, default_value = "full")]
+    pub covariance: SelectCovariance,
+    /// Initialisation.
+    #[arg(long, value_enum, default_value = "kmeans")]
+    pub init: GmmInit,
+    /// Number of initialisations per fit.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
+    pub n_init: usize,
+    /// Maximum EM iterations per fit.
+    #[arg(long, value_name = "N", default_value = "100", value_parser = non_negative_usize, allow_negative_numbers = true)]
+    pub max_iter: usize,
+    /// Convergence threshold.
+    #[arg(long, value_name = "X", default_value = "1e-3", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    pub tol: f64,
+    /// Added to the diagonal of every covariance.
+    #[arg(long, value_name = "X", default_value = "1e-6", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    pub reg_covar: f64,
+    /// Seed of the random number generator.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub seed: u64,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input_args: InputArgs,
+}
+
+/// `gaussmix kmeans`.
+#[derive(Debug, Args)]
+pub struct KmeansArgs {
+    /// Data file; the built-in demo data when omitted.
+    pub input: Option<PathBuf>,
+    /// Number of clusters [default: 4 on the demo data; required otherwise].
+    #[arg(short = 'k', long = "n-clusters", value_name = "N", value_parser = positive_usize)]
+    pub k: Option<usize>,
+    /// Initialisation.
+    #[arg(long, value_enum, default_value = "k-means++")]
+    pub init: KmInit,
+    /// Start from these centres (.npy, k × d) instead.
+    #[arg(long, value_name = "CENTERS.npy", conflicts_with = "init")]
+    pub init_centers: Option<PathBuf>,
+    /// Number of initialisations; the lowest inertia is kept.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
+    pub n_init: usize,
+    /// Maximum Lloyd iterations.
+    #[arg(long, value_name = "N", default_value = "300", value_parser = positive_usize, allow_negative_numbers = true)]
+    pub max_iter: usize,
+    /// Relative tolerance on the movement of the centres.
+    #[arg(long, value_name = "X", default_value = "1e-4", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    pub tol: f64,
+    /// Seed of the random number generator.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input_args: InputArgs,
+    /// Write the model (JSON) here.
+    #[arg(short = 'o', long = "output", value_name = "MODEL.json")]
+    pub output: Option<PathBuf>,
+    /// Write the label of each row (int64 .npy) here.
+    #[arg(long, value_name = "LABELS.npy")]
+    pub labels: Option<PathBuf>,
+    /// No summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print a JSON object (n_iter, converged, inertia, seconds) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Data sets `gen` can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenKind {
+    /// Isotropic Gaussian blobs (scikit-learn's make_blobs).
+    Blobs,
+    /// Two interleaving half circles (scikit-learn's make_moons).
+    Moons,
+}
+
+/// `gaussmix gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// What to generate.
+    #[arg(value_enum)]
+    pub kind: GenKind,
+    /// Number of points [default: 400 blobs, 200 moons, as in the lesson].
+    #[arg(short = 'n', value_name = "N", value_parser = positive_usize)]
+    pub n: Option<usize>,
+    /// Number of features (blobs only).
+    #[arg(long, value_name = "D", default_value = "2", value_parser = positive_usize)]
+    pub dim: usize,
+    /// Number of blobs.
+    #[arg(long, value_name = "K", default_value = "4", value_parser = positive_usize)]
+    pub centers: usize,
+    /// Standard deviation of each blob.
+    #[arg(long, value_name = "S", default_value = "0.6", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    pub std: f64,
+    /// Standard deviation of the noise added to the moons.
+    #[arg(long, value_name = "X", default_value = "0.05", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    pub noise: f64,
+    /// Multiply the points by a random d × d matrix (the lesson's stretched blobs).
+    #[arg(long)]
+    pub stretch: bool,
+    /// Seed of the random number generator.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub seed: u64,
+    /// Write the points (float64 .npy) here.
+    #[arg(short = 'o', long = "output", value_name = "OUT.npy")]
+    pub output: PathBuf,
+    /// Also write the true label of each point (int64 .npy).
+    #[arg(long, value_name = "LABELS.npy")]
+    pub labels: Option<PathBuf>,
+}
+
+fn positive_usize(s: &str) -> Result<usize, String> {
+    let v: i128 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if v < 1 {
+        return Err(format!("must be at least 1, got {v}"));
+    }
+    usize::try_from(v).map_err(|_| format!("{v} is too large"))
+}
+
+fn non_negative_usize(s: &str) -> Result<usize, String> {
+    let v: i128 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if v < 0 {
+        return Err(format!("must be 0 or more, got {v}"));
+    }
+    usize::try_from(v).map_err(|_| format!("{v} is too large"))
+}
+
+fn non_negative_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("must be a finite number >= 0, got {s}"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interface_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn value_parsers_enforce_ranges() {
+        assert_eq!(positive_usize("3"), Ok(3));
+        assert!(positive_usize("0").is_err());
+        assert!(positive_usize("-2").is_err());
+        assert!(positive_usize("x").is_err());
+        assert_eq!(non_negative_usize("0"), Ok(0));
+        assert!(non_negative_usize("-1").is_err());
+        assert_eq!(non_negative_f64("1e-3"), Ok(1e-3));
+        assert!(non_negative_f64("-0.1").is_err());
+        assert!(non_negative_f64("nan").is_err());
+        assert!(non_negative_f64("inf").is_err());
+    }
+}

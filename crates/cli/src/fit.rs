@@ -1,0 +1,318 @@
+//! `gaussmix fit` and `gaussmix select`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use gaussmix_core::{CovarianceType, GaussianMixture, GaussianMixtureModel, Progress};
+use serde_json::json;
+
+use crate::args::{Covariance, FitArgs, SelectArgs, SelectCovariance};
+use crate::input::{Input, load};
+use crate::output::{check_outputs, write_f64, write_json, write_labels};
+use crate::{UsageError, modelfile, with_data};
+
+/// A progress bar on stderr, shown only when stderr is a terminal.
+pub struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    /// A bar for up to `len` iterations, or none.
+    pub fn new(show: bool, len: u64) -> Self {
+        if !show || !std::io::stderr().is_terminal() || len == 0 {
+            return Bar(None);
+        }
+        let bar = indicatif::ProgressBar::new(len);
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] iteration {pos}/{len}  {msg}  {per_sec}",
+        )
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        Bar(Some(bar))
+    }
+
+    /// Reports one EM iteration.
+    pub fn update(&self, p: &Progress) {
+        if let Some(b) = &self.0 {
+            b.set_prefix(format!("init {}", p.init + 1));
+            b.set_position(p.iteration as u64);
+            b.set_message(format!(
+                "lower bound {:.6}  change {:+.3e}",
+                p.lower_bound, p.change
+            ));
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Runs `gaussmix fit`.
+pub fn fit(a: &FitArgs) -> Result<()> {
+    check_outputs(
+        &[a.output.as_deref(), a.labels.as_deref(), a.proba.as_deref()],
+        &[a.input.as_deref(), a.init_model.as_deref()],
+    )?;
+    let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
+    let mut gm = GaussianMixture::new(a.k.unwrap_or(if a.input.is_none() { 4 } else { 1 }))
+        .covariance_type(a.covariance.unwrap_or(Covariance::Full).into())
+        .init_params(a.init.into())
+        .n_init(a.n_init)
+        .max_iter(a.max_iter)
+        .tol(a.tol)
+        .reg_covar(a.reg_covar)
+        .seed(a.seed);
+    if let Some(path) = &a.init_model {
+        let m = modelfile::read_gmm(path)?;
+        init_from_model(&mut gm, &m, a, path)?;
+    }
+    let bar = Bar::new(!a.quiet && !a.json, a.max_iter as u64);
+    let start = Instant::now();
+    let fitted = with_data!(input, x => {
+        let mut report = |p: &Progress| bar.update(p);
+        gm.fit_with(x, None, Some(&mut report))
+    });
+    bar.finish();
+    let model = fitted.with_context(|| format!("fitting {}", input.name()))?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    if let Some(p) = &a.labels {
+        let labels = with_data!(input, x => model.predict(x)?);
+        write_labels(p, &labels)?;
+    }
+    if let Some(p) = &a.proba {
+        let proba = with_data!(input, x => model.predict_proba(x)?);
+        write_f64(p, &proba, &[input.ds.n_samples(), model.n_components()])?;
+    }
+    if let Some(p) = &a.output {
+        write_json(p, &modelfile::gmm_json(&model))?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "n_iter": model.n_iter(),
+                "converged": model.converged(),
+                "lower_bound": finite_or_null(model.lower_bound()),
+                "seconds": seconds,
+            })
+        );
+    } else if !a.quiet {
+        print_summary(&model, &input, seconds)?;
+    }
+    if let Some(w) = model.convergence_warning() {
+        if !a.quiet {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(())
+}
+
+fn finite_or_null(v: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+/// Uses a model file as `weights_init`, `means_init` and `precisions_init`.
+fn init_from_model(
+    gm: &mut GaussianMixture,
+    m: &GaussianMixtureModel,
+    a: &FitArgs,
+    path: &Path,
+) -> Result<()> {
+    if let Some(k) = a.k {
+        if k != m.n_components() {
+            return Err(UsageError(format!(
+                "-k {k} disagrees with the {} components of --init-model {}",
+                m.n_components(),
+                path.display()
+            ))
+            .into());
+        }
+    }
+    if let Some(c) = a.covariance.map(CovarianceType::from) {
+        if c != m.covariance_type() {
+            return Err(UsageError(format!(
+                "--covariance {c} disagrees with the {} covariances of --init-model {}",
+                m.covariance_type(),
+                path.display()
+            ))
+            .into());
+        }
+    }
+    gm.n_components = m.n_components();
+    gm.covariance_type = m.covariance_type();
+    gm.weights_init = Some(m.weights().to_vec());
+    gm.means_init = Some(m.means().to_vec());
+    gm.precisions_init = Some(m.precisions());
+    Ok(())
+}
+
+fn print_summary(model: &GaussianMixtureModel, input: &Input, seconds: f64) -> Result<()> {
+    let (k, d) = (model.n_components(), model.n_features());
+    println!(
+        "gaussmix fit: {} ({}), {k} components, {} covariances",
+        input.name(),
+        input.shape(),
+        model.covariance_type()
+    );
+    let status = if model.converged() {
+        "converged"
+    } else {
+        "did not converge"
+    };
+    println!(
+        "{status} after {} iterations in {seconds:.3} s; lower bound {:.6} (mean log-likelihood per sample)",
+        model.n_iter(),
+        model.lower_bound()
+    );
+    println!("component  weight  mean");
+    for c in 0..k {
+        let mean: Vec<String> = model.means()[c * d..(c + 1) * d]
+            .iter()
+            .map(|v| format!("{v:.4}"))
+            .collect();
+        println!("{c:>9}  {:.4}  [{}]", model.weights()[c], mean.join(", "));
+    }
+    let rows = input.ds.n_samples().min(5);
+    let proba = with_data!(input, x => model.predict_proba(x.rows(0, rows))?);
+    println!("predict_proba, first {rows} rows (rounded to 3 decimals):");
+    for r in 0..rows {
+        let row: Vec<String> = proba[r * k..(r + 1) * k]
+            .iter()
+            .map(|v| format!("{v:.3}"))
+            .collect();
+        println!("  [{}]", row.join(", "));
+    }
+    Ok(())
+}
+
+/// Runs `gaussmix select`.
+pub fn select(a: &SelectArgs) -> Result<()> {
+    if a.k_min > a.k_max {
+        return Err(UsageError(format!(
+            "--k-min {} is larger than --k-max {}",
+            a.k_min, a.k_max
+        ))
+        .into());
+    }
+    let input = load(a.input.as_deref(), a.input_args.dim, a.json)?;
+    let types: Vec<CovarianceType> = match a.covariance {
+        SelectCovariance::All => CovarianceType::ALL.to_vec(),
+        SelectCovariance::Full => vec![CovarianceType::Full],
+        SelectCovariance::Tied => vec![CovarianceType::Tied],
+        SelectCovariance::Diag => vec![CovarianceType::Diag],
+        SelectCovariance::Spherical => vec![CovarianceType::Spherical],
+    };
+    let rows = select_table(&input, a, &types)?;
+    let best = best_by_bic(&rows);
+    if a.json {
+        let results: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({"k": r.k, "covariance_type": r.covariance_type.as_str(), "bic": r.bic, "aic": r.aic,
+                       "lower_bound": finite_or_null(r.lower_bound), "converged": r.converged})
+            })
+            .collect();
+        let b = &rows[best];
+        println!(
+            "{}",
+            json!({"results": results, "best": {"k": b.k, "covariance_type": b.covariance_type.as_str(), "bic": b.bic}})
+        );
+    } else {
+        println!("gaussmix select: {} ({})", input.name(), input.shape());
+        println!(
+            "{:>4}  {:<10} {:>16} {:>16}",
+            "k", "covariance", "BIC", "AIC"
+        );
+        for (i, r) in rows.iter().enumerate() {
+            let mark = if i == best {
+                "  <- best (lowest BIC)"
+            } else {
+                ""
+            };
+            println!(
+                "{:>4}  {:<10} {:>16.4} {:>16.4}{mark}",
+                r.k,
+                r.covariance_type.as_str(),
+                r.bic,
+                r.aic
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One fit of `select`.
+pub struct SelectRow {
+    /// Number of components.
+    pub k: usize,
+    /// Covariance type.
+    pub covariance_type: CovarianceType,
+    /// Bayesian information criterion on the data.
+    pub bic: f64,
+    /// Akaike information criterion on the data.
+    pub aic: f64,
+    /// Lower bound of the fit.
+    pub lower_bound: f64,
+    /// Whether the fit converged.
+    pub converged: bool,
+}
+
+/// Fits every `(type, k)` and scores it.
+pub fn select_table(
+    input: &Input,
+    a: &SelectArgs,
+    types: &[CovarianceType],
+) -> Result<Vec<SelectRow>> {
+    let n = input.ds.n_samples();
+    if a.k_max > n {
+        anyhow::bail!(
+            "--k-max {} is larger than the {n} samples of {}",
+            a.k_max,
+            input.name()
+        );
+    }
+    let mut rows = Vec::new();
+    for &t in types {
+        for k in a.k_min..=a.k_max {
+            let gm = GaussianMixture::new(k)
+                .covariance_type(t)
+                .init_params(a.init.into())
+                .n_init(a.n_init)
+                .max_iter(a.max_iter)
+                .tol(a.tol)
+                .reg_covar(a.reg_covar)
+                .seed(a.seed);
+            let (model, bic, aic) = with_data!(input, x => {
+                let m = gm.fit(x).with_context(|| format!("fitting {} components ({t}) to {}", k, input.name()))?;
+                let (bic, aic) = (m.bic(x)?, m.aic(x)?);
+                (m, bic, aic)
+            });
+            rows.push(SelectRow {
+                k,
+                covariance_type: t,
+                bic,
+                aic,
+                lower_bound: model.lower_bound(),
+                converged: model.converged(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Index of the row with the lowest BIC (the first on ties).
+pub fn best_by_bic(rows: &[SelectRow]) -> usize {
+    let mut best = 0;
+    for (i, r) in rows.iter().enumerate() {
+        if r.bic < rows[best].bic {
+            best = i;
+        }
+    }
+    best
+}

@@ -1,0 +1,111 @@
+//! `gaussmix kmeans`.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use gaussmix_core::{KMeans, KMeansInit};
+use serde_json::json;
+
+use crate::args::{KmInit, KmeansArgs};
+use crate::input::load;
+use crate::output::{check_outputs, write_json, write_labels};
+use crate::{UsageError, modelfile, with_data};
+
+/// Runs `gaussmix kmeans`.
+pub fn kmeans(a: &KmeansArgs) -> Result<()> {
+    check_outputs(
+        &[a.output.as_deref(), a.labels.as_deref()],
+        &[a.input.as_deref(), a.init_centers.as_deref()],
+    )?;
+    let k = match (a.k, &a.input) {
+        (Some(k), _) => k,
+        (None, None) => 4,
+        (None, Some(_)) => {
+            return Err(UsageError(
+                "-k N (the number of clusters) is required with an input file".into(),
+            )
+            .into());
+        }
+    };
+    let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
+    let d = input.ds.n_features();
+    let init = match (&a.init_centers, a.init) {
+        (Some(path), _) => {
+            let (c, shape) = gaussmix_io::read_npy_f64(path)?;
+            if shape != [k, d] {
+                bail!(
+                    "{} holds an array of shape {shape:?}, but {k} centres of {d} features ({k}, {d}) are needed",
+                    path.display()
+                );
+            }
+            if let Some(i) = c.iter().position(|v| !v.is_finite()) {
+                bail!(
+                    "{} holds {} at row {}, column {}",
+                    path.display(),
+                    c[i],
+                    i / d,
+                    i % d
+                );
+            }
+            KMeansInit::Centers(c)
+        }
+        (None, KmInit::KmeansPlusPlus) => KMeansInit::KMeansPlusPlus,
+        (None, KmInit::Random) => KMeansInit::Random,
+    };
+    if matches!(init, KMeansInit::Centers(_)) && a.n_init != 1 {
+        return Err(
+            UsageError("--init-centers gives one initialisation: use --n-init 1".into()).into(),
+        );
+    }
+    let km = KMeans::new(k)
+        .init(init)
+        .n_init(a.n_init)
+        .max_iter(a.max_iter)
+        .tol(a.tol)
+        .seed(a.seed);
+    let start = Instant::now();
+    let model = with_data!(input, x => km.fit(x))
+        .with_context(|| format!("k-means on {}", input.name()))?;
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(p) = &a.labels {
+        write_labels(p, model.labels())?;
+    }
+    if let Some(p) = &a.output {
+        write_json(p, &modelfile::kmeans_json(&model))?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            json!({"n_iter": model.n_iter(), "converged": model.converged(), "inertia": model.inertia(), "seconds": seconds})
+        );
+    } else if !a.quiet {
+        println!(
+            "gaussmix kmeans: {} ({}), {k} clusters",
+            input.name(),
+            input.shape()
+        );
+        let status = if model.converged() {
+            "converged"
+        } else {
+            "did not converge"
+        };
+        println!(
+            "{status} after {} iterations in {seconds:.3} s; inertia {:.6}",
+            model.n_iter(),
+            model.inertia()
+        );
+        println!("cluster   size  centre");
+        let mut sizes = vec![0usize; k];
+        for &l in model.labels() {
+            sizes[l] += 1;
+        }
+        for c in 0..k {
+            let centre: Vec<String> = model.centers()[c * d..(c + 1) * d]
+                .iter()
+                .map(|v| format!("{v:.4}"))
+                .collect();
+            println!("{c:>7} {:>6}  [{}]", sizes[c], centre.join(", "));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,588 @@
+//! End-to-end tests of the `gaussmix` binary: every command, round trips through files, and
+//! every error with its exit code and message.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{dataset, fixture, flat, max_rel, scale};
+use gaussmix::io::{read_npy_f64, read_npy_i64, write_npy_f64};
+use serde_json::Value;
+
+fn gaussmix(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gaussmix"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the gaussmix binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = gaussmix(dir, args);
+    assert!(
+        o.status.success(),
+        "gaussmix {args:?} failed: {}",
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Runs a command that must fail with `code`, a message containing every needle, no panic,
+/// and no file left in `dir` that was not there before.
+#[track_caller]
+fn fails(dir: &Path, args: &[&str], code: i32, needles: &[&str]) -> String {
+    let before = listing(dir);
+    let o = gaussmix(dir, args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "gaussmix {args:?}: {err}");
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "gaussmix {args:?}: message {err:?} should mention {n:?}"
+        );
+    }
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    assert_eq!(
+        listing(dir),
+        before,
+        "gaussmix {args:?} changed the directory"
+    );
+    err
+}
+
+fn listing(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let bytes = if p.is_file() {
+                std::fs::read(&p).unwrap()
+            } else {
+                Vec::new()
+            };
+            (p, bytes)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn fit_on_the_demo_data_prints_the_lesson_summary() {
+    let d = tmp();
+    let out = ok(d.path(), &["fit"]);
+    assert!(out.contains("built-in demo data"), "{out}");
+    assert!(out.contains("400 × 2"), "{out}");
+    assert!(out.contains("4 components, full covariances"), "{out}");
+    assert!(out.contains("converged after"), "{out}");
+    assert!(out.contains("predict_proba, first 5 rows"), "{out}");
+    // Four component rows, five probability rows of four entries with 3 decimals.
+    let proba_rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with('[') && l.matches(", ").count() == 3)
+        .collect();
+    assert_eq!(proba_rows.len(), 5, "{out}");
+    for row in proba_rows {
+        let s: f64 = row
+            .trim()
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(", ")
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        assert!((s - 1.0).abs() < 0.003, "{row}");
+    }
+    let j = json(&ok(d.path(), &["fit", "--json"]));
+    assert_eq!(j["converged"], Value::Bool(true));
+    assert!(j["n_iter"].as_u64().unwrap() >= 1);
+    assert!(j["lower_bound"].as_f64().unwrap() < -3.0 && j["lower_bound"].as_f64().unwrap() > -3.3);
+    assert!(j["seconds"].as_f64().unwrap() >= 0.0);
+    assert!(ok(d.path(), &["fit", "--quiet"]).is_empty());
+}
+
+#[test]
+fn fit_predict_score_sample_round_trip() {
+    let d = tmp();
+    let p = d.path();
+    ok(
+        p,
+        &[
+            "gen",
+            "blobs",
+            "-n",
+            "600",
+            "--centers",
+            "3",
+            "--seed",
+            "4",
+            "-o",
+            "x.npy",
+            "--labels",
+            "truth.npy",
+        ],
+    );
+    let (x, shape) = read_npy_f64(&p.join("x.npy")).unwrap();
+    assert_eq!(shape, vec![600, 2]);
+    assert_eq!(read_npy_i64(&p.join("truth.npy")).unwrap().len(), 600);
+
+    ok(
+        p,
+        &[
+            "fit",
+            "x.npy",
+            "-k",
+            "3",
+            "--covariance",
+            "diag",
+            "-o",
+            "m.json",
+            "--labels",
+            "l.npy",
+            "--proba",
+            "p.npy",
+            "--quiet",
+        ],
+    );
+    let model = json(&std::fs::read_to_string(p.join("m.json")).unwrap());
+    assert_eq!(model["format"], "gaussmix-model");
+    assert_eq!(model["kind"], "gaussian_mixture");
+    assert_eq!(model["covariance_type"], "diag");
+    assert_eq!(flat(&model["covariances"]).len(), 6);
+    let labels = read_npy_i64(&p.join("l.npy")).unwrap();
+    let (proba, pshape) = read_npy_f64(&p.join("p.npy")).unwrap();
+    assert_eq!(pshape, vec![600, 3]);
+    for i in 0..600 {
+        let row = &proba[i * 3..i * 3 + 3];
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        let arg = (0..3).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+        assert_eq!(arg as i64, labels[i]);
+    }
+
+    ok(
+        p,
+        &[
+            "predict", "m.json", "x.npy", "-o", "l2.npy", "--proba", "p2.npy",
+        ],
+    );
+    assert_eq!(read_npy_i64(&p.join("l2.npy")).unwrap(), labels);
+    assert_eq!(read_npy_f64(&p.join("p2.npy")).unwrap().0, proba);
+
+    let s = json(&ok(
+        p,
+        &[
+            "score",
+            "m.json",
+            "x.npy",
+            "--json",
+            "--per-sample",
+            "ll.npy",
+        ],
+    ));
+    let (ll, _) = read_npy_f64(&p.join("ll.npy")).unwrap();
+    let mean = ll.iter().sum::<f64>() / 600.0;
+    assert!((s["mean_log_likelihood"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert_eq!(s["n_samples"], 600);
+    let n_params = 3.0 * 2.0 + 2.0 + 3.0 * 2.0;
+    assert!(
+        (s["bic"].as_f64().unwrap() - (-2.0 * mean * 600.0 + n_params * 600f64.ln())).abs() < 1e-6
+    );
+    assert!((s["aic"].as_f64().unwrap() - (-2.0 * mean * 600.0 + 2.0 * n_params)).abs() < 1e-6);
+    // The model scored on its training data: the lower bound is close to the score.
+    assert!((mean - model["lower_bound"].as_f64().unwrap()).abs() < 1e-2);
+
+    ok(
+        p,
+        &[
+            "sample", "m.json", "-n", "500", "--seed", "3", "-o", "s.npy", "--labels", "sl.npy",
+        ],
+    );
+    let (s, sshape) = read_npy_f64(&p.join("s.npy")).unwrap();
+    assert_eq!(sshape, vec![500, 2]);
+    let sl = read_npy_i64(&p.join("sl.npy")).unwrap();
+    assert!(sl.windows(2).all(|w| w[0] <= w[1]));
+    // Samples come from the fitted blobs: their range is that of the data.
+    let (lo, hi) = (
+        x.iter().copied().fold(f64::INFINITY, f64::min),
+        x.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    assert!(s.iter().all(|&v| v > lo - 5.0 && v < hi + 5.0));
+    // Same seed, same points; another seed, other points.
+    ok(
+        p,
+        &[
+            "sample", "m.json", "-n", "500", "--seed", "3", "-o", "s2.npy",
+        ],
+    );
+    assert_eq!(read_npy_f64(&p.join("s2.npy")).unwrap().0, s);
+    ok(
+        p,
+        &[
+            "sample", "m.json", "-n", "500", "--seed", "4", "-o", "s3.npy",
+        ],
+    );
+    assert_ne!(read_npy_f64(&p.join("s3.npy")).unwrap().0, s);
+}
+
+#[test]
+fn init_model_reproduces_a_scikit_learn_fixture() {
+    let d = tmp();
+    let p = d.path();
+    let f = fixture("gmm_stretched_full.json");
+    let (x, n, dim) = dataset("stretched");
+    write_npy_f64(&p.join("x.npy"), &x, &[n, dim]).unwrap();
+    // The initial model: weights, means and precisions of the fixture, as a model file.
+    let init = gaussmix::GaussianMixture::new(4)
+        .max_iter(0)
+        .weights_init(flat(&f["init"]["weights"]))
+        .means_init(flat(&f["init"]["means"]))
+        .precisions_init(flat(&f["init"]["precisions"]))
+        .fit(gaussmix::DataRef::new(&x, n, dim).unwrap())
+        .unwrap();
+    let text = serde_json::to_string(&gaussmix_cli::modelfile::gmm_json(&init)).unwrap();
+    std::fs::write(p.join("init.json"), text).unwrap();
+    ok(
+        p,
+        &[
+            "fit",
+            "x.npy",
+            "--init-model",
+            "init.json",
+            "--max-iter",
+            "25",
+            "--tol",
+            "0",
+            "-o",
+            "out.json",
+            "--quiet",
+        ],
+    );
+    let out = json(&std::fs::read_to_string(p.join("out.json")).unwrap());
+    let r = &f["result"];
+    assert_eq!(out["n_iter"], 25);
+    for key in [
+        "weights",
+        "means",
+        "covariances",
+        "precisions_cholesky",
+        "lower_bounds",
+    ] {
+        let (a, b) = (flat(&out[key]), flat(&r[key]));
+        assert!(max_rel(&a, &b, scale(&b) * 1e-3) < 1e-8, "{key}");
+    }
+}
+
+#[test]
+fn kmeans_on_demo_data_and_files() {
+    let d = tmp();
+    let p = d.path();
+    let out = ok(p, &["kmeans", "-o", "km.json", "--labels", "kl.npy"]);
+    assert!(
+        out.contains("4 clusters") && out.contains("inertia"),
+        "{out}"
+    );
+    let m = json(&std::fs::read_to_string(p.join("km.json")).unwrap());
+    assert_eq!(m["kind"], "kmeans");
+    assert_eq!(flat(&m["centers"]).len(), 8);
+    let labels = read_npy_i64(&p.join("kl.npy")).unwrap();
+    assert_eq!(labels.len(), 400);
+    // Each of the lesson's blobs has 100 points; k-means recovers them.
+    let mut sizes = [0; 4];
+    labels.iter().for_each(|&l| sizes[l as usize] += 1);
+    assert_eq!(sizes, [100; 4]);
+    // Initial centres from a file; predict with the k-means model.
+    write_npy_f64(&p.join("c.npy"), &flat(&m["centers"]), &[4, 2]).unwrap();
+    write_npy_f64(&p.join("x.npy"), &dataset("blobs").0, &[400, 2]).unwrap();
+    let j = json(&ok(
+        p,
+        &[
+            "kmeans",
+            "x.npy",
+            "-k",
+            "4",
+            "--init-centers",
+            "c.npy",
+            "--json",
+        ],
+    ));
+    assert_eq!(
+        j["n_iter"], 1,
+        "starting from the solution converges at once"
+    );
+    ok(p, &["predict", "km.json", "x.npy", "-o", "pl.npy"]);
+    assert_eq!(read_npy_i64(&p.join("pl.npy")).unwrap(), labels);
+}
+
+#[test]
+fn select_marks_the_lowest_bic() {
+    let d = tmp();
+    let p = d.path();
+    let j = json(&ok(
+        p,
+        &[
+            "select",
+            "--k-min",
+            "1",
+            "--k-max",
+            "6",
+            "--covariance",
+            "all",
+            "--json",
+        ],
+    ));
+    let rows = j["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 24);
+    let best = rows
+        .iter()
+        .min_by(|a, b| {
+            a["bic"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["bic"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(j["best"]["k"], best["k"]);
+    assert_eq!(j["best"]["covariance_type"], best["covariance_type"]);
+    // The lesson's data has four blobs.
+    assert_eq!(j["best"]["k"], 4);
+    let table = ok(p, &["select", "--k-min", "2", "--k-max", "5"]);
+    assert_eq!(table.matches("<- best").count(), 1, "{table}");
+    assert_eq!(table.lines().filter(|l| l.contains(" full ")).count(), 4);
+}
+
+#[test]
+fn gen_makes_the_lesson_data_sets() {
+    let d = tmp();
+    let p = d.path();
+    ok(p, &["gen", "moons", "-o", "m.npy", "--labels", "ml.npy"]);
+    let (m, shape) = read_npy_f64(&p.join("m.npy")).unwrap();
+    assert_eq!(shape, vec![200, 2]);
+    assert!(m.iter().all(|v| v.abs() < 3.0));
+    ok(
+        p,
+        &[
+            "gen",
+            "blobs",
+            "--dim",
+            "5",
+            "--centers",
+            "3",
+            "-n",
+            "90",
+            "--stretch",
+            "-o",
+            "b.npy",
+        ],
+    );
+    assert_eq!(read_npy_f64(&p.join("b.npy")).unwrap().1, vec![90, 5]);
+    ok(p, &["gen", "blobs", "-o", "b1.npy", "--seed", "1"]);
+    ok(p, &["gen", "blobs", "-o", "b2.npy", "--seed", "1"]);
+    assert_eq!(
+        std::fs::read(p.join("b1.npy")).unwrap(),
+        std::fs::read(p.join("b2.npy")).unwrap()
+    );
+}
+
+#[test]
+fn threads_do_not_change_results() {
+    let d = tmp();
+    let p = d.path();
+    ok(
+        p,
+        &[
+            "gen", "blobs", "-n", "20000", "--dim", "3", "--seed", "9", "-o", "x.npy",
+        ],
+    );
+    ok(
+        p,
+        &[
+            "fit",
+            "x.npy",
+            "-k",
+            "4",
+            "--threads",
+            "1",
+            "-o",
+            "a.json",
+            "--quiet",
+        ],
+    );
+    ok(
+        p,
+        &[
+            "fit",
+            "x.npy",
+            "-k",
+            "4",
+            "--threads",
+            "2",
+            "-o",
+            "b.json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(p.join("a.json")).unwrap(),
+        std::fs::read(p.join("b.json")).unwrap()
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = tmp();
+    let p = d.path();
+    fails(p, &["fit", "-k", "0"], 2, &["--n-components", "at least 1"]);
+    fails(
+        p,
+        &["fit", "--reg-covar", "-1"],
+        2,
+        &["--reg-covar", ">= 0"],
+    );
+    fails(p, &["fit", "--tol", "-0.5"], 2, &["--tol"]);
+    fails(
+        p,
+        &["fit", "--max-iter", "-1"],
+        2,
+        &["--max-iter", "0 or more"],
+    );
+    fails(p, &["fit", "--threads", "0"], 2, &["--threads"]);
+    fails(p, &["fit", "--covariance", "round"], 2, &["round", "full"]);
+    fails(p, &["fit", "--no-such-flag"], 2, &["--no-such-flag"]);
+    fails(
+        p,
+        &["select", "--k-min", "5", "--k-max", "2"],
+        2,
+        &["--k-min"],
+    );
+    fails(p, &["frobnicate"], 2, &["frobnicate"]);
+    ok(p, &["gen", "blobs", "-o", "x.npy"]);
+    fails(p, &["kmeans", "x.npy"], 2, &["-k"]);
+    fails(p, &["fit", "x.npy", "-o", "x.npy"], 2, &["x.npy", "input"]);
+    assert!(ok(p, &["--help"]).contains("Usage"));
+}
+
+#[test]
+fn data_errors_exit_1_and_name_the_file() {
+    let d = tmp();
+    let p = d.path();
+    fails(p, &["fit", "missing.npy"], 1, &["missing.npy"]);
+    std::fs::create_dir(p.join("adir.npy")).unwrap();
+    fails(p, &["fit", "adir.npy"], 1, &["adir.npy", "directory"]);
+    std::fs::write(p.join("empty.npy"), b"").unwrap();
+    fails(p, &["fit", "empty.npy"], 1, &["empty.npy", "empty"]);
+    std::fs::write(p.join("bad.npy"), b"this is not numpy at all, no").unwrap();
+    fails(p, &["fit", "bad.npy"], 1, &["bad.npy"]);
+    let mut x = dataset("blobs").0;
+    x[2 * 7 + 1] = f64::NAN;
+    write_npy_f64(&p.join("nan.npy"), &x, &[400, 2]).unwrap();
+    fails(p, &["fit", "nan.npy"], 1, &["nan.npy", "row 7", "column 1"]);
+    write_npy_f64(
+        &p.join("three.npy"),
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        &[3, 2],
+    )
+    .unwrap();
+    fails(p, &["fit", "three.npy", "-k", "5"], 1, &["n_samples"]);
+    // A model and data with different numbers of features.
+    ok(p, &["fit", "-o", "m.json", "--quiet"]);
+    write_npy_f64(&p.join("d3.npy"), &[1.0; 30], &[10, 3]).unwrap();
+    fails(
+        p,
+        &["predict", "m.json", "d3.npy", "-o", "l.npy"],
+        1,
+        &["3 features", "2"],
+    );
+    // Outputs that cannot be written; existing outputs stay as they were.
+    fails(
+        p,
+        &["fit", "-o", "no/such/dir/m.json"],
+        1,
+        &["no/such/dir", "does not exist"],
+    );
+    std::fs::write(p.join("keep.json"), b"precious").unwrap();
+    fails(p, &["fit", "nan.npy", "-o", "keep.json"], 1, &["nan.npy"]);
+    assert_eq!(std::fs::read(p.join("keep.json")).unwrap(), b"precious");
+}
+
+#[test]
+fn model_file_errors_are_explained() {
+    let d = tmp();
+    let p = d.path();
+    ok(p, &["fit", "-o", "m.json", "--quiet"]);
+    write_npy_f64(&p.join("x.npy"), &dataset("blobs").0, &[400, 2]).unwrap();
+    let good = json(&std::fs::read_to_string(p.join("m.json")).unwrap());
+    let text = serde_json::to_string(&good).unwrap();
+    std::fs::write(p.join("trunc.json"), &text[..text.len() / 2]).unwrap();
+    fails(
+        p,
+        &["predict", "trunc.json", "x.npy", "-o", "l.npy"],
+        1,
+        &["trunc.json", "not valid JSON"],
+    );
+    let cases: [(&str, Value, &str); 4] = [
+        ("format", Value::from("other"), "format"),
+        ("weights", serde_json::json!([0.5, 0.5, 0.5, 0.5]), "sum to"),
+        (
+            "covariances",
+            serde_json::json!([
+                [[1.0, 2.0], [2.0, 1.0]],
+                [[1.0, 0.0], [0.0, 1.0]],
+                [[1.0, 0.0], [0.0, 1.0]],
+                [[1.0, 0.0], [0.0, 1.0]]
+            ]),
+            "positive definite",
+        ),
+        ("means", serde_json::json!([[1.0, 2.0]]), "shape"),
+    ];
+    for (key, value, needle) in cases {
+        let mut v = good.clone();
+        v[key] = value;
+        std::fs::write(p.join("bad.json"), serde_json::to_string(&v).unwrap()).unwrap();
+        fails(
+            p,
+            &["predict", "bad.json", "x.npy", "-o", "l.npy"],
+            1,
+            &["bad.json", needle],
+        );
+        fails(
+            p,
+            &["fit", "x.npy", "--init-model", "bad.json"],
+            1,
+            &["bad.json", needle],
+        );
+    }
+    ok(p, &["kmeans", "-o", "km.json", "--quiet"]);
+    fails(
+        p,
+        &["score", "km.json", "x.npy"],
+        1,
+        &["k-means", "Gaussian mixture"],
+    );
+    fails(
+        p,
+        &[
+            "predict", "km.json", "x.npy", "-o", "l.npy", "--proba", "pp.npy",
+        ],
+        1,
+        &["k-means", "--proba"],
+    );
+}

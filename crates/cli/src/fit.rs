@@ -105,10 +105,10 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     } else if !a.quiet {
         print_summary(&model, &input, seconds)?;
     }
-    if let Some(w) = model.convergence_warning() {
-        if !a.quiet {
-            eprintln!("warning: {w}");
-        }
+    if let Some(w) = model.convergence_warning()
+        && !a.quiet
+    {
+        eprintln!("warning: {w}");
     }
     Ok(())
 }
@@ -124,25 +124,25 @@ fn init_from_model(
     a: &FitArgs,
     path: &Path,
 ) -> Result<()> {
-    if let Some(k) = a.k {
-        if k != m.n_components() {
-            return Err(UsageError(format!(
-                "-k {k} disagrees with the {} components of --init-model {}",
-                m.n_components(),
-                path.display()
-            ))
-            .into());
-        }
+    if let Some(k) = a.k
+        && k != m.n_components()
+    {
+        return Err(UsageError(format!(
+            "-k {k} disagrees with the {} components of --init-model {}",
+            m.n_components(),
+            path.display()
+        ))
+        .into());
     }
-    if let Some(c) = a.covariance.map(CovarianceType::from) {
-        if c != m.covariance_type() {
-            return Err(UsageError(format!(
-                "--covariance {c} disagrees with the {} covariances of --init-model {}",
-                m.covariance_type(),
-                path.display()
-            ))
-            .into());
-        }
+    if let Some(c) = a.covariance.map(CovarianceType::from)
+        && c != m.covariance_type()
+    {
+        return Err(UsageError(format!(
+            "--covariance {c} disagrees with the {} covariances of --init-model {}",
+            m.covariance_type(),
+            path.display()
+        ))
+        .into());
     }
     gm.n_components = m.n_components();
     gm.covariance_type = m.covariance_type();

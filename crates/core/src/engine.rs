@@ -7,6 +7,9 @@ use crate::covariance::{Kernel, Params, Shift, Sums};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
 
+/// A per-block row function: `(weighted log-probabilities, row workspace, rows, outputs)`.
+pub(crate) type RowFn<'f, O> = dyn Fn(&mut [f64], &mut [f64], usize, &mut [O]) + Sync + 'f;
+
 /// A data set bound to the pools its passes use. Built once per fit.
 pub(crate) struct Engine<'a, T> {
     pub x: DataRef<'a, T>,
@@ -107,7 +110,7 @@ impl<'a, T: Float> Engine<'a, T> {
         &self,
         prep: &K::Prepared,
         width: usize,
-        f: &(dyn Fn(&mut [f64], &mut [f64], usize, &mut [O]) + Sync),
+        f: &RowFn<'_, O>,
     ) -> Vec<O> {
         let mut out = vec![O::default(); self.x.n_samples() * width];
         map_rows(

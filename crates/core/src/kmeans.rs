@@ -136,14 +136,14 @@ impl KMeans {
                     ),
                 ));
             }
-            if let Some(d) = n_features {
-                if c.len() != self.n_clusters * d {
-                    return Err(Error::ShapeMismatch {
-                        what: "the initial centres".into(),
-                        expected: format!("({}, {d})", self.n_clusters),
-                        found: format!("{} values", c.len()),
-                    });
-                }
+            if let Some(d) = n_features
+                && c.len() != self.n_clusters * d
+            {
+                return Err(Error::ShapeMismatch {
+                    what: "the initial centres".into(),
+                    expected: format!("({}, {d})", self.n_clusters),
+                    found: format!("{} values", c.len()),
+                });
             }
             if c.iter().any(|v| !v.is_finite()) {
                 return Err(invalid(
@@ -414,7 +414,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     acc[j] += math::sum(&s.xt[j * BLOCK_ROWS..j * BLOCK_ROWS + padded(rows)]);
                 }
             },
-            add_into,
+            |a: &mut Vec<f64>, b: &Vec<f64>| add_into(a, b),
         );
         let n = self.x.n_samples() as f64;
         sums.iter().map(|s| s / n).collect()
@@ -443,7 +443,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     acc[j] += math::sum(&a);
                 }
             },
-            add_into,
+            |a: &mut Vec<f64>, b: &Vec<f64>| add_into(a, b),
         );
         let n = self.x.n_samples() as f64;
         sq.iter().map(|s| s / n).sum::<f64>() / d as f64
@@ -732,7 +732,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                         acc[t] += math::sum(&a);
                     }
                 },
-                add_into,
+                |a: &mut Vec<f64>, b: &Vec<f64>| add_into(a, b),
             );
             let mut best = 0;
             for t in 1..trials {
@@ -834,7 +834,7 @@ fn argmin_col(comp: &[f64], k: usize, r: usize) -> usize {
     best
 }
 
-fn add_into(a: &mut Vec<f64>, b: &Vec<f64>) {
+fn add_into(a: &mut [f64], b: &[f64]) {
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;
     }

@@ -8,8 +8,8 @@ pub(crate) const LANES: usize = 8;
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 // fdlibm's split of ln 2: `LN2_HI` has trailing zero bits, so `n * LN2_HI` is exact for |n| < 2^11.
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 // 1.5 * 2^52: adding it rounds to the nearest integer and leaves that integer in the low bits.
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 

@@ -8,7 +8,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::blocks::BLOCK_ROWS;
 use crate::covariance::{CovarianceType, Kernel, Params, StepInfo, estimate};
 use crate::data::{DataRef, Float, validate_data};
-use crate::engine::{Engine, e_step_stats, normalize};
+use crate::engine::{Engine, RowFn, e_step_stats, normalize};
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::mixture::{covariances_from_precision_cholesky, with_kernel};
@@ -313,7 +313,7 @@ impl GaussianMixtureModel {
         &self,
         x: DataRef<'_, T>,
         width: usize,
-        f: &(dyn Fn(&mut [f64], &mut [f64], usize, &mut [O]) + Sync),
+        f: &RowFn<'_, O>,
     ) -> Result<Vec<O>> {
         self.check_data(&x)?;
         let k = self.n_components();

@@ -11,9 +11,10 @@
 
 mod apply;
 pub mod args;
+pub mod bench;
 mod fit;
 pub mod generate;
-mod input;
+pub mod input;
 mod kmeans;
 pub mod modelfile;
 mod output;
@@ -82,7 +83,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Score(a) => a.input_args.threads,
         Command::Select(a) => a.input_args.threads,
         Command::Kmeans(a) => a.input_args.threads,
-        Command::Sample(_) | Command::Gen(_) => None,
+        Command::Sample(_) | Command::Gen(_) | Command::Bench(_) => None,
     };
     let go = || match &cli.command {
         Command::Fit(a) => fit::fit(a),
@@ -92,6 +93,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Select(a) => fit::select(a),
         Command::Kmeans(a) => kmeans::kmeans(a),
         Command::Gen(a) => generate::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match threads {
         None => go(),

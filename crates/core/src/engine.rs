@@ -5,7 +5,8 @@
 use crate::blocks::{BLOCK_ROWS, Pool, Scratch, map_rows, padded, reduce};
 use crate::covariance::{Kernel, Params, Shift, Sums};
 use crate::data::{DataRef, Float};
-use crate::math::{self, LANES};
+use crate::math::{self, LANES, exp8, ln8};
+use crate::simd::{Isa, V8, dispatch};
 
 /// A per-block row function: `(weighted log-probabilities, row workspace, rows, outputs)`.
 pub(crate) type RowFn<'f, O> = dyn Fn(&mut [f64], &mut [f64], usize, &mut [O]) + Sync + 'f;
@@ -43,22 +44,7 @@ impl<'a, T: Float> Engine<'a, T> {
             Sums::clear,
             &mut [] as &mut [()],
             0,
-            |s, acc, _start, rows, _| {
-                K::weighted_log_prob(prep, &s.xt, BLOCK_ROWS, rows, &mut s.comp, &mut s.work);
-                acc.log_likelihood += normalize(&mut s.comp, &mut s.row, k, rows);
-                acc.n_rows += rows as u64;
-                K::accumulate(
-                    shift,
-                    &s.xt,
-                    BLOCK_ROWS,
-                    rows,
-                    &s.comp,
-                    acc,
-                    &mut s.work,
-                    k,
-                    d,
-                );
-            },
+            |s, acc, _start, rows, _| e_block::<K>(prep, shift, s, acc, rows, k, d),
             Sums::add,
         )
     }
@@ -88,17 +74,7 @@ impl<'a, T: Float> Engine<'a, T> {
                     s.comp[c * BLOCK_ROWS + rows..c * BLOCK_ROWS + rows_p].fill(0.0);
                 }
                 acc.n_rows += rows as u64;
-                K::accumulate(
-                    shift,
-                    &s.xt,
-                    BLOCK_ROWS,
-                    rows,
-                    &s.comp,
-                    acc,
-                    &mut s.work,
-                    k,
-                    d,
-                );
+                accumulate_block::<K>(shift, s, acc, rows, k, d);
             },
             Sums::add,
         )
@@ -119,7 +95,7 @@ impl<'a, T: Float> Engine<'a, T> {
             &mut out,
             width,
             |s, _start, rows, o| {
-                K::weighted_log_prob(prep, &s.xt, BLOCK_ROWS, rows, &mut s.comp, &mut s.work);
+                log_prob_block::<K>(prep, s, rows);
                 f(&mut s.comp, &mut s.row, rows, o);
             },
         );
@@ -127,56 +103,101 @@ impl<'a, T: Float> Engine<'a, T> {
     }
 }
 
+dispatch! {
+    /// One block of the fused pass: E-step, responsibilities, statistics.
+    fn e_block<K: Kernel>(
+        prep: &K::Prepared,
+        shift: &Shift,
+        s: &mut Scratch,
+        acc: &mut Sums,
+        rows: usize,
+        k: usize,
+        d: usize,
+    ) => e_block_impl
+}
+
+#[inline(always)]
+fn e_block_impl<K: Kernel, I: Isa>(
+    prep: &K::Prepared,
+    shift: &Shift,
+    s: &mut Scratch,
+    acc: &mut Sums,
+    rows: usize,
+    k: usize,
+    d: usize,
+) {
+    K::weighted_log_prob::<I>(prep, &s.xt, BLOCK_ROWS, rows, &mut s.comp, &mut s.work);
+    acc.log_likelihood += normalize_impl::<I>(&mut s.comp, &mut s.row, k, rows);
+    acc.n_rows += rows as u64;
+    K::accumulate::<I>(shift, &s.xt, BLOCK_ROWS, rows, &s.comp, acc, &mut s.work, k, d);
+}
+
+dispatch! {
+    /// Statistics of a block whose responsibilities are in `s.comp`.
+    fn accumulate_block<K: Kernel>(shift: &Shift, s: &mut Scratch, acc: &mut Sums, rows: usize, k: usize, d: usize) => accumulate_block_impl
+}
+
+#[inline(always)]
+fn accumulate_block_impl<K: Kernel, I: Isa>(shift: &Shift, s: &mut Scratch, acc: &mut Sums, rows: usize, k: usize, d: usize) {
+    K::accumulate::<I>(shift, &s.xt, BLOCK_ROWS, rows, &s.comp, acc, &mut s.work, k, d);
+}
+
+dispatch! {
+    /// Weighted log-probabilities of a block into `s.comp`.
+    fn log_prob_block<K: Kernel>(prep: &K::Prepared, s: &mut Scratch, rows: usize) => log_prob_block_impl
+}
+
+#[inline(always)]
+fn log_prob_block_impl<K: Kernel, I: Isa>(prep: &K::Prepared, s: &mut Scratch, rows: usize) {
+    K::weighted_log_prob::<I>(prep, &s.xt, BLOCK_ROWS, rows, &mut s.comp, &mut s.work);
+}
+
 /// Turns a block's weighted log-probabilities into responsibilities in place and writes each
 /// row's `log Σ_k exp(·)` to `lse`; returns the sum of `lse` over the real rows. Padding rows get
 /// zero responsibilities.
 ///
-/// `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, lanes of rows at a time.
-#[inline]
+/// `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, eight rows at a time.
 pub(crate) fn normalize(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 {
+    normalize_dispatch(comp, lse, k, rows)
+}
+
+dispatch! {
+    fn normalize_dispatch<>(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 => normalize_impl
+}
+
+#[inline(always)]
+fn normalize_impl<I: Isa>(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 {
     let ld = BLOCK_ROWS;
     let rows_p = padded(rows);
-    let mut r0 = 0;
-    while r0 < rows_p {
-        let mut m = [f64::NEG_INFINITY; LANES];
+    for r0 in (0..rows_p).step_by(LANES) {
+        let mut m = V8::splat(f64::NEG_INFINITY);
         for c in 0..k {
-            let v = &comp[c * ld + r0..c * ld + r0 + LANES];
-            for t in 0..LANES {
-                m[t] = if v[t] > m[t] { v[t] } else { m[t] };
-            }
+            m = m.max(V8::load(&comp[c * ld + r0..]));
         }
         // A row whose every component is -inf (or NaN) keeps m finite so that nothing below
         // turns into NaN by accident; its log-likelihood comes out -inf.
         for t in 0..LANES {
-            if !m[t].is_finite() {
-                m[t] = 0.0;
-            }
+            m.0[t] = if m.0[t].is_finite() { m.0[t] } else { 0.0 };
         }
-        let mut s = [0.0; LANES];
+        let mut s = V8::ZERO;
         for c in 0..k {
-            let v = &mut comp[c * ld + r0..c * ld + r0 + LANES];
-            for t in 0..LANES {
-                let e = math::exp(v[t] - m[t]);
-                v[t] = e;
-                s[t] += e;
-            }
+            let e = exp8::<I>(V8::load(&comp[c * ld + r0..]).sub(m));
+            e.store(&mut comp[c * ld + r0..]);
+            s = s.add(e);
         }
+        let l = m.add(ln8::<I>(s));
+        let mut out = [0.0; LANES];
         let mut inv = [0.0; LANES];
         for t in 0..LANES {
-            lse[r0 + t] = if s[t] > 0.0 {
-                m[t] + math::ln(s[t])
-            } else {
-                f64::NEG_INFINITY
-            };
-            inv[t] = if s[t] > 0.0 { 1.0 / s[t] } else { 0.0 };
+            let pos = s.0[t] > 0.0;
+            out[t] = if pos { l.0[t] } else { f64::NEG_INFINITY };
+            inv[t] = if pos { 1.0 / s.0[t] } else { 0.0 };
         }
+        V8(out).store(&mut lse[r0..]);
+        let inv = V8(inv);
         for c in 0..k {
-            let v = &mut comp[c * ld + r0..c * ld + r0 + LANES];
-            for t in 0..LANES {
-                v[t] *= inv[t];
-            }
+            V8::load(&comp[c * ld + r0..]).mul(inv).store(&mut comp[c * ld + r0..]);
         }
-        r0 += LANES;
     }
     for c in 0..k {
         comp[c * ld + rows..c * ld + rows_p].fill(0.0);

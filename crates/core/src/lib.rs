@@ -42,6 +42,7 @@ mod linalg;
 mod math;
 mod mixture;
 mod model;
+mod simd;
 mod stats;
 
 pub use covariance::CovarianceType;

@@ -6,6 +6,12 @@
 /// changes the summation order and so the last bits of every result.
 pub(crate) const LANES: usize = 8;
 
+use crate::simd::{Isa, V8};
+#[cfg(test)]
+use crate::simd::madd;
+#[cfg(test)]
+use crate::simd::Base;
+
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 // fdlibm's split of ln 2: `LN2_HI` has trailing zero bits, so `n * LN2_HI` is exact for |n| < 2^11.
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
@@ -13,30 +19,37 @@ const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 // 1.5 * 2^52: adding it rounds to the nearest integer and leaves that integer in the low bits.
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 
-/// `e^x`, accurate to about 1 ulp, for any `x`; results below `f64::MIN_POSITIVE` (x < -708.39)
+/// `e^x`, accurate to about 1 ulp, for any `x`; results below `f64::MIN_POSITIVE` (x < -708)
 /// flush to zero. Branch-free so that loops over it vectorise.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn exp(x: f64) -> f64 {
+    exp_isa::<Base>(x)
+}
+
+/// [`exp`] with fused multiply-adds where the instruction set has them: the scalar reference of
+/// [`exp8`].
+#[cfg(test)]
+pub(crate) fn exp_isa<I: Isa>(x: f64) -> f64 {
     // Clamp to the range where 2^n is a normal number; underflow is applied by the select below.
     let xc = x.clamp(-708.0, 709.0);
-    let t = xc * LOG2E + ROUND_MAGIC;
+    let t = madd::<I>(xc, LOG2E, ROUND_MAGIC);
     let n = t - ROUND_MAGIC;
-    let r = (xc - n * LN2_HI) - n * LN2_LO;
+    let r = madd::<I>(-n, LN2_LO, madd::<I>(-n, LN2_HI, xc));
     // Taylor series of e^r on |r| <= ln2/2: the 14th term is below 5e-18.
     let mut p = 1.0 / 6_227_020_800.0; // 1/13!
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    p = madd::<I>(p, r, 1.0 / 479_001_600.0);
+    p = madd::<I>(p, r, 1.0 / 39_916_800.0);
+    p = madd::<I>(p, r, 1.0 / 3_628_800.0);
+    p = madd::<I>(p, r, 1.0 / 362_880.0);
+    p = madd::<I>(p, r, 1.0 / 40_320.0);
+    p = madd::<I>(p, r, 1.0 / 5_040.0);
+    p = madd::<I>(p, r, 1.0 / 720.0);
+    p = madd::<I>(p, r, 1.0 / 120.0);
+    p = madd::<I>(p, r, 1.0 / 24.0);
+    p = madd::<I>(p, r, 1.0 / 6.0);
+    p = madd::<I>(p, r, 0.5);
+    p = madd::<I>(p, r, 1.0);
+    p = madd::<I>(p, r, 1.0);
     let ni = (t.to_bits() as i64).wrapping_sub(ROUND_MAGIC.to_bits() as i64);
     let scale = f64::from_bits(((ni + 1023) as u64) << 52);
     let y = p * scale;
@@ -45,31 +58,110 @@ pub(crate) fn exp(x: f64) -> f64 {
 }
 
 /// `ln x` for finite `x > 0` (normal numbers), accurate to about 1 ulp. Branch-free.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn ln(x: f64) -> f64 {
+    ln_isa::<Base>(x)
+}
+
+/// [`ln`] with fused multiply-adds where the instruction set has them: the scalar reference of
+/// [`ln8`].
+#[cfg(test)]
+pub(crate) fn ln_isa<I: Isa>(x: f64) -> f64 {
     let bits = x.to_bits();
     // Split x = 2^e * m with m in [sqrt(1/2), sqrt(2)).
-    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
-    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-    let big = m > std::f64::consts::SQRT_2;
-    m = if big { m * 0.5 } else { m };
-    e += big as i64;
+    let e0 = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let m0 = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let big = m0 > std::f64::consts::SQRT_2;
+    let m = if big { m0 * 0.5 } else { m0 };
+    let e = if big { e0 + 1 } else { e0 };
     // ln m = 2 atanh(f), f = (m - 1) / (m + 1), |f| <= 0.1716.
     let f = (m - 1.0) / (m + 1.0);
     let f2 = f * f;
     let mut s = 1.0 / 21.0;
-    s = s * f2 + 1.0 / 19.0;
-    s = s * f2 + 1.0 / 17.0;
-    s = s * f2 + 1.0 / 15.0;
-    s = s * f2 + 1.0 / 13.0;
-    s = s * f2 + 1.0 / 11.0;
-    s = s * f2 + 1.0 / 9.0;
-    s = s * f2 + 1.0 / 7.0;
-    s = s * f2 + 1.0 / 5.0;
-    s = s * f2 + 1.0 / 3.0;
-    let lnm = 2.0 * f + 2.0 * f * f2 * s;
+    s = madd::<I>(s, f2, 1.0 / 19.0);
+    s = madd::<I>(s, f2, 1.0 / 17.0);
+    s = madd::<I>(s, f2, 1.0 / 15.0);
+    s = madd::<I>(s, f2, 1.0 / 13.0);
+    s = madd::<I>(s, f2, 1.0 / 11.0);
+    s = madd::<I>(s, f2, 1.0 / 9.0);
+    s = madd::<I>(s, f2, 1.0 / 7.0);
+    s = madd::<I>(s, f2, 1.0 / 5.0);
+    s = madd::<I>(s, f2, 1.0 / 3.0);
+    let lnm = madd::<I>(2.0 * f * f2, s, 2.0 * f);
     let ef = e as f64;
-    ef * LN2_HI + (lnm + ef * LN2_LO)
+    madd::<I>(ef, LN2_HI, madd::<I>(ef, LN2_LO, lnm))
+}
+
+/// [`exp_isa`] on eight lanes, written as whole-vector operations so that each step is one
+/// vector instruction (the same arithmetic, so the same bits, as the scalar version).
+#[inline(always)]
+pub(crate) fn exp8<I: Isa>(x: V8) -> V8 {
+    let xc = x.max(V8::splat(-708.0)).min(V8::splat(709.0));
+    let t = xc.madd::<I>(V8::splat(LOG2E), V8::splat(ROUND_MAGIC));
+    let n = t.sub(V8::splat(ROUND_MAGIC));
+    let mn = V8::ZERO.sub(n);
+    let r = mn.madd::<I>(V8::splat(LN2_LO), mn.madd::<I>(V8::splat(LN2_HI), xc));
+    let mut p = V8::splat(1.0 / 6_227_020_800.0);
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p.madd::<I>(r, V8::splat(c));
+    }
+    let mut scale = [0.0; 8];
+    let magic = ROUND_MAGIC.to_bits() as i64;
+    for i in 0..8 {
+        let ni = (t.0[i].to_bits() as i64).wrapping_sub(magic);
+        scale[i] = f64::from_bits(((ni + 1023) as u64) << 52);
+    }
+    let y = p.mul(V8(scale));
+    let y = x.lt_select(V8::splat(-708.0), V8::ZERO, y);
+    V8::splat(709.0).lt_select(x, V8::splat(f64::INFINITY), y)
+}
+
+/// [`ln_isa`] on eight lanes, as whole-vector operations.
+#[inline(always)]
+pub(crate) fn ln8<I: Isa>(x: V8) -> V8 {
+    // Exponent field and mantissa by bit operations; the exponent is converted exactly with
+    // the 2^52 trick (integer-to-float conversion of 64-bit lanes needs AVX-512DQ).
+    let mut ef = [0.0; 8];
+    let mut m = [0.0; 8];
+    for i in 0..8 {
+        let bits = x.0[i].to_bits();
+        ef[i] = f64::from_bits((bits >> 52) | 0x4330_0000_0000_0000) - 4_503_599_627_370_496.0;
+        m[i] = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    }
+    let (ef, m0) = (V8(ef).sub(V8::splat(1023.0)), V8(m));
+    // Fold m into [sqrt(1/2), sqrt(2)).
+    let sqrt2 = V8::splat(std::f64::consts::SQRT_2);
+    let m = sqrt2.lt_select(m0, m0.mul(V8::splat(0.5)), m0);
+    let e = sqrt2.lt_select(m0, ef.add(V8::splat(1.0)), ef);
+    let one = V8::splat(1.0);
+    let mut f = [0.0; 8];
+    let (num, den) = (m.sub(one), m.add(one));
+    for i in 0..8 {
+        f[i] = num.0[i] / den.0[i];
+    }
+    let f = V8(f);
+    let f2 = f.mul(f);
+    let mut s = V8::splat(1.0 / 21.0);
+    for c in [1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0, 1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0] {
+        s = s.madd::<I>(f2, V8::splat(c));
+    }
+    let two_f = f.add(f);
+    let lnm = two_f.mul(f2).madd::<I>(s, two_f);
+    e.madd::<I>(V8::splat(LN2_HI), e.madd::<I>(V8::splat(LN2_LO), lnm))
 }
 
 /// `sum_i a[i]`, in [`LANES`] interleaved partial sums combined in a fixed order.
@@ -85,27 +177,6 @@ pub(crate) fn sum(a: &[f64]) -> f64 {
     }
     for (l, &v) in rest.iter().enumerate() {
         acc[l] += v;
-    }
-    combine(acc)
-}
-
-/// `sum_i a[i] * b[i]`, with [`sum`]'s fixed order.
-#[inline(always)]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    debug_assert_eq!(a.len(), b.len());
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0; LANES];
-    let ca = a.chunks_exact(LANES);
-    let cb = b.chunks_exact(LANES);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    for l in 0..ra.len() {
-        acc[l] += ra[l] * rb[l];
     }
     combine(acc)
 }
@@ -150,6 +221,13 @@ mod tests {
             worst = worst.max(ulps(exp(x), x.exp()));
         }
         assert!(worst <= 2, "worst error {worst} ulps");
+        let mut x = -700.0;
+        while x < 700.0 {
+            assert!(ulps(exp_isa::<crate::simd::Avx2>(x), x.exp()) <= 2, "fma exp({x})");
+            let v = exp8::<Base>(V8::splat(x));
+            assert_eq!(v.0[3], exp(x));
+            x += 0.37;
+        }
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-800.0), 0.0);
         assert_eq!(exp(f64::NEG_INFINITY), 0.0);
@@ -170,6 +248,11 @@ mod tests {
             worst = worst.max(ulps(ln(x), x.ln()));
         }
         assert!(worst <= 2, "worst error {worst} ulps");
+        for i in 1..4000 {
+            let x = i as f64 * 0.01;
+            assert!(ulps(ln_isa::<crate::simd::Avx2>(x), x.ln()) <= 2, "fma ln({x})");
+            assert_eq!(ln8::<Base>(V8::splat(x)).0[5], ln(x));
+        }
         assert_eq!(ln(1.0), 0.0);
     }
 
@@ -177,8 +260,6 @@ mod tests {
     fn reductions_agree_with_naive_sums() {
         let a: Vec<f64> = (0..37).map(|i| (i as f64 * 0.37).sin()).collect();
         let b: Vec<f64> = (0..37).map(|i| (i as f64 * 0.11).cos()).collect();
-        let naive: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - naive).abs() < 1e-13);
         assert!((sum(&a) - a.iter().sum::<f64>()).abs() < 1e-13);
         assert_eq!(sum(&[]), 0.0);
     }

@@ -6,7 +6,9 @@
 //! Statistics: `S1_k = Σ r (x - s_k)`, `S2_k = Σ r (x - s_k)²` per feature. M-step:
 //! `σ²_kj = (S2 - 2 S1 e + N e²) / N' + reg_covar` with `e = μ' - s`.
 
-use super::{CHUNK, Kernel, LN_2PI, Params, Shift, StepInfo, Sums};
+use super::{Kernel, LN_2PI, Params, Shift, StepInfo, Sums};
+use crate::math::LANES;
+use crate::simd::{Isa, V8};
 use crate::error::Result;
 use crate::math;
 
@@ -24,7 +26,7 @@ pub(crate) struct Prepared {
 /// Adds `Σ r (x - s_k)` and `Σ r (x - s_k)²` per component and feature: the statistics of the
 /// diagonal and spherical types.
 #[inline(always)]
-pub(crate) fn accumulate_diagonal(
+pub(crate) fn accumulate_diagonal<I: Isa>(
     shift: &Shift,
     xt: &[f64],
     ld: usize,
@@ -39,20 +41,17 @@ pub(crate) fn accumulate_diagonal(
         let rk = &resp[c * ld..c * ld + rows_p];
         sums.nk[c] += math::sum(rk);
         for j in 0..d {
-            let s = shift.shift[c * d + j];
-            let xj = &xt[j * ld..j * ld + rows_p];
-            let mut a1 = [0.0; CHUNK];
-            let mut a2 = [0.0; CHUNK];
-            for (rc, xc) in rk.chunks_exact(CHUNK).zip(xj.chunks_exact(CHUNK)) {
-                for t in 0..CHUNK {
-                    let v = xc[t] - s;
-                    let w = rc[t] * v;
-                    a1[t] += w;
-                    a2[t] += w * v;
-                }
+            let s = V8::splat(shift.shift[c * d + j]);
+            let mut a1 = V8::ZERO;
+            let mut a2 = V8::ZERO;
+            for r0 in (0..rows_p).step_by(LANES) {
+                let v = V8::load(&xt[j * ld + r0..]).sub(s);
+                let w = V8::load(&rk[r0..]).mul(v);
+                a1 = a1.add(w);
+                a2 = w.madd::<I>(v, a2);
             }
-            sums.s1[c * d + j] += math::sum(&a1);
-            sums.s2[c * d + j] += math::sum(&a2);
+            sums.s1[c * d + j] += a1.sum();
+            sums.s2[c * d + j] += a2.sum();
         }
     }
 }
@@ -121,7 +120,8 @@ impl Kernel for Diag {
         0
     }
 
-    fn weighted_log_prob(
+    #[inline(always)]
+    fn weighted_log_prob<I: Isa>(
         prep: &Prepared,
         xt: &[f64],
         ld: usize,
@@ -134,27 +134,20 @@ impl Kernel for Diag {
         for c in 0..k {
             let mu = &prep.means[c * d..(c + 1) * d];
             let p = &prep.p[c * d..(c + 1) * d];
-            let cst = prep.cst[c];
-            let mut r0 = 0;
-            while r0 < rows_p {
-                let mut acc = [0.0; CHUNK];
+            let cst = V8::splat(prep.cst[c]);
+            for r0 in (0..rows_p).step_by(LANES) {
+                let mut acc = V8::ZERO;
                 for j in 0..d {
-                    let xj: &[f64; CHUNK] =
-                        xt[j * ld + r0..j * ld + r0 + CHUNK].try_into().unwrap();
-                    for t in 0..CHUNK {
-                        let v = (xj[t] - mu[j]) * p[j];
-                        acc[t] += v * v;
-                    }
+                    let v = V8::load(&xt[j * ld + r0..]).sub(V8::splat(mu[j])).mul(V8::splat(p[j]));
+                    acc = v.madd::<I>(v, acc);
                 }
-                for t in 0..CHUNK {
-                    out[c * ld + r0 + t] = cst - 0.5 * acc[t];
-                }
-                r0 += CHUNK;
+                acc.madd::<I>(V8::splat(-0.5), cst).store(&mut out[c * ld + r0..]);
             }
         }
     }
 
-    fn accumulate(
+    #[inline(always)]
+    fn accumulate<I: Isa>(
         shift: &Shift,
         xt: &[f64],
         ld: usize,
@@ -165,7 +158,7 @@ impl Kernel for Diag {
         k: usize,
         d: usize,
     ) {
-        accumulate_diagonal(shift, xt, ld, rows, resp, sums, k, d);
+        accumulate_diagonal::<I>(shift, xt, ld, rows, resp, sums, k, d);
     }
 
     fn covariances(

@@ -10,9 +10,11 @@
 //! + reg_covar I`, which is scikit-learn's `Σ r (x - μ')(x - μ')ᵀ / N'` without its cancellation.
 
 use super::{
-    CHUNK, FAER_MIN_D, Kernel, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
+    FAER_MIN_D, Kernel, with_dim, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
     symmetrize_lower,
 };
+use crate::math::LANES;
+use crate::simd::{Isa, V8};
 use crate::error::Result;
 use crate::linalg;
 use crate::math;
@@ -41,7 +43,7 @@ pub(crate) fn upper_factor(u: &[f64], d: usize) -> Vec<f64> {
 
 /// `q[r] = ‖dx_r U‖²` for the padded rows of a centred feature-major block, `U` upper triangular.
 #[inline(always)]
-pub(crate) fn mahalanobis_upper(
+pub(crate) fn mahalanobis_upper<I: Isa>(
     dx: &[f64],
     u: &[f64],
     ld: usize,
@@ -51,7 +53,6 @@ pub(crate) fn mahalanobis_upper(
     q: &mut [f64],
 ) {
     if d >= FAER_MIN_D {
-        // Yᵀ = Uᵀ dxᵀ: (d, d) × (d, rows), feature-major like the block.
         // Y = D U with D `(rows, d)` column-major (the block's layout) and U upper triangular.
         // Destinations are always column-major: faer 0.24.4 computes wrong values (and corrupts
         // the heap) when writing a row-major destination on AVX-512 machines.
@@ -70,33 +71,96 @@ pub(crate) fn mahalanobis_upper(
             1.0,
             faer::Par::Seq,
         );
-        q[..rows_p].fill(0.0);
-        for j in 0..d {
-            let yj = &y[j * ld..j * ld + rows_p];
-            for (qr, &v) in q[..rows_p].iter_mut().zip(yj) {
-                *qr += v * v;
+        for r0 in (0..rows_p).step_by(LANES) {
+            let mut acc = V8::ZERO;
+            for j in 0..d {
+                let v = V8::load(&y[j * ld + r0..]);
+                acc = v.madd::<I>(v, acc);
             }
+            acc.store(&mut q[r0..]);
         }
         return;
     }
-    let mut r0 = 0;
-    while r0 < rows_p {
-        let mut acc = [0.0; CHUNK];
+    for r0 in (0..rows_p).step_by(LANES) {
+        let mut x = [V8::ZERO; FAER_MIN_D];
+        for l in 0..d {
+            x[l] = V8::load(&dx[l * ld + r0..]);
+        }
+        let mut acc = V8::ZERO;
         for j in 0..d {
-            let mut yv = [0.0; CHUNK];
-            for l in 0..=j {
-                let ulj = u[l * d + j];
-                let src: &[f64; CHUNK] = dx[l * ld + r0..l * ld + r0 + CHUNK].try_into().unwrap();
-                for t in 0..CHUNK {
-                    yv[t] += src[t] * ulj;
+            let mut yv = V8::ZERO;
+            for l in 0..j + 1 {
+                yv = x[l].madd::<I>(V8::splat(u[l * d + j]), yv);
+            }
+            acc = yv.madd::<I>(yv, acc);
+        }
+        acc.store(&mut q[r0..]);
+    }
+}
+
+/// The E-step for a small constant dimension: the centred rows of a lane group stay in registers
+/// while the triangular product runs.
+#[inline(always)]
+fn log_prob_small<const D: usize, I: Isa>(prep: &Prepared, xt: &[f64], ld: usize, rows_p: usize, out: &mut [f64]) {
+    for r0 in (0..rows_p).step_by(LANES) {
+        for c in 0..prep.k {
+            let mu = &prep.means[c * D..(c + 1) * D];
+            let u = &prep.u[c * D * D..(c + 1) * D * D];
+            let mut dx = [V8::ZERO; D];
+            for l in 0..D {
+                dx[l] = V8::load(&xt[l * ld + r0..]).sub(V8::splat(mu[l]));
+            }
+            let mut q = V8::ZERO;
+            for j in 0..D {
+                let mut y = V8::ZERO;
+                for l in 0..j + 1 {
+                    y = dx[l].madd::<I>(V8::splat(u[l * D + j]), y);
+                }
+                q = y.madd::<I>(y, q);
+            }
+            q.madd::<I>(V8::splat(-0.5), V8::splat(prep.cst[c])).store(&mut out[c * ld + r0..]);
+        }
+    }
+}
+
+/// The statistics for a small constant dimension, every sum in lane registers over the block.
+#[inline(always)]
+fn accumulate_small<const D: usize, I: Isa>(
+    shift: &Shift,
+    xt: &[f64],
+    ld: usize,
+    rows_p: usize,
+    resp: &[f64],
+    sums: &mut Sums,
+    k: usize,
+) {
+    for c in 0..k {
+        let s = &shift.shift[c * D..(c + 1) * D];
+        let mut n = V8::ZERO;
+        let mut s1 = [V8::ZERO; D];
+        let mut s2 = [[V8::ZERO; D]; D];
+        for r0 in (0..rows_p).step_by(LANES) {
+            let r = V8::load(&resp[c * ld + r0..]);
+            n = n.add(r);
+            let mut dx = [V8::ZERO; D];
+            for l in 0..D {
+                dx[l] = V8::load(&xt[l * ld + r0..]).sub(V8::splat(s[l]));
+            }
+            for i in 0..D {
+                let w = r.mul(dx[i]);
+                s1[i] = s1[i].add(w);
+                for j in 0..i + 1 {
+                    s2[i][j] = w.madd::<I>(dx[j], s2[i][j]);
                 }
             }
-            for t in 0..CHUNK {
-                acc[t] += yv[t] * yv[t];
+        }
+        sums.nk[c] += n.sum();
+        for i in 0..D {
+            sums.s1[c * D + i] += s1[i].sum();
+            for j in 0..i + 1 {
+                sums.s2[c * D * D + i * D + j] += s2[i][j].sum();
             }
         }
-        q[r0..r0 + CHUNK].copy_from_slice(&acc);
-        r0 += CHUNK;
     }
 }
 
@@ -127,7 +191,8 @@ impl Kernel for Full {
         2 * d * crate::blocks::BLOCK_ROWS
     }
 
-    fn weighted_log_prob(
+    #[inline(always)]
+    fn weighted_log_prob<I: Isa>(
         prep: &Prepared,
         xt: &[f64],
         ld: usize,
@@ -137,19 +202,22 @@ impl Kernel for Full {
     ) {
         let (k, d) = (prep.k, prep.d);
         let rows_p = crate::blocks::padded(rows);
-        let (dx, y) = work.split_at_mut(d * ld);
-        for c in 0..k {
-            center(xt, &prep.means[c * d..(c + 1) * d], ld, rows_p, dx);
-            let o = &mut out[c * ld..c * ld + ld];
-            mahalanobis_upper(dx, &prep.u[c * d * d..(c + 1) * d * d], ld, rows_p, d, y, o);
-            let cst = prep.cst[c];
-            for v in &mut o[..rows_p] {
-                *v = cst - 0.5 * *v;
+        with_dim!(d, D => log_prob_small::<D, I>(prep, xt, ld, rows_p, out), _ => {
+            let (dx, y) = work.split_at_mut(d * ld);
+            for c in 0..k {
+                center(xt, &prep.means[c * d..(c + 1) * d], ld, rows_p, dx);
+                let o = &mut out[c * ld..c * ld + ld];
+                mahalanobis_upper::<I>(dx, &prep.u[c * d * d..(c + 1) * d * d], ld, rows_p, d, y, o);
+                let cst = V8::splat(prep.cst[c]);
+                for r0 in (0..rows_p).step_by(LANES) {
+                    V8::load(&o[r0..]).madd::<I>(V8::splat(-0.5), cst).store(&mut o[r0..]);
+                }
             }
-        }
+        })
     }
 
-    fn accumulate(
+    #[inline(always)]
+    fn accumulate<I: Isa>(
         shift: &Shift,
         xt: &[f64],
         ld: usize,
@@ -161,27 +229,25 @@ impl Kernel for Full {
         d: usize,
     ) {
         let rows_p = crate::blocks::padded(rows);
+        if d <= 4 {
+            with_dim!(d, D => accumulate_small::<D, I>(shift, xt, ld, rows_p, resp, sums, k), _ => unreachable!());
+            return;
+        }
         let (dx, wdx) = work.split_at_mut(d * ld);
         for c in 0..k {
             let rk = &resp[c * ld..c * ld + rows_p];
             sums.nk[c] += math::sum(rk);
             center(xt, &shift.shift[c * d..(c + 1) * d], ld, rows_p, dx);
             for j in 0..d {
-                let src = &dx[j * ld..j * ld + rows_p];
-                let dst = &mut wdx[j * ld..j * ld + rows_p];
-                for ((o, &v), &r) in dst.iter_mut().zip(src).zip(rk) {
-                    *o = r * v;
+                let mut s1 = V8::ZERO;
+                for r0 in (0..rows_p).step_by(LANES) {
+                    let w = V8::load(&rk[r0..]).mul(V8::load(&dx[j * ld + r0..]));
+                    w.store(&mut wdx[j * ld + r0..]);
+                    s1 = s1.add(w);
                 }
-                sums.s1[c * d + j] += math::sum(dst);
+                sums.s1[c * d + j] += s1.sum();
             }
-            add_scatter(
-                dx,
-                wdx,
-                ld,
-                rows_p,
-                d,
-                &mut sums.s2[c * d * d..(c + 1) * d * d],
-            );
+            add_scatter::<I>(dx, wdx, ld, rows_p, d, &mut sums.s2[c * d * d..(c + 1) * d * d]);
         }
     }
 
@@ -202,7 +268,7 @@ impl Kernel for Full {
             let n = sums.nk[c];
             let out = &mut cov[c * d * d..(c + 1) * d * d];
             for i in 0..d {
-                for j in 0..=i {
+                for j in 0..i + 1 {
                     let v = s2[i * d + j] - s1[i] * ec[j] - ec[i] * s1[j] + n * ec[i] * ec[j];
                     out[i * d + j] = v / nk[c];
                 }
@@ -242,7 +308,7 @@ mod tests {
                 }
                 let mut y = vec![0.0; d * ld];
                 let mut q = vec![0.0; ld];
-                mahalanobis_upper(&dx, &u, ld, rows_p, d, &mut y, &mut q);
+                mahalanobis_upper::<crate::simd::Base>(&dx, &u, ld, rows_p, d, &mut y, &mut q);
                 for r in 0..rows_p {
                     let want: f64 = (0..d)
                         .map(|j| {

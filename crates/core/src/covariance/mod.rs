@@ -21,6 +21,7 @@ use std::str::FromStr;
 
 use crate::error::{Error, IllDefinedCovariance, Result};
 use crate::math::LANES;
+use crate::simd::{Isa, V8};
 
 /// `ln(2π)`.
 pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -251,7 +252,7 @@ pub(crate) trait Kernel: Send + Sync + 'static {
 
     /// `out[c * ld + r] = log w_c + log N(x_r | μ_c, Σ_c)` for the rows `0..rows` (rounded up to
     /// whole lanes) of the feature-major block `xt`.
-    fn weighted_log_prob(
+    fn weighted_log_prob<I: Isa>(
         prep: &Self::Prepared,
         xt: &[f64],
         ld: usize,
@@ -262,7 +263,7 @@ pub(crate) trait Kernel: Send + Sync + 'static {
 
     /// Adds the statistics of a block with responsibilities `resp[c * ld + r]` (zero on padding
     /// rows) to `sums`, centred on `shift`.
-    fn accumulate(
+    fn accumulate<I: Isa>(
         shift: &Shift,
         xt: &[f64],
         ld: usize,
@@ -349,10 +350,9 @@ pub(crate) fn estimate<K: Kernel>(
 #[inline(always)]
 pub(crate) fn center(xt: &[f64], m: &[f64], ld: usize, rows_p: usize, dx: &mut [f64]) {
     for (j, &mj) in m.iter().enumerate() {
-        let src = &xt[j * ld..j * ld + rows_p];
-        let dst = &mut dx[j * ld..j * ld + rows_p];
-        for (o, &v) in dst.iter_mut().zip(src) {
-            *o = v - mj;
+        let mv = V8::splat(mj);
+        for r0 in (0..rows_p).step_by(LANES) {
+            V8::load(&xt[j * ld + r0..]).sub(mv).store(&mut dx[j * ld + r0..]);
         }
     }
 }
@@ -366,20 +366,18 @@ pub(crate) fn symmetrize_lower(a: &mut [f64], d: usize) {
     }
 }
 
-/// `out[l] = Σ_r a[l*ld + r]...`: the weighted scatter `Σ_r w_r a_r a_rᵀ` of the feature-major
-/// rows `a`, added into the lower triangle of `out` `(d, d)`; `wa[j * ld + r] = w_r a[j * ld + r]`
-/// must be given. Uses faer's triangular matrix product for larger `d`.
-pub(crate) fn add_scatter(
-    a: &[f64],
-    wa: &[f64],
-    ld: usize,
-    rows_p: usize,
-    d: usize,
-    out: &mut [f64],
-) {
+/// Adds the weighted scatter `Σ_r wa_r a_rᵀ` of feature-major rows (`wa[j * ld + r] = w_r a[j *
+/// ld + r]`) into the lower triangle of `out` `(d, d)`.
+///
+/// Small `d`: 4 × 4 tiles of the output, each accumulated over the block in sixteen lane
+/// vectors (eight loads per sixteen multiply-adds); rows past `d` in the tiles read `zero`.
+/// Larger `d`: faer's triangular matrix product.
+#[inline(always)]
+pub(crate) fn add_scatter<I: Isa>(a: &[f64], wa: &[f64], ld: usize, rows_p: usize, d: usize, out: &mut [f64]) {
     if d >= FAER_MIN_D {
-        // (WA)ᵀ A with A `(rows, d)` column-major. The destination is viewed column-major (see
-        // `full::mahalanobis_upper`): its upper triangle there is the row-major lower triangle.
+        // (WA)ᵀ A with A `(rows, d)` column-major. The destination is viewed column-major: faer
+        // 0.24.4 computes wrong values (and corrupts the heap) when writing a row-major
+        // destination on AVX-512 machines; its upper triangle there is our lower triangle.
         use faer::linalg::matmul::triangular::{BlockStructure, matmul};
         let wa = faer::MatRef::from_column_major_slice_with_stride(wa, rows_p, d, ld);
         let a = faer::MatRef::from_column_major_slice_with_stride(a, rows_p, d, ld);
@@ -395,21 +393,89 @@ pub(crate) fn add_scatter(
             1.0,
             faer::Par::Seq,
         );
-    } else {
-        for i in 0..d {
-            let wi = &wa[i * ld..i * ld + rows_p];
-            for j in 0..=i {
-                out[i * d + j] += crate::math::dot(wi, &a[j * ld..j * ld + rows_p]);
+        return;
+    }
+    const T: usize = 4;
+    let row = |m: &[f64], i: usize, r0: usize| if i < d { V8::load(&m[i * ld + r0..]) } else { V8::ZERO };
+    for i0 in (0..d).step_by(T) {
+        for j0 in (0..i0 + 1).step_by(T) {
+            let mut acc = [[V8::ZERO; T]; T];
+            for r0 in (0..rows_p).step_by(LANES) {
+                let mut w = [V8::ZERO; T];
+                let mut x = [V8::ZERO; T];
+                for t in 0..T {
+                    w[t] = row(wa, i0 + t, r0);
+                    x[t] = row(a, j0 + t, r0);
+                }
+                for p in 0..T {
+                    for q in 0..T {
+                        acc[p][q] = w[p].madd::<I>(x[q], acc[p][q]);
+                    }
+                }
+            }
+            for p in 0..T {
+                for q in 0..T {
+                    let (i, j) = (i0 + p, j0 + q);
+                    if i < d && j <= i {
+                        out[i * d + j] += acc[p][q].sum();
+                    }
+                }
             }
         }
     }
 }
 
+/// Runs `$body` with the constant `$D` equal to the runtime dimension `$d` for the small
+/// dimensions where a fully unrolled kernel (its vectors in registers) pays, `$fallback`
+/// otherwise.
+macro_rules! with_dim {
+    ($d:expr, $D:ident => $body:expr, _ => $fallback:expr) => {
+        match $d {
+            1 => {
+                const $D: usize = 1;
+                $body
+            }
+            2 => {
+                const $D: usize = 2;
+                $body
+            }
+            3 => {
+                const $D: usize = 3;
+                $body
+            }
+            4 => {
+                const $D: usize = 4;
+                $body
+            }
+            5 => {
+                const $D: usize = 5;
+                $body
+            }
+            6 => {
+                const $D: usize = 6;
+                $body
+            }
+            7 => {
+                const $D: usize = 7;
+                $body
+            }
+            8 => {
+                const $D: usize = 8;
+                $body
+            }
+            16 => {
+                const $D: usize = 16;
+                $body
+            }
+            _ => $fallback,
+        }
+    };
+}
+pub(crate) use with_dim;
+
 /// From this many features on, block products go through faer's matrix multiplication.
 pub(crate) const FAER_MIN_D: usize = 24;
 
-/// Rows of a block processed together in the per-row loops: one lane group.
-pub(crate) const CHUNK: usize = LANES;
 
 #[cfg(test)]
 mod tests {
@@ -445,9 +511,14 @@ mod tests {
                 }
             }
             let mut out = vec![1.0; d * d];
-            add_scatter(&a, &wa, ld, rows_p, d, &mut out);
+            add_scatter::<crate::simd::Base>(&a, &wa, ld, rows_p, d, &mut out);
+            let mut out2 = vec![1.0; d * d];
+            add_scatter::<crate::simd::Avx2>(&a, &wa, ld, rows_p, d, &mut out2);
+            for (x, y) in out.iter().zip(&out2) {
+                assert!((x - y).abs() < 1e-9);
+            }
             for i in 0..d {
-                for j in 0..=i {
+                for j in 0..i + 1 {
                     let want: f64 = 1.0
                         + (0..rows_p)
                             .map(|r| w[r] * a[i * ld + r] * a[j * ld + r])

@@ -5,7 +5,9 @@
 //! `reg_covar`), as in scikit-learn.
 
 use super::diag::{accumulate_diagonal, diagonal_variances, inverse_sqrt};
-use super::{CHUNK, Kernel, LN_2PI, Params, Shift, StepInfo, Sums};
+use super::{Kernel, LN_2PI, Params, Shift, StepInfo, Sums};
+use crate::math::LANES;
+use crate::simd::{Isa, V8};
 use crate::error::Result;
 
 pub(crate) struct Spherical;
@@ -44,7 +46,8 @@ impl Kernel for Spherical {
         0
     }
 
-    fn weighted_log_prob(
+    #[inline(always)]
+    fn weighted_log_prob<I: Isa>(
         prep: &Prepared,
         xt: &[f64],
         ld: usize,
@@ -56,27 +59,21 @@ impl Kernel for Spherical {
         let rows_p = crate::blocks::padded(rows);
         for c in 0..k {
             let mu = &prep.means[c * d..(c + 1) * d];
-            let (prec, cst) = (prep.precision[c], prep.cst[c]);
-            let mut r0 = 0;
-            while r0 < rows_p {
-                let mut acc = [0.0; CHUNK];
+            let half_prec = V8::splat(-0.5 * prep.precision[c]);
+            let cst = V8::splat(prep.cst[c]);
+            for r0 in (0..rows_p).step_by(LANES) {
+                let mut acc = V8::ZERO;
                 for j in 0..d {
-                    let xj: &[f64; CHUNK] =
-                        xt[j * ld + r0..j * ld + r0 + CHUNK].try_into().unwrap();
-                    for t in 0..CHUNK {
-                        let v = xj[t] - mu[j];
-                        acc[t] += v * v;
-                    }
+                    let v = V8::load(&xt[j * ld + r0..]).sub(V8::splat(mu[j]));
+                    acc = v.madd::<I>(v, acc);
                 }
-                for t in 0..CHUNK {
-                    out[c * ld + r0 + t] = cst - 0.5 * prec * acc[t];
-                }
-                r0 += CHUNK;
+                acc.madd::<I>(half_prec, cst).store(&mut out[c * ld + r0..]);
             }
         }
     }
 
-    fn accumulate(
+    #[inline(always)]
+    fn accumulate<I: Isa>(
         shift: &Shift,
         xt: &[f64],
         ld: usize,
@@ -87,7 +84,7 @@ impl Kernel for Spherical {
         k: usize,
         d: usize,
     ) {
-        accumulate_diagonal(shift, xt, ld, rows, resp, sums, k, d);
+        accumulate_diagonal::<I>(shift, xt, ld, rows, resp, sums, k, d);
     }
 
     fn covariances(

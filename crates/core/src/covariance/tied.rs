@@ -11,9 +11,11 @@
 //! to one per row, as after a k-means++ initialisation).
 
 use super::{
-    CHUNK, FAER_MIN_D, Kernel, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
+    FAER_MIN_D, Kernel, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
     full::upper_factor, symmetrize_lower,
 };
+use crate::math::LANES;
+use crate::simd::{Isa, V8};
 use crate::error::Result;
 use crate::linalg;
 use crate::math;
@@ -32,11 +34,9 @@ pub(crate) struct Prepared {
 
 /// `z = Uᵀ dx` for a centred feature-major block (`U` upper triangular).
 #[inline(always)]
-fn transform(dx: &[f64], u: &[f64], ld: usize, rows_p: usize, d: usize, z: &mut [f64]) {
+fn transform<I: Isa>(dx: &[f64], u: &[f64], ld: usize, rows_p: usize, d: usize, z: &mut [f64]) {
     if d >= FAER_MIN_D {
-        // Y = D U with D `(rows, d)` column-major (the block's layout) and U upper triangular.
-        // Destinations are always column-major: faer 0.24.4 computes wrong values (and corrupts
-        // the heap) when writing a row-major destination on AVX-512 machines.
+        // Column-major destination: see `full::mahalanobis_upper`.
         use faer::linalg::matmul::triangular::{BlockStructure, matmul};
         let lhs = faer::MatRef::from_column_major_slice_with_stride(dx, rows_p, d, ld);
         let rhs = faer::MatRef::from_row_major_slice(u, d, d);
@@ -54,19 +54,17 @@ fn transform(dx: &[f64], u: &[f64], ld: usize, rows_p: usize, d: usize, z: &mut 
         );
         return;
     }
-    for j in 0..d {
-        let mut r0 = 0;
-        while r0 < rows_p {
-            let mut yv = [0.0; CHUNK];
-            for l in 0..=j {
-                let ulj = u[l * d + j];
-                let src: &[f64; CHUNK] = dx[l * ld + r0..l * ld + r0 + CHUNK].try_into().unwrap();
-                for t in 0..CHUNK {
-                    yv[t] += src[t] * ulj;
-                }
+    for r0 in (0..rows_p).step_by(LANES) {
+        let mut x = [V8::ZERO; FAER_MIN_D];
+        for l in 0..d {
+            x[l] = V8::load(&dx[l * ld + r0..]);
+        }
+        for j in 0..d {
+            let mut yv = V8::ZERO;
+            for l in 0..j + 1 {
+                yv = x[l].madd::<I>(V8::splat(u[l * d + j]), yv);
             }
-            z[j * ld + r0..j * ld + r0 + CHUNK].copy_from_slice(&yv);
-            r0 += CHUNK;
+            yv.store(&mut z[j * ld + r0..]);
         }
     }
 }
@@ -105,7 +103,8 @@ impl Kernel for Tied {
         2 * d * crate::blocks::BLOCK_ROWS
     }
 
-    fn weighted_log_prob(
+    #[inline(always)]
+    fn weighted_log_prob<I: Isa>(
         prep: &Prepared,
         xt: &[f64],
         ld: usize,
@@ -117,29 +116,23 @@ impl Kernel for Tied {
         let rows_p = crate::blocks::padded(rows);
         let (dx, z) = work.split_at_mut(d * ld);
         center(xt, &prep.center, ld, rows_p, dx);
-        transform(dx, &prep.u, ld, rows_p, d, z);
+        transform::<I>(dx, &prep.u, ld, rows_p, d, z);
         for c in 0..k {
             let b = &prep.b[c * d..(c + 1) * d];
-            let cst = prep.cst[c];
-            let mut r0 = 0;
-            while r0 < rows_p {
-                let mut acc = [0.0; CHUNK];
+            let cst = V8::splat(prep.cst[c]);
+            for r0 in (0..rows_p).step_by(LANES) {
+                let mut acc = V8::ZERO;
                 for j in 0..d {
-                    let zj: &[f64; CHUNK] = z[j * ld + r0..j * ld + r0 + CHUNK].try_into().unwrap();
-                    for t in 0..CHUNK {
-                        let v = zj[t] - b[j];
-                        acc[t] += v * v;
-                    }
+                    let v = V8::load(&z[j * ld + r0..]).sub(V8::splat(b[j]));
+                    acc = v.madd::<I>(v, acc);
                 }
-                for t in 0..CHUNK {
-                    out[c * ld + r0 + t] = cst - 0.5 * acc[t];
-                }
-                r0 += CHUNK;
+                acc.madd::<I>(V8::splat(-0.5), cst).store(&mut out[c * ld + r0..]);
             }
         }
     }
 
-    fn accumulate(
+    #[inline(always)]
+    fn accumulate<I: Isa>(
         shift: &Shift,
         xt: &[f64],
         ld: usize,
@@ -157,7 +150,7 @@ impl Kernel for Tied {
             for j in 0..d {
                 let s = shift.shift[c * d + j];
                 let xj = &xt[j * ld..j * ld + rows_p];
-                sums.s1[c * d + j] += weighted_centered_sum(rk, xj, s);
+                sums.s1[c * d + j] += weighted_centered_sum::<I>(rk, xj, s);
             }
         }
         // The pooled scatter counts every real row once, padding rows not at all.
@@ -167,7 +160,7 @@ impl Kernel for Tied {
             a[j * ld + rows..j * ld + rows_p].fill(0.0);
             sums.t1[j] += math::sum(&a[j * ld..j * ld + rows_p]);
         }
-        add_scatter(a, a, ld, rows_p, d, &mut sums.s2);
+        add_scatter::<I>(a, a, ld, rows_p, d, &mut sums.s2);
     }
 
     fn covariances(
@@ -197,7 +190,7 @@ impl Kernel for Tied {
         let dn = sums.n_rows as f64 - total;
         let mut cov = vec![0.0; d * d];
         for i in 0..d {
-            for j in 0..=i {
+            for j in 0..i + 1 {
                 let mut v = sums.s2[i * d + j];
                 for c in 0..k {
                     v -= nk[c] * m[c * d + i] * m[c * d + j];
@@ -218,12 +211,11 @@ impl Kernel for Tied {
 
 /// `Σ_r w[r] (x[r] - s)` with lanes in a fixed order.
 #[inline(always)]
-pub(crate) fn weighted_centered_sum(w: &[f64], x: &[f64], s: f64) -> f64 {
-    let mut acc = [0.0; CHUNK];
-    for (wc, xc) in w.chunks_exact(CHUNK).zip(x.chunks_exact(CHUNK)) {
-        for t in 0..CHUNK {
-            acc[t] += wc[t] * (xc[t] - s);
-        }
+pub(crate) fn weighted_centered_sum<I: Isa>(w: &[f64], x: &[f64], s: f64) -> f64 {
+    let sv = V8::splat(s);
+    let mut acc = V8::ZERO;
+    for r0 in (0..w.len().min(x.len())).step_by(LANES) {
+        acc = V8::load(&w[r0..]).madd::<I>(V8::load(&x[r0..]).sub(sv), acc);
     }
-    math::sum(&acc)
+    acc.sum()
 }

@@ -1,0 +1,345 @@
+//! `gaussmix bench`: a self-contained multicore benchmark. Data are generated in memory from a
+//! fixed seed, EM (or Lloyd) runs from a fixed initial model for a fixed number of iterations,
+//! and each thread count reports the median seconds per iteration, throughput, GFLOP/s and
+//! parallel efficiency. A checksum of the results must be identical for every thread count: the
+//! benchmark doubles as a determinism check.
+//!
+//! The workloads are shared with the criterion benches and the peer comparison (`benches/`).
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use gaussmix_core::{CovarianceType, DataRef, Float, GaussianMixture, KMeans, KMeansInit};
+use serde_json::json;
+
+use crate::UsageError;
+use crate::args::{BenchArgs, BenchDtype, BenchWorkload};
+use crate::generate::blobs;
+
+/// One benchmark workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workload {
+    /// Short name (`lesson`, `lowd`, ...).
+    pub name: &'static str,
+    /// The label (W1 ... W5).
+    pub label: &'static str,
+    /// Default number of rows.
+    pub n: usize,
+    /// Features.
+    pub d: usize,
+    /// Components (or clusters).
+    pub k: usize,
+    /// Covariance type; `None` for k-means.
+    pub covariance: Option<CovarianceType>,
+}
+
+/// The workloads, from the lesson's demo to the large shapes peers are measured on.
+pub const WORKLOADS: [Workload; 6] = [
+    Workload { name: "lesson", label: "W1", n: 400, d: 2, k: 4, covariance: Some(CovarianceType::Full) },
+    Workload { name: "lowd", label: "W2", n: 1_000_000, d: 2, k: 4, covariance: Some(CovarianceType::Full) },
+    Workload { name: "midd", label: "W3", n: 1_000_000, d: 16, k: 16, covariance: Some(CovarianceType::Full) },
+    Workload { name: "diag", label: "W3d", n: 1_000_000, d: 16, k: 16, covariance: Some(CovarianceType::Diag) },
+    Workload { name: "highd", label: "W4", n: 200_000, d: 64, k: 32, covariance: Some(CovarianceType::Full) },
+    Workload { name: "kmeans", label: "W5", n: 1_000_000, d: 16, k: 64, covariance: None },
+];
+
+impl Workload {
+    /// Looks a workload up by name.
+    pub fn by_name(name: &str) -> Option<Workload> {
+        WORKLOADS.iter().copied().find(|w| w.name == name)
+    }
+
+    /// Floating-point operations of one iteration on `n` rows, and the formula.
+    ///
+    /// full: `4 n K d²` (the E-step's `(x - μ)U` products, `2 n K d²`, and the M-step's scatter
+    /// matrices, the same again); diag: `6 n K d` (three per element in each step); k-means:
+    /// `2 n K d` (the distance products).
+    pub fn flops(&self, n: usize) -> (f64, &'static str) {
+        let (n, k, d) = (n as f64, self.k as f64, self.d as f64);
+        match self.covariance {
+            Some(CovarianceType::Full) | Some(CovarianceType::Tied) => (4.0 * n * k * d * d, "4·n·K·d²"),
+            Some(_) => (6.0 * n * k * d, "6·n·K·d"),
+            None => (2.0 * n * k * d, "2·n·K·d"),
+        }
+    }
+
+    /// The data: `n` rows of blobs around `K` centres (`make_blobs`' recipe, seed 0,
+    /// unit standard deviation); the lesson's own 400 points for `lesson`.
+    pub fn data(&self, n: usize) -> Vec<f64> {
+        if self.name == "lesson" && n == self.n {
+            return lesson_points();
+        }
+        blobs(n, self.d, self.k, 1.0, 0).x
+    }
+
+    /// The fixed initial model: uniform weights, means on `K` rows spread over the data,
+    /// identity covariances.
+    pub fn init(&self, x: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (d, k) = (self.d, self.k);
+        let n = x.len() / d;
+        let weights = vec![1.0 / k as f64; k];
+        let mut means = Vec::with_capacity(k * d);
+        for c in 0..k {
+            let i = (c * 7919 + 13) % n;
+            means.extend_from_slice(&x[i * d..(i + 1) * d]);
+        }
+        let t = self.covariance.unwrap_or(CovarianceType::Full);
+        let eye: Vec<f64> = (0..d * d).map(|i| if i / d == i % d { 1.0 } else { 0.0 }).collect();
+        let precisions = match t {
+            CovarianceType::Full => (0..k).flat_map(|_| eye.clone()).collect(),
+            CovarianceType::Tied => eye,
+            CovarianceType::Diag => vec![1.0; k * d],
+            CovarianceType::Spherical => vec![1.0; k],
+        };
+        (weights, means, precisions)
+    }
+}
+
+fn lesson_points() -> Vec<f64> {
+    let ds = gaussmix_io::Dataset::from_npy_bytes(crate::input::DEMO_NPY, "demo").expect("the embedded demo data is valid");
+    ds.view().to_f64_vec()
+}
+
+/// The result of one workload at one thread count.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// Threads used.
+    pub threads: usize,
+    /// Rows.
+    pub n: usize,
+    /// Median seconds per iteration over the repeats.
+    pub seconds_per_iter: f64,
+    /// Every repeat's seconds per iteration.
+    pub samples: Vec<f64>,
+    /// Final lower bound (GMM) or inertia (k-means), for the checksum.
+    pub objective: f64,
+    /// FNV-1a hash of the bits of every fitted parameter.
+    pub hash: u64,
+}
+
+fn fnv1a(values: impl IntoIterator<Item = f64>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in values {
+        for b in v.to_bits().to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Times `iters` iterations of a workload on `threads` threads, `repeat` times.
+pub fn measure<T: Float>(w: &Workload, x: &[T], n: usize, threads: usize, iters: usize, repeat: usize) -> Result<Measurement> {
+    let data = DataRef::new(x, n, w.d)?;
+    let x64: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+    let (weights, means, precisions) = w.init(&x64);
+    drop(x64);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let mut samples = Vec::with_capacity(repeat);
+    let mut objective = f64::NAN;
+    let mut hash = 0;
+    for _ in 0..repeat {
+        let (secs, obj, h) = pool.install(|| -> Result<(f64, f64, u64)> {
+            match w.covariance {
+                Some(t) => {
+                    let gm = GaussianMixture::new(w.k)
+                        .covariance_type(t)
+                        .tol(0.0)
+                        .max_iter(iters)
+                        .weights_init(weights.clone())
+                        .means_init(means.clone())
+                        .precisions_init(precisions.clone());
+                    // Time the iterations only: from the end of the first to the end of the
+                    // last (setup, validation and initialisation excluded).
+                    let mut stamps = Vec::with_capacity(iters + 1);
+                    let start = Instant::now();
+                    let mut tick = |_: &gaussmix_core::Progress| stamps.push(Instant::now());
+                    let m = gm.fit_with(data, None, Some(&mut tick))?;
+                    let secs = if stamps.len() >= 2 {
+                        (stamps[stamps.len() - 1] - stamps[0]).as_secs_f64() / (stamps.len() - 1) as f64
+                    } else {
+                        start.elapsed().as_secs_f64() / iters.max(1) as f64
+                    };
+                    let h = fnv1a(m.weights().iter().chain(m.means()).chain(m.covariances()).copied());
+                    Ok((secs, m.lower_bound(), h))
+                }
+                None => {
+                    // Lloyd with tol = 0 may stop early on stable labels: time per iteration done.
+                    let km = KMeans::new(w.k).init(KMeansInit::Centers(means.clone())).max_iter(iters).tol(0.0);
+                    let start = Instant::now();
+                    let m = km.fit(data)?;
+                    let secs = start.elapsed().as_secs_f64() / m.n_iter().max(1) as f64;
+                    Ok((secs, m.inertia(), fnv1a(m.centers().iter().copied())))
+                }
+            }
+        })?;
+        samples.push(secs);
+        objective = obj;
+        hash = h;
+    }
+    let mut sorted = samples.clone();
+    sorted.sort_by(f64::total_cmp);
+    let seconds_per_iter = sorted[sorted.len() / 2];
+    Ok(Measurement { threads, n, seconds_per_iter, samples, objective, hash })
+}
+
+fn default_threads() -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut v = vec![1];
+    while v[v.len() - 1] * 2 <= cores {
+        v.push(v[v.len() - 1] * 2);
+    }
+    if *v.last().unwrap() != cores {
+        v.push(cores);
+    }
+    v
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn simd_features() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut v = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("sse4.2") {
+            v.push("sse4.2");
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            v.push("avx2");
+        }
+        if std::is_x86_feature_detected!("fma") {
+            v.push("fma");
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            v.push("avx512f");
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    v.push("neon");
+    v
+}
+
+/// Runs `gaussmix bench`.
+pub fn run(a: &BenchArgs) -> Result<()> {
+    let workloads: Vec<Workload> = match a.workload {
+        BenchWorkload::All => WORKLOADS.to_vec(),
+        w => vec![Workload::by_name(w.name()).expect("every workload flag names a workload")],
+    };
+    let threads = match &a.threads {
+        Some(list) => list.clone(),
+        None => default_threads(),
+    };
+    if threads.contains(&0) {
+        return Err(UsageError("--threads takes thread counts of at least 1".into()).into());
+    }
+    let mut report = Vec::new();
+    let mut failed = false;
+    if !a.json {
+        println!(
+            "gaussmix bench {} on {} ({} cores; {}), {}, {} iterations, median of {}",
+            env!("CARGO_PKG_VERSION"),
+            cpu_model(),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            simd_features().join(" "),
+            a.dtype.name(),
+            a.iters,
+            a.repeat
+        );
+    }
+    for w in &workloads {
+        let base_n = a.n.unwrap_or(w.n);
+        let mut rows = Vec::new();
+        for &t in &threads {
+            let n = if a.weak { base_n * t } else { base_n };
+            let x = w.data(n);
+            let m = match a.dtype {
+                BenchDtype::F64 => measure(w, &x, n, t, a.iters, a.repeat)?,
+                BenchDtype::F32 => {
+                    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                    drop(x);
+                    measure(w, &x32, n, t, a.iters, a.repeat)?
+                }
+            };
+            rows.push(m);
+        }
+        // Strong scaling: checksums must agree across thread counts. (Weak scaling changes n.)
+        let consistent = a.weak || rows.windows(2).all(|p| p[0].hash == p[1].hash && p[0].objective.to_bits() == p[1].objective.to_bits());
+        failed |= !consistent;
+        let base_rate = rows[0].n as f64 / rows[0].seconds_per_iter;
+        let (_, formula) = w.flops(1);
+        if !a.json {
+            let shape = match w.covariance {
+                Some(t) => format!("{} covariances, K={}", t, w.k),
+                None => format!("k-means, {} clusters", w.k),
+            };
+            println!("\n{} {} ({}×{}, {shape}); flops per iteration = {formula}", w.label, w.name, base_n, w.d);
+            println!(
+                "{:>8} {:>10} {:>14} {:>16} {:>10} {:>9} {:>11}  checksum",
+                "threads", "n", "s/iter", "points·K/s", "GFLOP/s", "speed-up", "efficiency"
+            );
+        }
+        let mut json_rows = Vec::new();
+        for m in &rows {
+            let (flops, _) = w.flops(m.n);
+            let gflops = flops / m.seconds_per_iter / 1e9;
+            let throughput = (m.n * w.k) as f64 / m.seconds_per_iter;
+            // Speed-up in rows per second against the first thread count (so that it also
+            // reads for --weak, where n grows with the threads).
+            let speedup = (m.n as f64 / m.seconds_per_iter) / base_rate;
+            let efficiency = speedup / (m.threads as f64 / rows[0].threads as f64);
+            let checksum = format!("{:.17e}/{:016x}", m.objective, m.hash);
+            if !a.json {
+                println!(
+                    "{:>8} {:>10} {:>14.6} {:>16.3e} {:>10.2} {:>9.2} {:>10.0}%  {checksum}",
+                    m.threads, m.n, m.seconds_per_iter, throughput, gflops, speedup, efficiency * 100.0
+                );
+            }
+            json_rows.push(json!({
+                "threads": m.threads, "n": m.n, "seconds_per_iter": m.seconds_per_iter, "samples": m.samples,
+                "throughput_points_components_per_s": throughput, "gflops": gflops, "speedup": speedup,
+                "efficiency": efficiency, "objective": m.objective, "hash": format!("{:016x}", m.hash),
+            }));
+        }
+        if !a.json {
+            if consistent {
+                if !a.weak {
+                    println!("checksums identical for every thread count: deterministic");
+                }
+            } else {
+                println!("DETERMINISM FAILURE: the results differ between thread counts");
+            }
+        }
+        report.push(json!({
+            "workload": w.name, "label": w.label, "n": base_n, "d": w.d, "k": w.k,
+            "covariance_type": w.covariance.map(|t| t.as_str()), "flops_formula": formula,
+            "deterministic": consistent, "results": json_rows,
+        }));
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "gaussmix_version": env!("CARGO_PKG_VERSION"),
+                "machine": {
+                    "cpu": cpu_model(),
+                    "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    "simd": simd_features(),
+                    "os": std::env::consts::OS, "arch": std::env::consts::ARCH,
+                },
+                "parameters": {"dtype": a.dtype.name(), "iters": a.iters, "repeat": a.repeat, "threads": threads,
+                               "weak_scaling": a.weak, "tol": 0.0, "seed": 0},
+                "workloads": report,
+            }))?
+        );
+    }
+    if failed {
+        bail!("results differ between thread counts: determinism is broken on this machine");
+    }
+    Ok(())
+}

@@ -35,12 +35,54 @@ pub struct Workload {
 
 /// The workloads, from the lesson's demo to the large shapes peers are measured on.
 pub const WORKLOADS: [Workload; 6] = [
-    Workload { name: "lesson", label: "W1", n: 400, d: 2, k: 4, covariance: Some(CovarianceType::Full) },
-    Workload { name: "lowd", label: "W2", n: 1_000_000, d: 2, k: 4, covariance: Some(CovarianceType::Full) },
-    Workload { name: "midd", label: "W3", n: 1_000_000, d: 16, k: 16, covariance: Some(CovarianceType::Full) },
-    Workload { name: "diag", label: "W3d", n: 1_000_000, d: 16, k: 16, covariance: Some(CovarianceType::Diag) },
-    Workload { name: "highd", label: "W4", n: 200_000, d: 64, k: 32, covariance: Some(CovarianceType::Full) },
-    Workload { name: "kmeans", label: "W5", n: 1_000_000, d: 16, k: 64, covariance: None },
+    Workload {
+        name: "lesson",
+        label: "W1",
+        n: 400,
+        d: 2,
+        k: 4,
+        covariance: Some(CovarianceType::Full),
+    },
+    Workload {
+        name: "lowd",
+        label: "W2",
+        n: 1_000_000,
+        d: 2,
+        k: 4,
+        covariance: Some(CovarianceType::Full),
+    },
+    Workload {
+        name: "midd",
+        label: "W3",
+        n: 1_000_000,
+        d: 16,
+        k: 16,
+        covariance: Some(CovarianceType::Full),
+    },
+    Workload {
+        name: "diag",
+        label: "W3d",
+        n: 1_000_000,
+        d: 16,
+        k: 16,
+        covariance: Some(CovarianceType::Diag),
+    },
+    Workload {
+        name: "highd",
+        label: "W4",
+        n: 200_000,
+        d: 64,
+        k: 32,
+        covariance: Some(CovarianceType::Full),
+    },
+    Workload {
+        name: "kmeans",
+        label: "W5",
+        n: 1_000_000,
+        d: 16,
+        k: 64,
+        covariance: None,
+    },
 ];
 
 impl Workload {
@@ -57,7 +99,9 @@ impl Workload {
     pub fn flops(&self, n: usize) -> (f64, &'static str) {
         let (n, k, d) = (n as f64, self.k as f64, self.d as f64);
         match self.covariance {
-            Some(CovarianceType::Full) | Some(CovarianceType::Tied) => (4.0 * n * k * d * d, "4·n·K·d²"),
+            Some(CovarianceType::Full) | Some(CovarianceType::Tied) => {
+                (4.0 * n * k * d * d, "4·n·K·d²")
+            }
             Some(_) => (6.0 * n * k * d, "6·n·K·d"),
             None => (2.0 * n * k * d, "2·n·K·d"),
         }
@@ -84,7 +128,9 @@ impl Workload {
             means.extend_from_slice(&x[i * d..(i + 1) * d]);
         }
         let t = self.covariance.unwrap_or(CovarianceType::Full);
-        let eye: Vec<f64> = (0..d * d).map(|i| if i / d == i % d { 1.0 } else { 0.0 }).collect();
+        let eye: Vec<f64> = (0..d * d)
+            .map(|i| if i / d == i % d { 1.0 } else { 0.0 })
+            .collect();
         let precisions = match t {
             CovarianceType::Full => (0..k).flat_map(|_| eye.clone()).collect(),
             CovarianceType::Tied => eye,
@@ -96,7 +142,8 @@ impl Workload {
 }
 
 fn lesson_points() -> Vec<f64> {
-    let ds = gaussmix_io::Dataset::from_npy_bytes(crate::input::DEMO_NPY, "demo").expect("the embedded demo data is valid");
+    let ds = gaussmix_io::Dataset::from_npy_bytes(crate::input::DEMO_NPY, "demo")
+        .expect("the embedded demo data is valid");
     ds.view().to_f64_vec()
 }
 
@@ -129,12 +176,21 @@ fn fnv1a(values: impl IntoIterator<Item = f64>) -> u64 {
 }
 
 /// Times `iters` iterations of a workload on `threads` threads, `repeat` times.
-pub fn measure<T: Float>(w: &Workload, x: &[T], n: usize, threads: usize, iters: usize, repeat: usize) -> Result<Measurement> {
+pub fn measure<T: Float>(
+    w: &Workload,
+    x: &[T],
+    n: usize,
+    threads: usize,
+    iters: usize,
+    repeat: usize,
+) -> Result<Measurement> {
     let data = DataRef::new(x, n, w.d)?;
     let x64: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
     let (weights, means, precisions) = w.init(&x64);
     drop(x64);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     let mut samples = Vec::with_capacity(repeat);
     let mut objective = f64::NAN;
     let mut hash = 0;
@@ -156,16 +212,26 @@ pub fn measure<T: Float>(w: &Workload, x: &[T], n: usize, threads: usize, iters:
                     let mut tick = |_: &gaussmix_core::Progress| stamps.push(Instant::now());
                     let m = gm.fit_with(data, None, Some(&mut tick))?;
                     let secs = if stamps.len() >= 2 {
-                        (stamps[stamps.len() - 1] - stamps[0]).as_secs_f64() / (stamps.len() - 1) as f64
+                        (stamps[stamps.len() - 1] - stamps[0]).as_secs_f64()
+                            / (stamps.len() - 1) as f64
                     } else {
                         start.elapsed().as_secs_f64() / iters.max(1) as f64
                     };
-                    let h = fnv1a(m.weights().iter().chain(m.means()).chain(m.covariances()).copied());
+                    let h = fnv1a(
+                        m.weights()
+                            .iter()
+                            .chain(m.means())
+                            .chain(m.covariances())
+                            .copied(),
+                    );
                     Ok((secs, m.lower_bound(), h))
                 }
                 None => {
                     // Lloyd with tol = 0 may stop early on stable labels: time per iteration done.
-                    let km = KMeans::new(w.k).init(KMeansInit::Centers(means.clone())).max_iter(iters).tol(0.0);
+                    let km = KMeans::new(w.k)
+                        .init(KMeansInit::Centers(means.clone()))
+                        .max_iter(iters)
+                        .tol(0.0);
                     let start = Instant::now();
                     let m = km.fit(data)?;
                     let secs = start.elapsed().as_secs_f64() / m.n_iter().max(1) as f64;
@@ -180,7 +246,14 @@ pub fn measure<T: Float>(w: &Workload, x: &[T], n: usize, threads: usize, iters:
     let mut sorted = samples.clone();
     sorted.sort_by(f64::total_cmp);
     let seconds_per_iter = sorted[sorted.len() / 2];
-    Ok(Measurement { threads, n, seconds_per_iter, samples, objective, hash })
+    Ok(Measurement {
+        threads,
+        n,
+        seconds_per_iter,
+        samples,
+        objective,
+        hash,
+    })
 }
 
 fn default_threads() -> Vec<usize> {
@@ -198,7 +271,12 @@ fn default_threads() -> Vec<usize> {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -269,7 +347,10 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             rows.push(m);
         }
         // Strong scaling: checksums must agree across thread counts. (Weak scaling changes n.)
-        let consistent = a.weak || rows.windows(2).all(|p| p[0].hash == p[1].hash && p[0].objective.to_bits() == p[1].objective.to_bits());
+        let consistent = a.weak
+            || rows.windows(2).all(|p| {
+                p[0].hash == p[1].hash && p[0].objective.to_bits() == p[1].objective.to_bits()
+            });
         failed |= !consistent;
         let base_rate = rows[0].n as f64 / rows[0].seconds_per_iter;
         let (_, formula) = w.flops(1);
@@ -278,7 +359,10 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 Some(t) => format!("{} covariances, K={}", t, w.k),
                 None => format!("k-means, {} clusters", w.k),
             };
-            println!("\n{} {} ({}×{}, {shape}); flops per iteration = {formula}", w.label, w.name, base_n, w.d);
+            println!(
+                "\n{} {} ({}×{}, {shape}); flops per iteration = {formula}",
+                w.label, w.name, base_n, w.d
+            );
             println!(
                 "{:>8} {:>10} {:>14} {:>16} {:>10} {:>9} {:>11}  checksum",
                 "threads", "n", "s/iter", "points·K/s", "GFLOP/s", "speed-up", "efficiency"
@@ -297,7 +381,13 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             if !a.json {
                 println!(
                     "{:>8} {:>10} {:>14.6} {:>16.3e} {:>10.2} {:>9.2} {:>10.0}%  {checksum}",
-                    m.threads, m.n, m.seconds_per_iter, throughput, gflops, speedup, efficiency * 100.0
+                    m.threads,
+                    m.n,
+                    m.seconds_per_iter,
+                    throughput,
+                    gflops,
+                    speedup,
+                    efficiency * 100.0
                 );
             }
             json_rows.push(json!({

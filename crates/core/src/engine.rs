@@ -129,7 +129,17 @@ fn e_block_impl<K: Kernel, I: Isa>(
     K::weighted_log_prob::<I>(prep, &s.xt, BLOCK_ROWS, rows, &mut s.comp, &mut s.work);
     acc.log_likelihood += normalize_impl::<I>(&mut s.comp, &mut s.row, k, rows);
     acc.n_rows += rows as u64;
-    K::accumulate::<I>(shift, &s.xt, BLOCK_ROWS, rows, &s.comp, acc, &mut s.work, k, d);
+    K::accumulate::<I>(
+        shift,
+        &s.xt,
+        BLOCK_ROWS,
+        rows,
+        &s.comp,
+        acc,
+        &mut s.work,
+        k,
+        d,
+    );
 }
 
 dispatch! {
@@ -138,8 +148,25 @@ dispatch! {
 }
 
 #[inline(always)]
-fn accumulate_block_impl<K: Kernel, I: Isa>(shift: &Shift, s: &mut Scratch, acc: &mut Sums, rows: usize, k: usize, d: usize) {
-    K::accumulate::<I>(shift, &s.xt, BLOCK_ROWS, rows, &s.comp, acc, &mut s.work, k, d);
+fn accumulate_block_impl<K: Kernel, I: Isa>(
+    shift: &Shift,
+    s: &mut Scratch,
+    acc: &mut Sums,
+    rows: usize,
+    k: usize,
+    d: usize,
+) {
+    K::accumulate::<I>(
+        shift,
+        &s.xt,
+        BLOCK_ROWS,
+        rows,
+        &s.comp,
+        acc,
+        &mut s.work,
+        k,
+        d,
+    );
 }
 
 dispatch! {
@@ -166,38 +193,38 @@ dispatch! {
 }
 
 #[inline(always)]
+#[inline(always)]
 fn normalize_impl<I: Isa>(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 {
     let ld = BLOCK_ROWS;
     let rows_p = padded(rows);
-    for r0 in (0..rows_p).step_by(LANES) {
-        let mut m = V8::splat(f64::NEG_INFINITY);
+    let zero = V8::<I>::zero();
+    let inf = V8::<I>::splat(f64::INFINITY);
+    let mut r0 = 0;
+    while r0 < rows_p {
+        let mut m = V8::<I>::splat(f64::NEG_INFINITY);
         for c in 0..k {
-            m = m.max(V8::load(&comp[c * ld + r0..]));
+            m = m.max(V8::<I>::load(&comp[c * ld + r0..]));
         }
         // A row whose every component is -inf (or NaN) keeps m finite so that nothing below
         // turns into NaN by accident; its log-likelihood comes out -inf.
-        for t in 0..LANES {
-            m.0[t] = if m.0[t].is_finite() { m.0[t] } else { 0.0 };
-        }
-        let mut s = V8::ZERO;
+        let abs = m.max(zero.sub(m));
+        let m = abs.lt_select(inf, m, zero);
+        let mut s = V8::<I>::zero();
         for c in 0..k {
-            let e = exp8::<I>(V8::load(&comp[c * ld + r0..]).sub(m));
+            let e = exp8::<I>(V8::<I>::load(&comp[c * ld + r0..]).sub(m));
             e.store(&mut comp[c * ld + r0..]);
             s = s.add(e);
         }
         let l = m.add(ln8::<I>(s));
-        let mut out = [0.0; LANES];
-        let mut inv = [0.0; LANES];
-        for t in 0..LANES {
-            let pos = s.0[t] > 0.0;
-            out[t] = if pos { l.0[t] } else { f64::NEG_INFINITY };
-            inv[t] = if pos { 1.0 / s.0[t] } else { 0.0 };
-        }
-        V8(out).store(&mut lse[r0..]);
-        let inv = V8(inv);
+        zero.lt_select(s, l, V8::<I>::splat(f64::NEG_INFINITY))
+            .store(&mut lse[r0..]);
+        let inv = zero.lt_select(s, V8::<I>::splat(1.0).div(s), zero);
         for c in 0..k {
-            V8::load(&comp[c * ld + r0..]).mul(inv).store(&mut comp[c * ld + r0..]);
+            V8::<I>::load(&comp[c * ld + r0..])
+                .mul(inv)
+                .store(&mut comp[c * ld + r0..]);
         }
+        r0 += LANES;
     }
     for c in 0..k {
         comp[c * ld + rows..c * ld + rows_p].fill(0.0);

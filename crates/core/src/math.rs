@@ -6,11 +6,9 @@
 /// changes the summation order and so the last bits of every result.
 pub(crate) const LANES: usize = 8;
 
-use crate::simd::{Isa, V8};
-#[cfg(test)]
-use crate::simd::madd;
 #[cfg(test)]
 use crate::simd::Base;
+use crate::simd::{Isa, V8};
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 // fdlibm's split of ln 2: `LN2_HI` has trailing zero bits, so `n * LN2_HI` is exact for |n| < 2^11.
@@ -23,33 +21,40 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 /// flush to zero. Branch-free so that loops over it vectorise.
 #[cfg(test)]
 pub(crate) fn exp(x: f64) -> f64 {
-    exp_isa::<Base>(x)
+    exp_isa(false, x)
+}
+
+/// `a * b + c`, fused when `fused`.
+#[cfg(test)]
+#[inline(always)]
+fn madd_s(fused: bool, a: f64, b: f64, c: f64) -> f64 {
+    if fused { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// [`exp`] with fused multiply-adds where the instruction set has them: the scalar reference of
 /// [`exp8`].
 #[cfg(test)]
-pub(crate) fn exp_isa<I: Isa>(x: f64) -> f64 {
+pub(crate) fn exp_isa(fused: bool, x: f64) -> f64 {
     // Clamp to the range where 2^n is a normal number; underflow is applied by the select below.
     let xc = x.clamp(-708.0, 709.0);
-    let t = madd::<I>(xc, LOG2E, ROUND_MAGIC);
+    let t = madd_s(fused, xc, LOG2E, ROUND_MAGIC);
     let n = t - ROUND_MAGIC;
-    let r = madd::<I>(-n, LN2_LO, madd::<I>(-n, LN2_HI, xc));
+    let r = madd_s(fused, -n, LN2_LO, madd_s(fused, -n, LN2_HI, xc));
     // Taylor series of e^r on |r| <= ln2/2: the 14th term is below 5e-18.
     let mut p = 1.0 / 6_227_020_800.0; // 1/13!
-    p = madd::<I>(p, r, 1.0 / 479_001_600.0);
-    p = madd::<I>(p, r, 1.0 / 39_916_800.0);
-    p = madd::<I>(p, r, 1.0 / 3_628_800.0);
-    p = madd::<I>(p, r, 1.0 / 362_880.0);
-    p = madd::<I>(p, r, 1.0 / 40_320.0);
-    p = madd::<I>(p, r, 1.0 / 5_040.0);
-    p = madd::<I>(p, r, 1.0 / 720.0);
-    p = madd::<I>(p, r, 1.0 / 120.0);
-    p = madd::<I>(p, r, 1.0 / 24.0);
-    p = madd::<I>(p, r, 1.0 / 6.0);
-    p = madd::<I>(p, r, 0.5);
-    p = madd::<I>(p, r, 1.0);
-    p = madd::<I>(p, r, 1.0);
+    p = madd_s(fused, p, r, 1.0 / 479_001_600.0);
+    p = madd_s(fused, p, r, 1.0 / 39_916_800.0);
+    p = madd_s(fused, p, r, 1.0 / 3_628_800.0);
+    p = madd_s(fused, p, r, 1.0 / 362_880.0);
+    p = madd_s(fused, p, r, 1.0 / 40_320.0);
+    p = madd_s(fused, p, r, 1.0 / 5_040.0);
+    p = madd_s(fused, p, r, 1.0 / 720.0);
+    p = madd_s(fused, p, r, 1.0 / 120.0);
+    p = madd_s(fused, p, r, 1.0 / 24.0);
+    p = madd_s(fused, p, r, 1.0 / 6.0);
+    p = madd_s(fused, p, r, 0.5);
+    p = madd_s(fused, p, r, 1.0);
+    p = madd_s(fused, p, r, 1.0);
     let ni = (t.to_bits() as i64).wrapping_sub(ROUND_MAGIC.to_bits() as i64);
     let scale = f64::from_bits(((ni + 1023) as u64) << 52);
     let y = p * scale;
@@ -60,13 +65,13 @@ pub(crate) fn exp_isa<I: Isa>(x: f64) -> f64 {
 /// `ln x` for finite `x > 0` (normal numbers), accurate to about 1 ulp. Branch-free.
 #[cfg(test)]
 pub(crate) fn ln(x: f64) -> f64 {
-    ln_isa::<Base>(x)
+    ln_isa(false, x)
 }
 
 /// [`ln`] with fused multiply-adds where the instruction set has them: the scalar reference of
 /// [`ln8`].
 #[cfg(test)]
-pub(crate) fn ln_isa<I: Isa>(x: f64) -> f64 {
+pub(crate) fn ln_isa(fused: bool, x: f64) -> f64 {
     let bits = x.to_bits();
     // Split x = 2^e * m with m in [sqrt(1/2), sqrt(2)).
     let e0 = ((bits >> 52) & 0x7ff) as i64 - 1023;
@@ -78,29 +83,28 @@ pub(crate) fn ln_isa<I: Isa>(x: f64) -> f64 {
     let f = (m - 1.0) / (m + 1.0);
     let f2 = f * f;
     let mut s = 1.0 / 21.0;
-    s = madd::<I>(s, f2, 1.0 / 19.0);
-    s = madd::<I>(s, f2, 1.0 / 17.0);
-    s = madd::<I>(s, f2, 1.0 / 15.0);
-    s = madd::<I>(s, f2, 1.0 / 13.0);
-    s = madd::<I>(s, f2, 1.0 / 11.0);
-    s = madd::<I>(s, f2, 1.0 / 9.0);
-    s = madd::<I>(s, f2, 1.0 / 7.0);
-    s = madd::<I>(s, f2, 1.0 / 5.0);
-    s = madd::<I>(s, f2, 1.0 / 3.0);
-    let lnm = madd::<I>(2.0 * f * f2, s, 2.0 * f);
+    s = madd_s(fused, s, f2, 1.0 / 19.0);
+    s = madd_s(fused, s, f2, 1.0 / 17.0);
+    s = madd_s(fused, s, f2, 1.0 / 15.0);
+    s = madd_s(fused, s, f2, 1.0 / 13.0);
+    s = madd_s(fused, s, f2, 1.0 / 11.0);
+    s = madd_s(fused, s, f2, 1.0 / 9.0);
+    s = madd_s(fused, s, f2, 1.0 / 7.0);
+    s = madd_s(fused, s, f2, 1.0 / 5.0);
+    s = madd_s(fused, s, f2, 1.0 / 3.0);
+    let lnm = madd_s(fused, 2.0 * f * f2, s, 2.0 * f);
     let ef = e as f64;
-    madd::<I>(ef, LN2_HI, madd::<I>(ef, LN2_LO, lnm))
+    madd_s(fused, ef, LN2_HI, madd_s(fused, ef, LN2_LO, lnm))
 }
 
-/// [`exp_isa`] on eight lanes, written as whole-vector operations so that each step is one
-/// vector instruction (the same arithmetic, so the same bits, as the scalar version).
+/// [`exp_isa`] on eight lanes, step for step the same arithmetic (so the same bits).
 #[inline(always)]
-pub(crate) fn exp8<I: Isa>(x: V8) -> V8 {
+pub(crate) fn exp8<I: Isa>(x: V8<I>) -> V8<I> {
     let xc = x.max(V8::splat(-708.0)).min(V8::splat(709.0));
-    let t = xc.madd::<I>(V8::splat(LOG2E), V8::splat(ROUND_MAGIC));
+    let t = xc.madd(V8::splat(LOG2E), V8::splat(ROUND_MAGIC));
     let n = t.sub(V8::splat(ROUND_MAGIC));
-    let mn = V8::ZERO.sub(n);
-    let r = mn.madd::<I>(V8::splat(LN2_LO), mn.madd::<I>(V8::splat(LN2_HI), xc));
+    let mn = V8::zero().sub(n);
+    let r = mn.madd(V8::splat(LN2_LO), mn.madd(V8::splat(LN2_HI), xc));
     let mut p = V8::splat(1.0 / 6_227_020_800.0);
     for c in [
         1.0 / 479_001_600.0,
@@ -117,51 +121,42 @@ pub(crate) fn exp8<I: Isa>(x: V8) -> V8 {
         1.0,
         1.0,
     ] {
-        p = p.madd::<I>(r, V8::splat(c));
+        p = p.madd(r, V8::splat(c));
     }
-    let mut scale = [0.0; 8];
-    let magic = ROUND_MAGIC.to_bits() as i64;
-    for i in 0..8 {
-        let ni = (t.0[i].to_bits() as i64).wrapping_sub(magic);
-        scale[i] = f64::from_bits(((ni + 1023) as u64) << 52);
-    }
-    let y = p.mul(V8(scale));
-    let y = x.lt_select(V8::splat(-708.0), V8::ZERO, y);
+    let y = p.mul(t.exp2_from_rounded());
+    let y = x.lt_select(V8::splat(-708.0), V8::zero(), y);
     V8::splat(709.0).lt_select(x, V8::splat(f64::INFINITY), y)
 }
 
-/// [`ln_isa`] on eight lanes, as whole-vector operations.
+/// [`ln_isa`] on eight lanes, step for step the same arithmetic.
 #[inline(always)]
-pub(crate) fn ln8<I: Isa>(x: V8) -> V8 {
-    // Exponent field and mantissa by bit operations; the exponent is converted exactly with
-    // the 2^52 trick (integer-to-float conversion of 64-bit lanes needs AVX-512DQ).
-    let mut ef = [0.0; 8];
-    let mut m = [0.0; 8];
-    for i in 0..8 {
-        let bits = x.0[i].to_bits();
-        ef[i] = f64::from_bits((bits >> 52) | 0x4330_0000_0000_0000) - 4_503_599_627_370_496.0;
-        m[i] = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-    }
-    let (ef, m0) = (V8(ef).sub(V8::splat(1023.0)), V8(m));
+pub(crate) fn ln8<I: Isa>(x: V8<I>) -> V8<I> {
+    let (field, m0) = x.split_exponent();
+    let ef = field.sub(V8::splat(1023.0));
     // Fold m into [sqrt(1/2), sqrt(2)).
     let sqrt2 = V8::splat(std::f64::consts::SQRT_2);
     let m = sqrt2.lt_select(m0, m0.mul(V8::splat(0.5)), m0);
     let e = sqrt2.lt_select(m0, ef.add(V8::splat(1.0)), ef);
     let one = V8::splat(1.0);
-    let mut f = [0.0; 8];
-    let (num, den) = (m.sub(one), m.add(one));
-    for i in 0..8 {
-        f[i] = num.0[i] / den.0[i];
-    }
-    let f = V8(f);
+    let f = m.sub(one).div(m.add(one));
     let f2 = f.mul(f);
     let mut s = V8::splat(1.0 / 21.0);
-    for c in [1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0, 1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0] {
-        s = s.madd::<I>(f2, V8::splat(c));
+    for c in [
+        1.0 / 19.0,
+        1.0 / 17.0,
+        1.0 / 15.0,
+        1.0 / 13.0,
+        1.0 / 11.0,
+        1.0 / 9.0,
+        1.0 / 7.0,
+        1.0 / 5.0,
+        1.0 / 3.0,
+    ] {
+        s = s.madd(f2, V8::splat(c));
     }
     let two_f = f.add(f);
-    let lnm = two_f.mul(f2).madd::<I>(s, two_f);
-    e.madd::<I>(V8::splat(LN2_HI), e.madd::<I>(V8::splat(LN2_LO), lnm))
+    let lnm = two_f.mul(f2).madd(s, two_f);
+    e.madd(V8::splat(LN2_HI), e.madd(V8::splat(LN2_LO), lnm))
 }
 
 /// `sum_i a[i]`, in [`LANES`] interleaved partial sums combined in a fixed order.
@@ -223,9 +218,9 @@ mod tests {
         assert!(worst <= 2, "worst error {worst} ulps");
         let mut x = -700.0;
         while x < 700.0 {
-            assert!(ulps(exp_isa::<crate::simd::Avx2>(x), x.exp()) <= 2, "fma exp({x})");
+            assert!(ulps(exp_isa(true, x), x.exp()) <= 2, "fma exp({x})");
             let v = exp8::<Base>(V8::splat(x));
-            assert_eq!(v.0[3], exp(x));
+            assert_eq!(v.to_array()[3], exp(x));
             x += 0.37;
         }
         assert_eq!(exp(0.0), 1.0);
@@ -250,8 +245,8 @@ mod tests {
         assert!(worst <= 2, "worst error {worst} ulps");
         for i in 1..4000 {
             let x = i as f64 * 0.01;
-            assert!(ulps(ln_isa::<crate::simd::Avx2>(x), x.ln()) <= 2, "fma ln({x})");
-            assert_eq!(ln8::<Base>(V8::splat(x)).0[5], ln(x));
+            assert!(ulps(ln_isa(true, x), x.ln()) <= 2, "fma ln({x})");
+            assert_eq!(ln8::<Base>(V8::splat(x)).to_array()[5], ln(x));
         }
         assert_eq!(ln(1.0), 0.0);
     }

@@ -7,10 +7,10 @@
 //! `σ²_kj = (S2 - 2 S1 e + N e²) / N' + reg_covar` with `e = μ' - s`.
 
 use super::{Kernel, LN_2PI, Params, Shift, StepInfo, Sums};
-use crate::math::LANES;
-use crate::simd::{Isa, V8};
 use crate::error::Result;
 use crate::math;
+use crate::math::LANES;
+use crate::simd::{Isa, V8};
 
 pub(crate) struct Diag;
 
@@ -41,14 +41,14 @@ pub(crate) fn accumulate_diagonal<I: Isa>(
         let rk = &resp[c * ld..c * ld + rows_p];
         sums.nk[c] += math::sum(rk);
         for j in 0..d {
-            let s = V8::splat(shift.shift[c * d + j]);
-            let mut a1 = V8::ZERO;
-            let mut a2 = V8::ZERO;
+            let s = V8::<I>::splat(shift.shift[c * d + j]);
+            let mut a1 = V8::<I>::zero();
+            let mut a2 = V8::<I>::zero();
             for r0 in (0..rows_p).step_by(LANES) {
-                let v = V8::load(&xt[j * ld + r0..]).sub(s);
-                let w = V8::load(&rk[r0..]).mul(v);
+                let v = V8::<I>::load(&xt[j * ld + r0..]).sub(s);
+                let w = V8::<I>::load(&rk[r0..]).mul(v);
                 a1 = a1.add(w);
-                a2 = w.madd::<I>(v, a2);
+                a2 = w.madd(v, a2);
             }
             sums.s1[c * d + j] += a1.sum();
             sums.s2[c * d + j] += a2.sum();
@@ -134,14 +134,17 @@ impl Kernel for Diag {
         for c in 0..k {
             let mu = &prep.means[c * d..(c + 1) * d];
             let p = &prep.p[c * d..(c + 1) * d];
-            let cst = V8::splat(prep.cst[c]);
+            let cst = V8::<I>::splat(prep.cst[c]);
             for r0 in (0..rows_p).step_by(LANES) {
-                let mut acc = V8::ZERO;
+                let mut acc = V8::<I>::zero();
                 for j in 0..d {
-                    let v = V8::load(&xt[j * ld + r0..]).sub(V8::splat(mu[j])).mul(V8::splat(p[j]));
-                    acc = v.madd::<I>(v, acc);
+                    let v = V8::<I>::load(&xt[j * ld + r0..])
+                        .sub(V8::<I>::splat(mu[j]))
+                        .mul(V8::<I>::splat(p[j]));
+                    acc = v.madd(v, acc);
                 }
-                acc.madd::<I>(V8::splat(-0.5), cst).store(&mut out[c * ld + r0..]);
+                acc.madd(V8::<I>::splat(-0.5), cst)
+                    .store(&mut out[c * ld + r0..]);
             }
         }
     }

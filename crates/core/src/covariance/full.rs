@@ -10,14 +10,14 @@
 //! + reg_covar I`, which is scikit-learn's `Σ r (x - μ')(x - μ')ᵀ / N'` without its cancellation.
 
 use super::{
-    FAER_MIN_D, Kernel, with_dim, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
-    symmetrize_lower,
+    FAER_MIN_D, Kernel, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
+    symmetrize_lower, with_dim,
 };
-use crate::math::LANES;
-use crate::simd::{Isa, V8};
 use crate::error::Result;
 use crate::linalg;
 use crate::math;
+use crate::math::LANES;
+use crate::simd::{Isa, V8};
 
 pub(crate) struct Full;
 
@@ -72,27 +72,27 @@ pub(crate) fn mahalanobis_upper<I: Isa>(
             faer::Par::Seq,
         );
         for r0 in (0..rows_p).step_by(LANES) {
-            let mut acc = V8::ZERO;
+            let mut acc = V8::<I>::zero();
             for j in 0..d {
-                let v = V8::load(&y[j * ld + r0..]);
-                acc = v.madd::<I>(v, acc);
+                let v = V8::<I>::load(&y[j * ld + r0..]);
+                acc = v.madd(v, acc);
             }
             acc.store(&mut q[r0..]);
         }
         return;
     }
     for r0 in (0..rows_p).step_by(LANES) {
-        let mut x = [V8::ZERO; FAER_MIN_D];
+        let mut x = [V8::<I>::zero(); FAER_MIN_D];
         for l in 0..d {
-            x[l] = V8::load(&dx[l * ld + r0..]);
+            x[l] = V8::<I>::load(&dx[l * ld + r0..]);
         }
-        let mut acc = V8::ZERO;
+        let mut acc = V8::<I>::zero();
         for j in 0..d {
-            let mut yv = V8::ZERO;
+            let mut yv = V8::<I>::zero();
             for l in 0..j + 1 {
-                yv = x[l].madd::<I>(V8::splat(u[l * d + j]), yv);
+                yv = x[l].madd(V8::<I>::splat(u[l * d + j]), yv);
             }
-            acc = yv.madd::<I>(yv, acc);
+            acc = yv.madd(yv, acc);
         }
         acc.store(&mut q[r0..]);
     }
@@ -101,24 +101,31 @@ pub(crate) fn mahalanobis_upper<I: Isa>(
 /// The E-step for a small constant dimension: the centred rows of a lane group stay in registers
 /// while the triangular product runs.
 #[inline(always)]
-fn log_prob_small<const D: usize, I: Isa>(prep: &Prepared, xt: &[f64], ld: usize, rows_p: usize, out: &mut [f64]) {
+fn log_prob_small<const D: usize, I: Isa>(
+    prep: &Prepared,
+    xt: &[f64],
+    ld: usize,
+    rows_p: usize,
+    out: &mut [f64],
+) {
     for r0 in (0..rows_p).step_by(LANES) {
         for c in 0..prep.k {
             let mu = &prep.means[c * D..(c + 1) * D];
             let u = &prep.u[c * D * D..(c + 1) * D * D];
-            let mut dx = [V8::ZERO; D];
+            let mut dx = [V8::<I>::zero(); D];
             for l in 0..D {
-                dx[l] = V8::load(&xt[l * ld + r0..]).sub(V8::splat(mu[l]));
+                dx[l] = V8::<I>::load(&xt[l * ld + r0..]).sub(V8::<I>::splat(mu[l]));
             }
-            let mut q = V8::ZERO;
+            let mut q = V8::<I>::zero();
             for j in 0..D {
-                let mut y = V8::ZERO;
+                let mut y = V8::<I>::zero();
                 for l in 0..j + 1 {
-                    y = dx[l].madd::<I>(V8::splat(u[l * D + j]), y);
+                    y = dx[l].madd(V8::<I>::splat(u[l * D + j]), y);
                 }
-                q = y.madd::<I>(y, q);
+                q = y.madd(y, q);
             }
-            q.madd::<I>(V8::splat(-0.5), V8::splat(prep.cst[c])).store(&mut out[c * ld + r0..]);
+            q.madd(V8::<I>::splat(-0.5), V8::<I>::splat(prep.cst[c]))
+                .store(&mut out[c * ld + r0..]);
         }
     }
 }
@@ -136,21 +143,21 @@ fn accumulate_small<const D: usize, I: Isa>(
 ) {
     for c in 0..k {
         let s = &shift.shift[c * D..(c + 1) * D];
-        let mut n = V8::ZERO;
-        let mut s1 = [V8::ZERO; D];
-        let mut s2 = [[V8::ZERO; D]; D];
+        let mut n = V8::<I>::zero();
+        let mut s1 = [V8::<I>::zero(); D];
+        let mut s2 = [[V8::<I>::zero(); D]; D];
         for r0 in (0..rows_p).step_by(LANES) {
-            let r = V8::load(&resp[c * ld + r0..]);
+            let r = V8::<I>::load(&resp[c * ld + r0..]);
             n = n.add(r);
-            let mut dx = [V8::ZERO; D];
+            let mut dx = [V8::<I>::zero(); D];
             for l in 0..D {
-                dx[l] = V8::load(&xt[l * ld + r0..]).sub(V8::splat(s[l]));
+                dx[l] = V8::<I>::load(&xt[l * ld + r0..]).sub(V8::<I>::splat(s[l]));
             }
             for i in 0..D {
                 let w = r.mul(dx[i]);
                 s1[i] = s1[i].add(w);
                 for j in 0..i + 1 {
-                    s2[i][j] = w.madd::<I>(dx[j], s2[i][j]);
+                    s2[i][j] = w.madd(dx[j], s2[i][j]);
                 }
             }
         }
@@ -205,12 +212,12 @@ impl Kernel for Full {
         with_dim!(d, D => log_prob_small::<D, I>(prep, xt, ld, rows_p, out), _ => {
             let (dx, y) = work.split_at_mut(d * ld);
             for c in 0..k {
-                center(xt, &prep.means[c * d..(c + 1) * d], ld, rows_p, dx);
+                center::<I>(xt, &prep.means[c * d..(c + 1) * d], ld, rows_p, dx);
                 let o = &mut out[c * ld..c * ld + ld];
                 mahalanobis_upper::<I>(dx, &prep.u[c * d * d..(c + 1) * d * d], ld, rows_p, d, y, o);
-                let cst = V8::splat(prep.cst[c]);
+                let cst = V8::<I>::splat(prep.cst[c]);
                 for r0 in (0..rows_p).step_by(LANES) {
-                    V8::load(&o[r0..]).madd::<I>(V8::splat(-0.5), cst).store(&mut o[r0..]);
+                    V8::<I>::load(&o[r0..]).madd(V8::<I>::splat(-0.5), cst).store(&mut o[r0..]);
                 }
             }
         })
@@ -234,20 +241,34 @@ impl Kernel for Full {
             return;
         }
         let (dx, wdx) = work.split_at_mut(d * ld);
+        let faer = d >= FAER_MIN_D;
         for c in 0..k {
             let rk = &resp[c * ld..c * ld + rows_p];
+            let s = &shift.shift[c * d..(c + 1) * d];
             sums.nk[c] += math::sum(rk);
-            center(xt, &shift.shift[c * d..(c + 1) * d], ld, rows_p, dx);
+            // wdx = r (x - s); with faer, dx = x - s is materialised for the product too.
             for j in 0..d {
-                let mut s1 = V8::ZERO;
-                for r0 in (0..rows_p).step_by(LANES) {
-                    let w = V8::load(&rk[r0..]).mul(V8::load(&dx[j * ld + r0..]));
+                let sj = V8::<I>::splat(s[j]);
+                let mut s1 = V8::<I>::zero();
+                let mut r0 = 0;
+                while r0 < rows_p {
+                    let v = V8::<I>::load(&xt[j * ld + r0..]).sub(sj);
+                    if faer {
+                        v.store(&mut dx[j * ld + r0..]);
+                    }
+                    let w = V8::<I>::load(&rk[r0..]).mul(v);
                     w.store(&mut wdx[j * ld + r0..]);
                     s1 = s1.add(w);
+                    r0 += LANES;
                 }
                 sums.s1[c * d + j] += s1.sum();
             }
-            add_scatter::<I>(dx, wdx, ld, rows_p, d, &mut sums.s2[c * d * d..(c + 1) * d * d]);
+            let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
+            if faer {
+                add_scatter::<I>(dx, &[], wdx, ld, rows_p, d, s2);
+            } else {
+                add_scatter::<I>(xt, s, wdx, ld, rows_p, d, s2);
+            }
         }
     }
 

@@ -348,11 +348,13 @@ pub(crate) fn estimate<K: Kernel>(
 
 /// `dx[j * ld + r] = xt[j * ld + r] - m[j]` for the padded rows.
 #[inline(always)]
-pub(crate) fn center(xt: &[f64], m: &[f64], ld: usize, rows_p: usize, dx: &mut [f64]) {
+pub(crate) fn center<I: Isa>(xt: &[f64], m: &[f64], ld: usize, rows_p: usize, dx: &mut [f64]) {
     for (j, &mj) in m.iter().enumerate() {
-        let mv = V8::splat(mj);
+        let mv = V8::<I>::splat(mj);
         for r0 in (0..rows_p).step_by(LANES) {
-            V8::load(&xt[j * ld + r0..]).sub(mv).store(&mut dx[j * ld + r0..]);
+            V8::<I>::load(&xt[j * ld + r0..])
+                .sub(mv)
+                .store(&mut dx[j * ld + r0..]);
         }
     }
 }
@@ -366,15 +368,26 @@ pub(crate) fn symmetrize_lower(a: &mut [f64], d: usize) {
     }
 }
 
-/// Adds the weighted scatter `Σ_r wa_r a_rᵀ` of feature-major rows (`wa[j * ld + r] = w_r a[j *
-/// ld + r]`) into the lower triangle of `out` `(d, d)`.
+/// Adds the weighted scatter `Σ_r wa_r (a_r - s)ᵀ` of feature-major rows into the lower triangle
+/// of `out` `(d, d)`, where `wa[j * ld + r] = w_r (a[j * ld + r] - s_j)` and `s` is `shift` (empty
+/// for zero; it must be empty on the faer path, `d >= FAER_MIN_D`).
 ///
 /// Small `d`: 4 × 4 tiles of the output, each accumulated over the block in sixteen lane
 /// vectors (eight loads per sixteen multiply-adds); rows past `d` in the tiles read `zero`.
 /// Larger `d`: faer's triangular matrix product.
 #[inline(always)]
-pub(crate) fn add_scatter<I: Isa>(a: &[f64], wa: &[f64], ld: usize, rows_p: usize, d: usize, out: &mut [f64]) {
+pub(crate) fn add_scatter<I: Isa>(
+    a: &[f64],
+    shift: &[f64],
+    wa: &[f64],
+    ld: usize,
+    rows_p: usize,
+    d: usize,
+    out: &mut [f64],
+) {
+    let sh = |j: usize| V8::<I>::splat(if shift.is_empty() { 0.0 } else { shift[j] });
     if d >= FAER_MIN_D {
+        debug_assert!(shift.is_empty());
         // (WA)ᵀ A with A `(rows, d)` column-major. The destination is viewed column-major: faer
         // 0.24.4 computes wrong values (and corrupts the heap) when writing a row-major
         // destination on AVX-512 machines; its upper triangle there is our lower triangle.
@@ -396,28 +409,89 @@ pub(crate) fn add_scatter<I: Isa>(a: &[f64], wa: &[f64], ld: usize, rows_p: usiz
         return;
     }
     const T: usize = 4;
-    let row = |m: &[f64], i: usize, r0: usize| if i < d { V8::load(&m[i * ld + r0..]) } else { V8::ZERO };
     for i0 in (0..d).step_by(T) {
         for j0 in (0..i0 + 1).step_by(T) {
-            let mut acc = [[V8::ZERO; T]; T];
-            for r0 in (0..rows_p).step_by(LANES) {
-                let mut w = [V8::ZERO; T];
-                let mut x = [V8::ZERO; T];
-                for t in 0..T {
-                    w[t] = row(wa, i0 + t, r0);
-                    x[t] = row(a, j0 + t, r0);
+            if i0 + T <= d {
+                // A full tile: sixteen named accumulators (an array of them ends up in memory),
+                // eight loads per sixteen multiply-adds.
+                let wr: [&[f64]; T] =
+                    [0, 1, 2, 3].map(|t| &wa[(i0 + t) * ld..(i0 + t) * ld + rows_p]);
+                let xr: [&[f64]; T] =
+                    [0, 1, 2, 3].map(|t| &a[(j0 + t) * ld..(j0 + t) * ld + rows_p]);
+                let z = V8::<I>::zero();
+                let (s0, s1, s2, s3) = (sh(j0), sh(j0 + 1), sh(j0 + 2), sh(j0 + 3));
+                let (
+                    mut a00,
+                    mut a01,
+                    mut a02,
+                    mut a03,
+                    mut a10,
+                    mut a11,
+                    mut a12,
+                    mut a13,
+                    mut a20,
+                    mut a21,
+                    mut a22,
+                    mut a23,
+                    mut a30,
+                    mut a31,
+                    mut a32,
+                    mut a33,
+                ) = (z, z, z, z, z, z, z, z, z, z, z, z, z, z, z, z);
+                let mut r0 = 0;
+                while r0 < rows_p {
+                    let w0 = V8::<I>::load(&wr[0][r0..]);
+                    let w1 = V8::<I>::load(&wr[1][r0..]);
+                    let w2 = V8::<I>::load(&wr[2][r0..]);
+                    let w3 = V8::<I>::load(&wr[3][r0..]);
+                    let x0 = V8::<I>::load(&xr[0][r0..]).sub(s0);
+                    let x1 = V8::<I>::load(&xr[1][r0..]).sub(s1);
+                    let x2 = V8::<I>::load(&xr[2][r0..]).sub(s2);
+                    let x3 = V8::<I>::load(&xr[3][r0..]).sub(s3);
+                    a00 = w0.madd(x0, a00);
+                    a01 = w0.madd(x1, a01);
+                    a02 = w0.madd(x2, a02);
+                    a03 = w0.madd(x3, a03);
+                    a10 = w1.madd(x0, a10);
+                    a11 = w1.madd(x1, a11);
+                    a12 = w1.madd(x2, a12);
+                    a13 = w1.madd(x3, a13);
+                    a20 = w2.madd(x0, a20);
+                    a21 = w2.madd(x1, a21);
+                    a22 = w2.madd(x2, a22);
+                    a23 = w2.madd(x3, a23);
+                    a30 = w3.madd(x0, a30);
+                    a31 = w3.madd(x1, a31);
+                    a32 = w3.madd(x2, a32);
+                    a33 = w3.madd(x3, a33);
+                    r0 += LANES;
                 }
+                let sums = [
+                    [a00.sum(), a01.sum(), a02.sum(), a03.sum()],
+                    [a10.sum(), a11.sum(), a12.sum(), a13.sum()],
+                    [a20.sum(), a21.sum(), a22.sum(), a23.sum()],
+                    [a30.sum(), a31.sum(), a32.sum(), a33.sum()],
+                ];
                 for p in 0..T {
                     for q in 0..T {
-                        acc[p][q] = w[p].madd::<I>(x[q], acc[p][q]);
+                        if j0 + q <= i0 + p {
+                            out[(i0 + p) * d + j0 + q] += sums[p][q];
+                        }
                     }
                 }
-            }
-            for p in 0..T {
-                for q in 0..T {
-                    let (i, j) = (i0 + p, j0 + q);
-                    if i < d && j <= i {
-                        out[i * d + j] += acc[p][q].sum();
+            } else {
+                // The ragged last tile row: one output at a time.
+                for i in i0..d {
+                    for j in j0..(j0 + T).min(i + 1) {
+                        let mut acc = V8::<I>::zero();
+                        let sj = sh(j);
+                        let mut r0 = 0;
+                        while r0 < rows_p {
+                            let x = V8::<I>::load(&a[j * ld + r0..]).sub(sj);
+                            acc = V8::<I>::load(&wa[i * ld + r0..]).madd(x, acc);
+                            r0 += LANES;
+                        }
+                        out[i * d + j] += acc.sum();
                     }
                 }
             }
@@ -476,7 +550,6 @@ pub(crate) use with_dim;
 /// From this many features on, block products go through faer's matrix multiplication.
 pub(crate) const FAER_MIN_D: usize = 24;
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,9 +584,9 @@ mod tests {
                 }
             }
             let mut out = vec![1.0; d * d];
-            add_scatter::<crate::simd::Base>(&a, &wa, ld, rows_p, d, &mut out);
+            add_scatter::<crate::simd::Base>(&a, &[], &wa, ld, rows_p, d, &mut out);
             let mut out2 = vec![1.0; d * d];
-            add_scatter::<crate::simd::Avx2>(&a, &wa, ld, rows_p, d, &mut out2);
+            add_scatter::<crate::simd::Base>(&a, &[], &wa, ld, rows_p, d, &mut out2);
             for (x, y) in out.iter().zip(&out2) {
                 assert!((x - y).abs() < 1e-9);
             }

@@ -6,9 +6,9 @@
 
 use super::diag::{accumulate_diagonal, diagonal_variances, inverse_sqrt};
 use super::{Kernel, LN_2PI, Params, Shift, StepInfo, Sums};
+use crate::error::Result;
 use crate::math::LANES;
 use crate::simd::{Isa, V8};
-use crate::error::Result;
 
 pub(crate) struct Spherical;
 
@@ -59,15 +59,15 @@ impl Kernel for Spherical {
         let rows_p = crate::blocks::padded(rows);
         for c in 0..k {
             let mu = &prep.means[c * d..(c + 1) * d];
-            let half_prec = V8::splat(-0.5 * prep.precision[c]);
-            let cst = V8::splat(prep.cst[c]);
+            let half_prec = V8::<I>::splat(-0.5 * prep.precision[c]);
+            let cst = V8::<I>::splat(prep.cst[c]);
             for r0 in (0..rows_p).step_by(LANES) {
-                let mut acc = V8::ZERO;
+                let mut acc = V8::<I>::zero();
                 for j in 0..d {
-                    let v = V8::load(&xt[j * ld + r0..]).sub(V8::splat(mu[j]));
-                    acc = v.madd::<I>(v, acc);
+                    let v = V8::<I>::load(&xt[j * ld + r0..]).sub(V8::<I>::splat(mu[j]));
+                    acc = v.madd(v, acc);
                 }
-                acc.madd::<I>(half_prec, cst).store(&mut out[c * ld + r0..]);
+                acc.madd(half_prec, cst).store(&mut out[c * ld + r0..]);
             }
         }
     }

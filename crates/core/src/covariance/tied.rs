@@ -14,11 +14,11 @@ use super::{
     FAER_MIN_D, Kernel, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
     full::upper_factor, symmetrize_lower,
 };
-use crate::math::LANES;
-use crate::simd::{Isa, V8};
 use crate::error::Result;
 use crate::linalg;
 use crate::math;
+use crate::math::LANES;
+use crate::simd::{Isa, V8};
 
 pub(crate) struct Tied;
 
@@ -55,14 +55,14 @@ fn transform<I: Isa>(dx: &[f64], u: &[f64], ld: usize, rows_p: usize, d: usize, 
         return;
     }
     for r0 in (0..rows_p).step_by(LANES) {
-        let mut x = [V8::ZERO; FAER_MIN_D];
+        let mut x = [V8::<I>::zero(); FAER_MIN_D];
         for l in 0..d {
-            x[l] = V8::load(&dx[l * ld + r0..]);
+            x[l] = V8::<I>::load(&dx[l * ld + r0..]);
         }
         for j in 0..d {
-            let mut yv = V8::ZERO;
+            let mut yv = V8::<I>::zero();
             for l in 0..j + 1 {
-                yv = x[l].madd::<I>(V8::splat(u[l * d + j]), yv);
+                yv = x[l].madd(V8::<I>::splat(u[l * d + j]), yv);
             }
             yv.store(&mut z[j * ld + r0..]);
         }
@@ -115,18 +115,19 @@ impl Kernel for Tied {
         let (k, d) = (prep.k, prep.d);
         let rows_p = crate::blocks::padded(rows);
         let (dx, z) = work.split_at_mut(d * ld);
-        center(xt, &prep.center, ld, rows_p, dx);
+        center::<I>(xt, &prep.center, ld, rows_p, dx);
         transform::<I>(dx, &prep.u, ld, rows_p, d, z);
         for c in 0..k {
             let b = &prep.b[c * d..(c + 1) * d];
-            let cst = V8::splat(prep.cst[c]);
+            let cst = V8::<I>::splat(prep.cst[c]);
             for r0 in (0..rows_p).step_by(LANES) {
-                let mut acc = V8::ZERO;
+                let mut acc = V8::<I>::zero();
                 for j in 0..d {
-                    let v = V8::load(&z[j * ld + r0..]).sub(V8::splat(b[j]));
-                    acc = v.madd::<I>(v, acc);
+                    let v = V8::<I>::load(&z[j * ld + r0..]).sub(V8::<I>::splat(b[j]));
+                    acc = v.madd(v, acc);
                 }
-                acc.madd::<I>(V8::splat(-0.5), cst).store(&mut out[c * ld + r0..]);
+                acc.madd(V8::<I>::splat(-0.5), cst)
+                    .store(&mut out[c * ld + r0..]);
             }
         }
     }
@@ -155,12 +156,12 @@ impl Kernel for Tied {
         }
         // The pooled scatter counts every real row once, padding rows not at all.
         let (a, _) = work.split_at_mut(d * ld);
-        center(xt, &shift.center, ld, rows_p, a);
+        center::<I>(xt, &shift.center, ld, rows_p, a);
         for j in 0..d {
             a[j * ld + rows..j * ld + rows_p].fill(0.0);
             sums.t1[j] += math::sum(&a[j * ld..j * ld + rows_p]);
         }
-        add_scatter::<I>(a, a, ld, rows_p, d, &mut sums.s2);
+        add_scatter::<I>(a, &[], a, ld, rows_p, d, &mut sums.s2);
     }
 
     fn covariances(
@@ -212,10 +213,10 @@ impl Kernel for Tied {
 /// `Σ_r w[r] (x[r] - s)` with lanes in a fixed order.
 #[inline(always)]
 pub(crate) fn weighted_centered_sum<I: Isa>(w: &[f64], x: &[f64], s: f64) -> f64 {
-    let sv = V8::splat(s);
-    let mut acc = V8::ZERO;
+    let sv = V8::<I>::splat(s);
+    let mut acc = V8::<I>::zero();
     for r0 in (0..w.len().min(x.len())).step_by(LANES) {
-        acc = V8::load(&w[r0..]).madd::<I>(V8::load(&x[r0..]).sub(sv), acc);
+        acc = V8::<I>::load(&w[r0..]).madd(V8::<I>::load(&x[r0..]).sub(sv), acc);
     }
     acc.sum()
 }

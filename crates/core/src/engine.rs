@@ -193,7 +193,6 @@ dispatch! {
 }
 
 #[inline(always)]
-#[inline(always)]
 fn normalize_impl<I: Isa>(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 {
     let ld = BLOCK_ROWS;
     let rows_p = padded(rows);

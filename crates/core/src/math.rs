@@ -254,7 +254,6 @@ mod tests {
     #[test]
     fn reductions_agree_with_naive_sums() {
         let a: Vec<f64> = (0..37).map(|i| (i as f64 * 0.37).sin()).collect();
-        let b: Vec<f64> = (0..37).map(|i| (i as f64 * 0.11).cos()).collect();
         assert!((sum(&a) - a.iter().sum::<f64>()).abs() < 1e-13);
         assert_eq!(sum(&[]), 0.0);
     }

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use crate::data::{DataRef, Float};
 use crate::math::LANES;
+use crate::simd::{Isa, V8, dispatch};
 
 /// Rows per block: a constant of the algorithm, never derived from the thread count.
 pub(crate) const BLOCK_ROWS: usize = 256;
@@ -79,6 +80,15 @@ impl<T> Pool<T> {
     }
 }
 
+/// Whether a pass wants each block copied feature-major into `Scratch::xt` first.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Layout {
+    /// Load and transpose every block (widening to `f64`).
+    FeatureMajor,
+    /// The pass reads the rows itself.
+    Rows,
+}
+
 /// Number of leaves covering `n` rows.
 fn n_leaves(n: usize) -> usize {
     n.div_ceil(LEAF_ROWS).max(1)
@@ -86,12 +96,13 @@ fn n_leaves(n: usize) -> usize {
 
 /// Runs `block` over every block of `x` and reduces the per-leaf accumulators in a fixed tree.
 ///
-/// `block(scratch, acc, start, rows, out)` sees the block's rows `start..start + rows` loaded into
-/// `scratch.xt`, and `out`, the block's part of the per-row buffer (`width` values per row; pass
+/// `block(scratch, acc, start, rows, out)` sees the block's rows `start..start + rows` (loaded into
+/// `scratch.xt` with [`Layout::FeatureMajor`]), and `out`, the block's part of the per-row buffer (`width` values per row; pass
 /// an empty buffer and `width = 0` for none). `zero(acc)` resets an accumulator for reuse;
 /// `merge(left, right)` adds `right` into `left`.
 pub(crate) fn reduce<T, A, O, B, M, Z>(
     x: &DataRef<'_, T>,
+    layout: Layout,
     scratch: &Pool<Scratch>,
     accs: &Pool<A>,
     zero: Z,
@@ -119,7 +130,12 @@ where
         let mut offset = 0;
         while start < end {
             let rows = (end - start).min(BLOCK_ROWS);
-            load(x, start, rows, &mut s.xt);
+            if layout == Layout::FeatureMajor {
+                load(x, start, rows, &mut s.xt);
+            }
+            // Ask for the next block while this one is computed: the hardware prefetcher does not
+            // run far enough ahead of a loop that reads in bursts.
+            prefetch(x, start + rows, (end - start - rows).min(BLOCK_ROWS));
             block(
                 &mut s,
                 &mut acc,
@@ -184,6 +200,7 @@ pub(crate) fn map_rows<T, O, B>(
     let units = Pool::new(|| ());
     reduce(
         x,
+        Layout::FeatureMajor,
         scratch,
         &units,
         |_| {},
@@ -194,12 +211,83 @@ pub(crate) fn map_rows<T, O, B>(
     );
 }
 
+/// Hints the processor to fetch rows `start..start + rows` into its L2 cache.
+#[inline]
+fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if rows > 0 {
+        let data = x.as_slice();
+        let first = start * x.row_stride();
+        let last = ((start + rows - 1) * x.row_stride() + x.n_features()).min(data.len());
+        let step = 64 / std::mem::size_of::<T>();
+        let mut i = first;
+        while i < last {
+            // SAFETY: `i` indexes the slice; a prefetch never faults and changes no memory.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
+                    data.as_ptr().add(i).cast(),
+                )
+            };
+            i += step;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (x, start, rows);
+}
+
 /// Loads rows `start..start + rows` feature-major into `xt`, zeroing the padding rows.
 #[inline]
 fn load<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize, xt: &mut [f64]) {
-    x.load_block_transposed(start, rows, xt, BLOCK_ROWS);
+    load_dispatch(x, start, rows, xt);
+}
+
+dispatch! {
+    fn load_dispatch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize, xt: &mut [f64]) => load_impl
+}
+
+/// Eight rows by eight features at a time, transposed in registers; the remaining features and
+/// rows one value at a time.
+#[inline(always)]
+fn load_impl<T: Float, I: Isa>(x: &DataRef<'_, T>, start: usize, rows: usize, xt: &mut [f64]) {
+    let d = x.n_features();
+    let full_rows = rows / LANES * LANES;
+    let full_cols = d / LANES * LANES;
+    let mut r0 = 0;
+    while r0 < full_rows {
+        let mut j0 = 0;
+        while j0 < full_cols {
+            let row = |t: usize| V8::<I>::load_from(&x.row(start + r0 + t)[j0..]);
+            let block = [
+                row(0),
+                row(1),
+                row(2),
+                row(3),
+                row(4),
+                row(5),
+                row(6),
+                row(7),
+            ];
+            for (t, v) in V8::transpose8(block).into_iter().enumerate() {
+                v.store(&mut xt[(j0 + t) * BLOCK_ROWS + r0..]);
+            }
+            j0 += LANES;
+        }
+        for t in 0..LANES {
+            let row = x.row(start + r0 + t);
+            for j in full_cols..d {
+                xt[j * BLOCK_ROWS + r0 + t] = row[j].to_f64();
+            }
+        }
+        r0 += LANES;
+    }
+    for r in full_rows..rows {
+        let row = x.row(start + r);
+        for j in 0..d {
+            xt[j * BLOCK_ROWS + r] = row[j].to_f64();
+        }
+    }
     let p = padded(rows);
-    for j in 0..x.n_features() {
+    for j in 0..d {
         xt[j * BLOCK_ROWS + rows..j * BLOCK_ROWS + p].fill(0.0);
     }
 }
@@ -213,6 +301,7 @@ mod tests {
         let accs = Pool::new(|| (0.0f64, 0usize));
         reduce(
             x,
+            Layout::FeatureMajor,
             &scratch,
             &accs,
             |a| *a = (0.0, 0),

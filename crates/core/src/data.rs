@@ -2,10 +2,27 @@
 
 use crate::error::{Error, Result};
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+pub(crate) mod sealed {
+    /// Keeps [`Float`](super::Float) closed, and carries what the kernels need of each type.
+    pub trait Sealed {
+        /// The first eight values of `s` as eight `f64` lanes.
+        #[allow(private_bounds, private_interfaces)]
+        fn load8<I: crate::simd::Isa>(s: &[Self]) -> I::R
+        where
+            Self: Sized;
+    }
+    impl Sealed for f32 {
+        #[inline(always)]
+        fn load8<I: crate::simd::Isa>(s: &[Self]) -> I::R {
+            I::load_f32(s)
+        }
+    }
+    impl Sealed for f64 {
+        #[inline(always)]
+        fn load8<I: crate::simd::Isa>(s: &[Self]) -> I::R {
+            I::load(s)
+        }
+    }
 }
 
 /// The element types the engine reads: `f32` and `f64`. Arithmetic is carried out in `f64`.
@@ -191,26 +208,6 @@ impl<'a, T: Float> DataRef<'a, T> {
         }
         Ok(())
     }
-
-    /// Copies rows `start..start + rows` into `out` in feature-major order:
-    /// `out[j * ld + r] = x[start + r, j]`, widened to `f64`.
-    #[inline]
-    pub(crate) fn load_block_transposed(
-        &self,
-        start: usize,
-        rows: usize,
-        out: &mut [f64],
-        ld: usize,
-    ) {
-        let d = self.n_features;
-        debug_assert!(out.len() >= d * ld && rows <= ld);
-        for r in 0..rows {
-            let row = self.row(start + r);
-            for j in 0..d {
-                out[j * ld + r] = row[j].to_f64();
-            }
-        }
-    }
 }
 
 /// Rejects data the engine cannot use: empty, or containing NaN or infinities.
@@ -243,9 +240,6 @@ mod tests {
         let sub = x.rows(1, 3);
         assert_eq!(sub.n_samples(), 2);
         assert_eq!(sub.row(1), &[6.0, 7.0]);
-        let mut out = vec![0.0; 4];
-        sub.load_block_transposed(0, 2, &mut out, 2);
-        assert_eq!(out, vec![3.0, 6.0, 4.0, 7.0]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! sufficient statistics (one pass per EM iteration), statistics from given responsibilities
 //! (initialisation), and per-row outputs (labels, probabilities, log-likelihoods).
 
-use crate::blocks::{BLOCK_ROWS, Pool, Scratch, map_rows, padded, reduce};
+use crate::blocks::{BLOCK_ROWS, Layout, Pool, Scratch, map_rows, padded, reduce};
 use crate::covariance::{Kernel, Params, Shift, Sums};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES, exp8, ln8};
@@ -39,6 +39,7 @@ impl<'a, T: Float> Engine<'a, T> {
         let (k, d) = (self.k, self.d);
         reduce(
             &self.x,
+            Layout::FeatureMajor,
             &self.scratch,
             &self.sums,
             Sums::clear,
@@ -59,6 +60,7 @@ impl<'a, T: Float> Engine<'a, T> {
         let (k, d) = (self.k, self.d);
         reduce(
             &self.x,
+            Layout::FeatureMajor,
             &self.scratch,
             &self.sums,
             Sums::clear,

@@ -16,11 +16,12 @@
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::blocks::{BLOCK_ROWS, Pool, Scratch, padded, reduce};
-use crate::covariance::FAER_MIN_D;
+use crate::blocks::{BLOCK_ROWS, Layout, Pool, Scratch, padded, reduce};
+use crate::covariance::{FAER_MIN_D, with_dim};
 use crate::data::{DataRef, Float, validate_data};
 use crate::error::{Error, Result, invalid};
 use crate::math::{self, LANES};
+use crate::simd::{Isa, V8, dispatch};
 
 /// How k-means chooses its first centres.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -404,6 +405,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let accs = Pool::new(move || vec![0.0; d]);
         let sums = reduce(
             &self.x,
+            Layout::FeatureMajor,
             &self.scratch,
             &accs,
             |a: &mut Vec<f64>| a.fill(0.0),
@@ -427,6 +429,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let offset = &self.offset;
         let sq = reduce(
             &self.x,
+            Layout::FeatureMajor,
             &self.scratch,
             &accs,
             |a: &mut Vec<f64>| a.fill(0.0),
@@ -510,15 +513,28 @@ impl<'a, T: Float> Lloyd<'a, T> {
     }
 
     /// One Lloyd pass: labels (updated in place), per-centre sums and counts, changed labels.
+    ///
+    /// The nearest centre minimises `‖c‖² - 2 x·c` (the row's own `‖x‖²` does not change the
+    /// choice); ties go to the lower index, as in scikit-learn.
     fn step(&self, centers: &[f64], labels: &mut [usize]) -> Step {
         let (k, d) = (self.k, self.d);
+        let cm2: Vec<f64> = centers.iter().map(|v| -2.0 * v).collect();
+        let cn: Vec<f64> = (0..k)
+            .map(|c| centers[c * d..(c + 1) * d].iter().map(|v| v * v).sum())
+            .collect();
         let accs = Pool::new(move || Step {
             sums: vec![0.0; k * d],
             counts: vec![0.0; k],
             changed: 0,
         });
+        let layout = if d >= FAER_MIN_D {
+            Layout::FeatureMajor
+        } else {
+            Layout::Rows
+        };
         reduce(
             &self.x,
+            layout,
             &self.scratch,
             &accs,
             |a: &mut Step| {
@@ -528,19 +544,24 @@ impl<'a, T: Float> Lloyd<'a, T> {
             },
             labels,
             1,
-            |s, acc, _start, rows, lab| {
-                self.block_distances(s, centers, rows, false);
+            |s, acc, start, rows, lab| {
+                let rows_p = padded(rows);
+                if d >= FAER_MIN_D {
+                    self.center_block(s, rows);
+                    sq_distances(&s.xt, &mut s.row, centers, k, d, rows, &mut s.comp, false);
+                    argmin_block(&s.comp, k, rows_p, &mut s.row);
+                } else {
+                    nearest_rows(&self.x, start, rows, &self.offset, &cm2, &cn, k, &mut s.row);
+                }
                 for r in 0..rows {
-                    let c = argmin_col(&s.comp, k, r);
+                    let c = s.row[r] as usize;
                     if lab[r] != c {
                         acc.changed += 1;
                         lab[r] = c;
                     }
                     acc.counts[c] += 1.0;
-                    for j in 0..d {
-                        acc.sums[c * d + j] += s.xt[j * BLOCK_ROWS + r];
-                    }
                 }
+                add_rows_by_label(&self.x, start, rows, &s.row, &self.offset, &mut acc.sums);
             },
             |a, b| {
                 add_into(&mut a.sums, &b.sums);
@@ -564,6 +585,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let mut labels_buf = labels.to_vec();
         reduce(
             &self.x,
+            Layout::FeatureMajor,
             &self.scratch,
             &accs,
             |a| *a = 0.0,
@@ -598,6 +620,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         };
         let top = reduce(
             &self.x,
+            Layout::FeatureMajor,
             &self.scratch,
             &accs,
             |a: &mut Vec<(f64, usize)>| a.clear(),
@@ -707,6 +730,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             let mut buf = closest.clone();
             let pots = reduce(
                 &self.x,
+                Layout::FeatureMajor,
                 &self.scratch,
                 &accs,
                 |a: &mut Vec<f64>| a.fill(0.0),
@@ -801,37 +825,197 @@ fn sq_distances(
         }
         return;
     }
+    direct_distances(xt, centers, m, d, rows_p, out);
+}
+
+dispatch! {
+    /// `sums[label_r] += x_r - offset` for the block's rows (labels as `f64`), reading the rows
+    /// in their own (row-major) layout, eight features at a time.
+    fn add_rows_by_label<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize, labels: &[f64], offset: &[f64], sums: &mut [f64]) => add_rows_by_label_impl
+}
+
+#[inline(always)]
+fn add_rows_by_label_impl<T: Float, I: Isa>(
+    x: &DataRef<'_, T>,
+    start: usize,
+    rows: usize,
+    labels: &[f64],
+    offset: &[f64],
+    sums: &mut [f64],
+) {
+    let d = x.n_features();
+    let full = d / LANES * LANES;
+    for r in 0..rows {
+        let c = labels[r] as usize;
+        let row = x.row(start + r);
+        let acc = &mut sums[c * d..(c + 1) * d];
+        let mut j = 0;
+        while j < full {
+            let v = V8::<I>::load_from(&row[j..]).sub(V8::load(&offset[j..]));
+            V8::<I>::load(&acc[j..]).add(v).store(&mut acc[j..]);
+            j += LANES;
+        }
+        for j in full..d {
+            acc[j] += row[j].to_f64() - offset[j];
+        }
+    }
+}
+
+dispatch! {
+    /// `out[c * BLOCK_ROWS + r] = Σ_j (x_rj - c_j)²`, eight rows at a time.
+    fn direct_distances<>(xt: &[f64], centers: &[f64], m: usize, d: usize, rows_p: usize, out: &mut [f64]) => direct_distances_impl
+}
+
+#[inline(always)]
+fn direct_distances_impl<I: Isa>(
+    xt: &[f64],
+    centers: &[f64],
+    m: usize,
+    d: usize,
+    rows_p: usize,
+    out: &mut [f64],
+) {
+    let ld = BLOCK_ROWS;
     for c in 0..m {
         let cc = &centers[c * d..(c + 1) * d];
         let mut r0 = 0;
         while r0 < rows_p {
-            let mut acc = [0.0; LANES];
+            let mut acc = V8::<I>::zero();
             for j in 0..d {
-                let xj: &[f64; LANES] = xt[j * ld + r0..j * ld + r0 + LANES].try_into().unwrap();
-                for t in 0..LANES {
-                    let v = xj[t] - cc[j];
-                    acc[t] += v * v;
-                }
+                let v = V8::<I>::load(&xt[j * ld + r0..]).sub(V8::splat(cc[j]));
+                acc = v.madd(v, acc);
             }
-            out[c * ld + r0..c * ld + r0 + LANES].copy_from_slice(&acc);
+            acc.store(&mut out[c * ld + r0..]);
             r0 += LANES;
         }
     }
 }
 
-/// The first component with the smallest value in column `r` (ties go to the lower index).
+dispatch! {
+    /// The nearest centre (as `f64`) of each of the rows `start..start + rows`: the smallest
+    /// `‖c‖² - 2 x·c` over the centres (`cm2 = -2 C`, `cn = ‖c‖²`, all centred on `offset`).
+    /// Rows are read in place, eight at a time, and transposed in registers.
+    fn nearest_rows<T: Float>(
+        x: &DataRef<'_, T>,
+        start: usize,
+        rows: usize,
+        offset: &[f64],
+        cm2: &[f64],
+        cn: &[f64],
+        k: usize,
+        out: &mut [f64],
+    ) => nearest_rows_impl
+}
+
 #[inline(always)]
-fn argmin_col(comp: &[f64], k: usize, r: usize) -> usize {
-    let mut best = 0;
-    let mut bv = comp[r];
-    for c in 1..k {
-        let v = comp[c * BLOCK_ROWS + r];
-        if v < bv {
-            bv = v;
-            best = c;
+fn nearest_rows_impl<T: Float, I: Isa>(
+    x: &DataRef<'_, T>,
+    start: usize,
+    rows: usize,
+    offset: &[f64],
+    cm2: &[f64],
+    cn: &[f64],
+    k: usize,
+    out: &mut [f64],
+) {
+    let d = x.n_features();
+    with_dim!(d, D => nearest_rows_small::<D, T, I>(x, start, rows, offset, cm2, cn, k, out), _ => {
+        // Other dimensions below FAER_MIN_D: the same, with the features in a fixed-size array.
+        nearest_rows_small::<FAER_MIN_D, T, I>(x, start, rows, offset, cm2, cn, k, out)
+    })
+}
+
+/// [`nearest_rows`] with the row vectors of a lane group in registers; `D` is the number of
+/// features, or an upper bound on it (features past `d` are zero and their centre terms too).
+#[inline(always)]
+fn nearest_rows_small<const D: usize, T: Float, I: Isa>(
+    x: &DataRef<'_, T>,
+    start: usize,
+    rows: usize,
+    offset: &[f64],
+    cm2: &[f64],
+    cn: &[f64],
+    k: usize,
+    out: &mut [f64],
+) {
+    let d = x.n_features();
+    let full_cols = d / LANES * LANES;
+    let mut r0 = 0;
+    while r0 < rows {
+        let mut xv = [V8::<I>::zero(); D];
+        if r0 + LANES <= rows {
+            let mut j0 = 0;
+            while j0 < full_cols {
+                let row = |t: usize| V8::<I>::load_from(&x.row(start + r0 + t)[j0..]);
+                let t = V8::transpose8([
+                    row(0),
+                    row(1),
+                    row(2),
+                    row(3),
+                    row(4),
+                    row(5),
+                    row(6),
+                    row(7),
+                ]);
+                xv[j0..j0 + LANES].copy_from_slice(&t);
+                j0 += LANES;
+            }
+            for j in full_cols..d {
+                let mut lanes = [0.0; LANES];
+                for (t, l) in lanes.iter_mut().enumerate() {
+                    *l = x.row(start + r0 + t)[j].to_f64();
+                }
+                xv[j] = V8::load(&lanes);
+            }
+        } else {
+            let mut lanes = [[0.0; LANES]; D];
+            for t in 0..LANES.min(rows - r0) {
+                for (j, &v) in x.row(start + r0 + t).iter().enumerate() {
+                    lanes[j][t] = v.to_f64();
+                }
+            }
+            for j in 0..d {
+                xv[j] = V8::load(&lanes[j]);
+            }
         }
+        for j in 0..d {
+            xv[j] = xv[j].sub(V8::splat(offset[j]));
+        }
+        let mut best = V8::<I>::splat(f64::INFINITY);
+        let mut idx = V8::<I>::zero();
+        for (c, cc) in cm2.chunks_exact(d).enumerate().take(k) {
+            let mut acc = V8::<I>::splat(cn[c]);
+            for j in 0..D.min(d) {
+                acc = xv[j].madd(V8::splat(cc[j]), acc);
+            }
+            idx = acc.lt_select(best, V8::splat(c as f64), idx);
+            best = acc.lt_select(best, acc, best);
+        }
+        idx.store(&mut out[r0..]);
+        r0 += LANES;
     }
-    best
+}
+
+dispatch! {
+    /// The first component with the smallest value of `comp[c * BLOCK_ROWS + r]` for each row
+    /// (as `f64`), ties to the lower index.
+    fn argmin_block<>(comp: &[f64], k: usize, rows_p: usize, out: &mut [f64]) => argmin_block_impl
+}
+
+#[inline(always)]
+fn argmin_block_impl<I: Isa>(comp: &[f64], k: usize, rows_p: usize, out: &mut [f64]) {
+    let mut r0 = 0;
+    while r0 < rows_p {
+        let mut best = V8::<I>::splat(f64::INFINITY);
+        let mut idx = V8::<I>::zero();
+        for c in 0..k {
+            let v = V8::<I>::load(&comp[c * BLOCK_ROWS + r0..]);
+            idx = v.lt_select(best, V8::splat(c as f64), idx);
+            best = v.lt_select(best, v, best);
+        }
+        idx.store(&mut out[r0..]);
+        r0 += LANES;
+    }
 }
 
 fn add_into(a: &mut [f64], b: &[f64]) {

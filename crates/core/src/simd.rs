@@ -20,7 +20,7 @@ use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 /// Operations on eight `f64` lanes for one instruction set.
-pub(crate) trait Isa: Copy + Send + Sync + 'static {
+pub trait Isa: Copy + Send + Sync + 'static {
     /// The register(s) holding eight lanes.
     type R: Copy;
     fn splat(v: f64) -> Self::R;
@@ -44,6 +44,10 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     /// For positive normal lanes, the biased exponent field (as `f64`) and the mantissa in
     /// `[1, 2)`.
     fn split_exponent(x: Self::R) -> (Self::R, Self::R);
+    /// The first eight `f32` values of `s`, widened.
+    fn load_f32(s: &[f32]) -> Self::R;
+    /// Transposes eight rows of eight lanes.
+    fn transpose8(r: [Self::R; 8]) -> [Self::R; 8];
 }
 
 /// Eight `f64` lanes.
@@ -133,6 +137,18 @@ impl<I: Isa> V8<I> {
     #[inline(always)]
     pub(crate) fn exp2_from_rounded(self) -> Self {
         Self::wrap(I::exp2_from_rounded(self.0))
+    }
+
+    /// The first eight values of `s`, widened to `f64`.
+    #[inline(always)]
+    pub(crate) fn load_from<T: crate::data::Float>(s: &[T]) -> Self {
+        Self::wrap(<T as crate::data::sealed::Sealed>::load8::<I>(s))
+    }
+
+    /// Transposes eight vectors: lane `j` of output `i` is lane `i` of input `j`.
+    #[inline(always)]
+    pub(crate) fn transpose8(v: [Self; 8]) -> [Self; 8] {
+        I::transpose8(v.map(|x| x.0)).map(Self::wrap)
     }
 
     #[inline(always)]
@@ -243,6 +259,15 @@ impl Isa for Base {
             m[i] = f64::from_bits((bits & MANTISSA) | ONE_BITS);
         }
         (e, m)
+    }
+    #[inline(always)]
+    fn load_f32(s: &[f32]) -> Self::R {
+        let s = &s[..8];
+        std::array::from_fn(|i| s[i] as f64)
+    }
+    #[inline(always)]
+    fn transpose8(r: [Self::R; 8]) -> [Self::R; 8] {
+        std::array::from_fn(|i| std::array::from_fn(|j| r[j][i]))
     }
 }
 
@@ -367,6 +392,49 @@ mod x86 {
                 ((e0, e1), (m0, m1))
             }
         }
+        #[inline(always)]
+        fn load_f32(s: &[f32]) -> Self::R {
+            let s = &s[..8];
+            unsafe {
+                (
+                    _mm256_cvtps_pd(_mm_loadu_ps(s.as_ptr())),
+                    _mm256_cvtps_pd(_mm_loadu_ps(s.as_ptr().add(4))),
+                )
+            }
+        }
+        #[inline(always)]
+        fn transpose8(r: [Self::R; 8]) -> [Self::R; 8] {
+            // Four 4 × 4 transposes of the halves.
+            #[inline(always)]
+            fn t4(a: __m256d, b: __m256d, c: __m256d, d: __m256d) -> [__m256d; 4] {
+                unsafe {
+                    let t0 = _mm256_unpacklo_pd(a, b);
+                    let t1 = _mm256_unpackhi_pd(a, b);
+                    let t2 = _mm256_unpacklo_pd(c, d);
+                    let t3 = _mm256_unpackhi_pd(c, d);
+                    [
+                        _mm256_permute2f128_pd::<0x20>(t0, t2),
+                        _mm256_permute2f128_pd::<0x20>(t1, t3),
+                        _mm256_permute2f128_pd::<0x31>(t0, t2),
+                        _mm256_permute2f128_pd::<0x31>(t1, t3),
+                    ]
+                }
+            }
+            let a = t4(r[0].0, r[1].0, r[2].0, r[3].0); // columns 0-3, rows 0-3
+            let b = t4(r[4].0, r[5].0, r[6].0, r[7].0); // columns 0-3, rows 4-7
+            let c = t4(r[0].1, r[1].1, r[2].1, r[3].1); // columns 4-7, rows 0-3
+            let d = t4(r[4].1, r[5].1, r[6].1, r[7].1); // columns 4-7, rows 4-7
+            [
+                (a[0], b[0]),
+                (a[1], b[1]),
+                (a[2], b[2]),
+                (a[3], b[3]),
+                (c[0], d[0]),
+                (c[1], d[1]),
+                (c[2], d[2]),
+                (c[3], d[3]),
+            ]
+        }
     }
 
     impl Isa for Avx512 {
@@ -443,6 +511,43 @@ mod x86 {
                     _mm512_set1_epi64(ONE_BITS as i64),
                 );
                 (e, _mm512_castsi512_pd(m))
+            }
+        }
+        #[inline(always)]
+        fn load_f32(s: &[f32]) -> Self::R {
+            let s = &s[..8];
+            unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(s.as_ptr())) }
+        }
+        #[inline(always)]
+        fn transpose8(r: [Self::R; 8]) -> [Self::R; 8] {
+            // Pairs interleaved within 128-bit lanes, then 128-bit lanes gathered in two rounds.
+            unsafe {
+                let t0 = _mm512_unpacklo_pd(r[0], r[1]);
+                let t1 = _mm512_unpackhi_pd(r[0], r[1]);
+                let t2 = _mm512_unpacklo_pd(r[2], r[3]);
+                let t3 = _mm512_unpackhi_pd(r[2], r[3]);
+                let t4 = _mm512_unpacklo_pd(r[4], r[5]);
+                let t5 = _mm512_unpackhi_pd(r[4], r[5]);
+                let t6 = _mm512_unpacklo_pd(r[6], r[7]);
+                let t7 = _mm512_unpackhi_pd(r[6], r[7]);
+                let u0 = _mm512_shuffle_f64x2::<0x88>(t0, t2);
+                let u1 = _mm512_shuffle_f64x2::<0xDD>(t0, t2);
+                let u2 = _mm512_shuffle_f64x2::<0x88>(t1, t3);
+                let u3 = _mm512_shuffle_f64x2::<0xDD>(t1, t3);
+                let u4 = _mm512_shuffle_f64x2::<0x88>(t4, t6);
+                let u5 = _mm512_shuffle_f64x2::<0xDD>(t4, t6);
+                let u6 = _mm512_shuffle_f64x2::<0x88>(t5, t7);
+                let u7 = _mm512_shuffle_f64x2::<0xDD>(t5, t7);
+                [
+                    _mm512_shuffle_f64x2::<0x88>(u0, u4),
+                    _mm512_shuffle_f64x2::<0x88>(u2, u6),
+                    _mm512_shuffle_f64x2::<0x88>(u1, u5),
+                    _mm512_shuffle_f64x2::<0x88>(u3, u7),
+                    _mm512_shuffle_f64x2::<0xDD>(u0, u4),
+                    _mm512_shuffle_f64x2::<0xDD>(u2, u6),
+                    _mm512_shuffle_f64x2::<0xDD>(u1, u5),
+                    _mm512_shuffle_f64x2::<0xDD>(u3, u7),
+                ]
             }
         }
     }
@@ -548,6 +653,19 @@ mod tests {
         assert_eq!((e.to_array()[0], m.to_array()[0]), (1026.0, 1.5));
         let t = V8::<I>::splat(f64::from_bits(ROUND_MAGIC_BITS) + 3.0);
         assert_eq!(t.exp2_from_rounded().to_array()[4], 8.0);
+        let w: Vec<f32> = (0..10).map(|i| i as f32 * 0.5).collect();
+        assert_eq!(
+            V8::<I>::load_from(&w[2..]).to_array(),
+            [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5]
+        );
+        let m: Vec<f64> = (0..64).map(|i| i as f64).collect();
+        let rows: [V8<I>; 8] = std::array::from_fn(|i| V8::load(&m[i * 8..]));
+        let t = V8::transpose8(rows);
+        for i in 0..8 {
+            for j in 0..8 {
+                assert_eq!(t[i].to_array()[j], m[j * 8 + i], "({i}, {j})");
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub(crate) fn cholesky_lower(a: &[f64], d: usize) -> Option<Vec<f64>> {
     if a.iter().any(|v| !v.is_finite()) {
         return None;
     }
+    if d <= SMALL {
+        return cholesky_small(a, d);
+    }
     let mut m = Mat::<f64>::from_fn(d, d, |i, j| if j <= i { a[i * d + j] } else { 0.0 });
     let req = cholesky_in_place_scratch::<f64>(d, Par::Seq, Spec::default());
     let mut buf = MemBuffer::new(req);
@@ -43,8 +46,49 @@ pub(crate) fn cholesky_lower(a: &[f64], d: usize) -> Option<Vec<f64>> {
     Some(out)
 }
 
+/// Up to this dimension the factorisations are written out here: faer's setup (a scratch
+/// allocation and a column-major copy per call) costs more than the arithmetic, and the
+/// mixture's M-step factorises K matrices every iteration.
+const SMALL: usize = 8;
+
+/// Unblocked Cholesky–Banachiewicz, row by row.
+fn cholesky_small(a: &[f64], d: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..=i {
+            let mut s = a[i * d + j];
+            for k in 0..j {
+                s -= l[i * d + k] * l[j * d + k];
+            }
+            if i == j {
+                if !(s > 0.0) {
+                    return None;
+                }
+                l[i * d + i] = s.sqrt();
+            } else {
+                l[i * d + j] = s / l[j * d + j];
+            }
+        }
+    }
+    Some(l)
+}
+
 /// Inverse of a lower triangular matrix (row-major).
 fn invert_lower(l: &[f64], d: usize) -> Vec<f64> {
+    if d <= SMALL {
+        // Forward substitution, one column of the identity at a time.
+        let mut out = vec![0.0; d * d];
+        for c in 0..d {
+            for i in c..d {
+                let mut s = if i == c { 1.0 } else { 0.0 };
+                for k in c..i {
+                    s -= l[i * d + k] * out[k * d + c];
+                }
+                out[i * d + c] = s / l[i * d + i];
+            }
+        }
+        return out;
+    }
     let src = MatRef::from_row_major_slice(l, d, d);
     let mut dst = Mat::<f64>::zeros(d, d);
     faer::linalg::triangular_inverse::invert_lower_triangular(dst.as_mut(), src, Par::Seq);
@@ -168,7 +212,7 @@ mod tests {
 
     #[test]
     fn cholesky_reconstructs_at_block_edges() {
-        for d in [1, 2, 3, 7, 15, 16, 17, 33, 64] {
+        for d in [1, 2, 3, 7, 8, 9, 15, 16, 17, 33, 64] {
             let a = spd(d, d as u64);
             let l = cholesky_lower(&a, d).unwrap();
             let r = gram(&l, d);
@@ -180,7 +224,7 @@ mod tests {
 
     #[test]
     fn precision_cholesky_inverts_the_covariance() {
-        for d in [1, 2, 5, 16, 17] {
+        for d in [1, 2, 5, 8, 9, 16, 17] {
             let s = spd(d, 100 + d as u64);
             let u = precision_cholesky_from_covariance(&s, d).unwrap();
             assert!(is_upper_triangular(&u, d));

@@ -49,7 +49,7 @@ pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};
 pub use kmeans::{KMeans, KMeansInit, KMeansModel};
-pub use mixture::{GaussianMixture, InitParams, Progress};
+pub use mixture::{GaussianMixture, InitParams, OnDegenerate, Progress, Reseed};
 pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel};
 pub use stats::{StatsParts, SufficientStats};
 

@@ -99,6 +99,54 @@ impl FromStr for InitParams {
     }
 }
 
+/// What to do when a component's covariance cannot be factorised during EM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OnDegenerate {
+    /// Stop with scikit-learn's ill-defined covariance error (scikit-learn's behaviour).
+    #[default]
+    Error,
+    /// Re-initialise the collapsed component on the row with the lowest likelihood (weight
+    /// `1/K`, covariance the data's per-feature variance plus `reg_covar`), record it in
+    /// [`GaussianMixtureModel::reseeds`], and go on. A shared (`tied`) covariance cannot be
+    /// re-seeded and still stops with the error.
+    Reseed,
+}
+
+impl OnDegenerate {
+    /// `"error"` or `"reseed"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnDegenerate::Error => "error",
+            OnDegenerate::Reseed => "reseed",
+        }
+    }
+}
+
+impl FromStr for OnDegenerate {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "error" => Ok(OnDegenerate::Error),
+            "reseed" => Ok(OnDegenerate::Reseed),
+            _ => Err(invalid(
+                "on_degenerate",
+                format!("{s:?} is not one of \"error\", \"reseed\""),
+            )),
+        }
+    }
+}
+
+/// A component re-initialised by [`OnDegenerate::Reseed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reseed {
+    /// The EM iteration (1-based) whose M-step collapsed it.
+    pub iteration: usize,
+    /// The component.
+    pub component: usize,
+    /// The row its new mean was taken from.
+    pub row: usize,
+}
+
 /// One EM iteration's report, for progress displays.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
@@ -150,6 +198,9 @@ pub struct GaussianMixture {
     pub seed: u64,
     /// Threads to use; `None` runs on the current rayon pool (all cores by default).
     pub n_threads: Option<usize>,
+    /// What to do when a covariance cannot be factorised (beyond scikit-learn, whose behaviour
+    /// is the default).
+    pub on_degenerate: OnDegenerate,
 }
 
 impl GaussianMixture {
@@ -170,7 +221,14 @@ impl GaussianMixture {
             warm_start: false,
             seed: 0,
             n_threads: None,
+            on_degenerate: OnDegenerate::Error,
         }
+    }
+
+    /// Sets `on_degenerate`.
+    pub fn on_degenerate(mut self, policy: OnDegenerate) -> Self {
+        self.on_degenerate = policy;
+        self
     }
 
     /// Sets `covariance_type`.
@@ -488,36 +546,38 @@ fn run<K: Kernel, T: Float>(
     let n_init = if warm.is_some() { 1 } else { p.n_init };
 
     let mut max_lower_bound = f64::NEG_INFINITY;
-    let mut best: Option<(Params, usize, Vec<f64>, bool)> = None;
+    #[allow(clippy::type_complexity)]
+    let mut best: Option<(Params, usize, Vec<f64>, bool, Vec<Reseed>)> = None;
     for init in 0..n_init {
         let (mut params, mut lower_bound) = match warm {
             Some(m) => (m.params().clone(), m.lower_bound()),
             None => (initialize::<K, T>(p, &engine, &mut rng)?, f64::NEG_INFINITY),
         };
         if p.max_iter == 0 {
-            best = Some((params, 0, Vec::new(), false));
+            best = Some((params, 0, Vec::new(), false, Vec::new()));
             continue;
         }
         let mut lower_bounds = Vec::new();
         let mut converged = false;
         let mut n_iter = 0;
+        let mut reseeds = Vec::new();
         for it in 1..=p.max_iter {
             n_iter = it;
             let prev = lower_bound;
             let (sums, shift) = e_step_stats::<K, T>(&engine, &params);
-            params = estimate::<K>(
-                &sums,
-                &shift,
-                p.reg_covar,
-                k,
-                d,
-                true,
-                true,
-                StepInfo {
-                    iteration: it,
-                    f32_input: T::IS_F32,
-                },
-            )?;
+            let info = StepInfo {
+                iteration: it,
+                f32_input: T::IS_F32,
+            };
+            params = match p.on_degenerate {
+                OnDegenerate::Error => {
+                    estimate::<K>(&sums, &shift, p.reg_covar, k, d, true, true, info)?
+                }
+                OnDegenerate::Reseed => {
+                    let next = estimate::<K>(&sums, &shift, p.reg_covar, k, d, true, false, info)?;
+                    reseed::<K, T>(&engine, &params, next, p.reg_covar, info, &mut reseeds)?
+                }
+            };
             lower_bound = sums.log_likelihood / n;
             lower_bounds.push(lower_bound);
             let change = lower_bound - prev;
@@ -536,17 +596,126 @@ fn run<K: Kernel, T: Float>(
         }
         if lower_bound > max_lower_bound || max_lower_bound == f64::NEG_INFINITY {
             max_lower_bound = lower_bound;
-            best = Some((params, n_iter, lower_bounds, converged));
+            best = Some((params, n_iter, lower_bounds, converged, reseeds));
         }
     }
-    let (params, n_iter, lower_bounds, converged) = best.expect("n_init >= 1");
-    Ok(GaussianMixtureModel::from_fit(
-        params,
-        converged,
-        n_iter,
-        max_lower_bound,
-        lower_bounds,
-    ))
+    let (params, n_iter, lower_bounds, converged, reseeds) = best.expect("n_init >= 1");
+    Ok(
+        GaussianMixtureModel::from_fit(params, converged, n_iter, max_lower_bound, lower_bounds)
+            .with_reseeds(reseeds),
+    )
+}
+
+/// Factorises the covariances of `next` (the M-step's estimate, not yet factorised), re-seeding
+/// every component whose covariance fails: its mean moves to one of the rows with the lowest
+/// likelihood under `prev` (the parameters of this iteration's E-step), its covariance becomes the
+/// data's per-feature variance plus `reg_covar`, and its weight `1/K` (weights renormalised).
+fn reseed<K: Kernel, T: Float>(
+    engine: &Engine<'_, T>,
+    prev: &Params,
+    mut next: Params,
+    reg_covar: f64,
+    info: StepInfo,
+    log: &mut Vec<Reseed>,
+) -> Result<Params> {
+    let (k, d) = (next.n_components, next.n_features);
+    let mut candidates: Option<Vec<usize>> = None;
+    let mut variance: Option<Vec<f64>> = None;
+    for _ in 0..=k {
+        let err = match K::precisions_cholesky(&next.covariances, k, d, info) {
+            Ok(u) => {
+                next.precisions_cholesky = u;
+                return Ok(next);
+            }
+            Err(e) => e,
+        };
+        let c = match &err {
+            Error::IllDefinedCovariance(i) => match i.component {
+                Some(c) => c,
+                None => return Err(err),
+            },
+            _ => return Err(err),
+        };
+        let rows =
+            candidates.get_or_insert_with(|| lowest_likelihood_rows::<K, T>(engine, prev, k));
+        let var = variance.get_or_insert_with(|| column_variances(engine));
+        let row = rows
+            .get(log.iter().filter(|r| r.iteration == info.iteration).count())
+            .copied();
+        let Some(row) = row else { return Err(err) };
+        let x = engine.x.row(row);
+        for j in 0..d {
+            next.means[c * d + j] = x[j].to_f64();
+        }
+        match K::TYPE {
+            CovarianceType::Full => {
+                let cov = &mut next.covariances[c * d * d..(c + 1) * d * d];
+                cov.fill(0.0);
+                for j in 0..d {
+                    cov[j * d + j] = var[j] + reg_covar;
+                }
+            }
+            CovarianceType::Diag => {
+                for j in 0..d {
+                    next.covariances[c * d + j] = var[j] + reg_covar;
+                }
+            }
+            CovarianceType::Spherical => {
+                next.covariances[c] = var.iter().sum::<f64>() / d as f64 + reg_covar;
+            }
+            CovarianceType::Tied => return Err(err),
+        }
+        next.weights[c] = 1.0 / k as f64;
+        let total: f64 = next.weights.iter().sum();
+        next.weights.iter_mut().for_each(|w| *w /= total);
+        log.push(Reseed {
+            iteration: info.iteration,
+            component: c,
+            row,
+        });
+    }
+    Err(info.ill_defined(None))
+}
+
+/// Indices of the `k` rows with the lowest log-likelihood under `params`, lowest first (ties to
+/// the lower index).
+fn lowest_likelihood_rows<K: Kernel, T: Float>(
+    engine: &Engine<'_, T>,
+    params: &Params,
+    k: usize,
+) -> Vec<usize> {
+    let prep = K::prepare(params);
+    let kk = params.n_components;
+    let lse: Vec<f64> = engine.per_row::<K, f64>(&prep, 1, &|comp, lse, rows, out| {
+        crate::engine::normalize(comp, lse, kk, rows);
+        out[..rows].copy_from_slice(&lse[..rows]);
+    });
+    let mut idx: Vec<usize> = (0..lse.len()).collect();
+    idx.sort_by(|&a, &b| lse[a].total_cmp(&lse[b]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}
+
+/// Per-feature variance of the data (two passes: means, then centred squares).
+fn column_variances<T: Float>(engine: &Engine<'_, T>) -> Vec<f64> {
+    let x = &engine.x;
+    let (n, d) = (x.n_samples(), x.n_features());
+    let mut mean = vec![0.0; d];
+    for i in 0..n {
+        for (m, v) in mean.iter_mut().zip(x.row(i)) {
+            *m += v.to_f64();
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let mut var = vec![0.0; d];
+    for i in 0..n {
+        for ((s, v), m) in var.iter_mut().zip(x.row(i)).zip(&mean) {
+            let c = v.to_f64() - m;
+            *s += c * c;
+        }
+    }
+    var.iter_mut().for_each(|s| *s /= n as f64);
+    var
 }
 
 /// Initial parameters: responsibilities from `init_params`, one M-step-like estimate from them

@@ -11,7 +11,7 @@ use crate::data::{DataRef, Float, validate_data};
 use crate::engine::{Engine, RowFn, e_step_stats, normalize};
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::mixture::{covariances_from_precision_cholesky, with_kernel};
+use crate::mixture::{Reseed, covariances_from_precision_cholesky, with_kernel};
 use crate::stats::SufficientStats;
 
 /// scikit-learn's `ConvergenceWarning` text for a fit whose best run did not converge.
@@ -28,6 +28,7 @@ pub struct GaussianMixtureModel {
     n_iter: usize,
     lower_bound: f64,
     lower_bounds: Vec<f64>,
+    reseeds: Vec<Reseed>,
 }
 
 impl GaussianMixtureModel {
@@ -44,7 +45,18 @@ impl GaussianMixtureModel {
             n_iter,
             lower_bound,
             lower_bounds,
+            reseeds: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_reseeds(mut self, reseeds: Vec<Reseed>) -> Self {
+        self.reseeds = reseeds;
+        self
+    }
+
+    /// Components re-initialised during the kept run (with [`OnDegenerate::Reseed`](crate::OnDegenerate)).
+    pub fn reseeds(&self) -> &[Reseed] {
+        &self.reseeds
     }
 
     pub(crate) fn params(&self) -> &Params {

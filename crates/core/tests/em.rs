@@ -466,3 +466,74 @@ fn samples_follow_the_model() {
         assert_ne!(same_seed.0[..10], m.sample(100, 2).unwrap().0[..10]);
     }
 }
+
+#[test]
+fn reseed_survives_a_collapsed_component() {
+    use gaussmix_core::OnDegenerate;
+    // Ten copies of one point and a cloud far enough away that its responsibilities for a
+    // component on the point underflow to exactly zero: with no regularisation that component
+    // collapses in the first M-step.
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
+    let mut x = Vec::new();
+    for _ in 0..10 {
+        x.extend_from_slice(&[0.0, 0.0]);
+    }
+    for _ in 0..200 {
+        x.push(60.0 + g.sample::<f64, _>(StandardNormal));
+        x.push(60.0 + g.sample::<f64, _>(StandardNormal));
+    }
+    let n = x.len() / 2;
+    let data = DataRef::new(&x, n, 2).unwrap();
+    for t in [
+        CovarianceType::Full,
+        CovarianceType::Diag,
+        CovarianceType::Spherical,
+    ] {
+        let prec = match t {
+            CovarianceType::Full => vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+            CovarianceType::Diag => vec![1.0; 4],
+            _ => vec![1.0; 2],
+        };
+        let gm = GaussianMixture::new(2)
+            .covariance_type(t)
+            .reg_covar(0.0)
+            .weights_init(vec![0.5, 0.5])
+            .means_init(vec![0.0, 0.0, 60.0, 60.0])
+            .precisions_init(prec);
+        // scikit-learn's behaviour: the error names the component.
+        match gm.fit(data) {
+            Err(Error::IllDefinedCovariance(i)) => assert_eq!(i.component, Some(0), "{t}"),
+            other => panic!("{t}: expected the collapse error, got {other:?}"),
+        }
+        let m = gm
+            .clone()
+            .on_degenerate(OnDegenerate::Reseed)
+            .fit(data)
+            .unwrap();
+        assert!(!m.reseeds().is_empty(), "{t}");
+        let r = m.reseeds()[0];
+        assert_eq!((r.iteration, r.component), (1, 0), "{t}");
+        // The new mean is the least likely row under the previous parameters: a cloud point.
+        assert!(r.row >= 10, "{t}: row {}", r.row);
+        for v in m
+            .weights()
+            .iter()
+            .chain(m.means())
+            .chain(m.covariances())
+            .chain(m.precisions_cholesky())
+        {
+            assert!(v.is_finite(), "{t}");
+        }
+        assert!((m.weights().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+    // A tied covariance cannot be re-seeded: still the error.
+    let tied = GaussianMixture::new(2)
+        .covariance_type(CovarianceType::Tied)
+        .reg_covar(0.0)
+        .on_degenerate(OnDegenerate::Reseed);
+    let dup = vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+    assert!(matches!(
+        tied.fit(DataRef::new(&dup, 3, 2).unwrap()),
+        Err(Error::IllDefinedCovariance(_))
+    ));
+}

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -67,4 +68,82 @@ pub fn scale(a: &[f64]) -> f64 {
 /// A path inside the repository.
 pub fn path(rel: &str) -> PathBuf {
     root().join(Path::new(rel))
+}
+
+pub fn gaussmix(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gaussmix"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the gaussmix binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = gaussmix(dir, args);
+    assert!(
+        o.status.success(),
+        "gaussmix {args:?} failed: {}",
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Runs a command that must fail with `code`, a message containing every needle, no panic,
+/// and no file left in `dir` that was not there before.
+#[track_caller]
+pub fn fails(dir: &Path, args: &[&str], code: i32, needles: &[&str]) -> String {
+    let before = listing(dir);
+    let o = gaussmix(dir, args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "gaussmix {args:?}: {err}");
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "gaussmix {args:?}: message {err:?} should mention {n:?}"
+        );
+    }
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    assert_eq!(
+        listing(dir),
+        before,
+        "gaussmix {args:?} changed the directory"
+    );
+    err
+}
+
+pub fn listing(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let bytes = if p.is_file() {
+                std::fs::read(&p).unwrap()
+            } else {
+                Vec::new()
+            };
+            (p, bytes)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn json(s: &str) -> Value {
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }

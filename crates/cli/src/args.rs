@@ -59,6 +59,24 @@ impl From<Covariance> for gaussmix_core::CovarianceType {
     }
 }
 
+/// What to do when a component collapses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Degenerate {
+    /// Stop with scikit-learn's ill-defined covariance error.
+    Error,
+    /// Re-initialise the component on the least likely point, warn, and go on.
+    Reseed,
+}
+
+impl From<Degenerate> for gaussmix_core::OnDegenerate {
+    fn from(d: Degenerate) -> Self {
+        match d {
+            Degenerate::Error => Self::Error,
+            Degenerate::Reseed => Self::Reseed,
+        }
+    }
+}
+
 /// How EM is initialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GmmInit {
@@ -127,17 +145,21 @@ pub struct FitArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,
     /// Maximum EM iterations per initialisation (0: initialise only).
-    #[arg(long, value_name = "N", default_value = "100", value_parser = non_negative_usize, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value = "100", value_parser = non_negative_usize, allow_hyphen_values = true)]
     pub max_iter: usize,
     /// Convergence threshold on the change of the lower bound.
-    #[arg(long, value_name = "X", default_value = "1e-3", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", default_value = "1e-3", value_parser = non_negative_f64, allow_hyphen_values = true)]
     pub tol: f64,
     /// Added to the diagonal of every covariance.
-    #[arg(long, value_name = "X", default_value = "1e-6", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", default_value = "1e-6", value_parser = non_negative_f64, allow_hyphen_values = true)]
     pub reg_covar: f64,
     /// Seed of the random number generator.
     #[arg(long, value_name = "N", default_value = "0")]
     pub seed: u64,
+    /// When a component collapses: stop with scikit-learn's error, or re-seed it on the least
+    /// likely point and go on (with a warning).
+    #[arg(long, value_enum, default_value = "error")]
+    pub on_degenerate: Degenerate,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub input_args: InputArgs,
@@ -249,17 +271,20 @@ pub struct SelectArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,
     /// Maximum EM iterations per fit.
-    #[arg(long, value_name = "N", default_value = "100", value_parser = non_negative_usize, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value = "100", value_parser = non_negative_usize, allow_hyphen_values = true)]
     pub max_iter: usize,
     /// Convergence threshold.
-    #[arg(long, value_name = "X", default_value = "1e-3", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", default_value = "1e-3", value_parser = non_negative_f64, allow_hyphen_values = true)]
     pub tol: f64,
     /// Added to the diagonal of every covariance.
-    #[arg(long, value_name = "X", default_value = "1e-6", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", default_value = "1e-6", value_parser = non_negative_f64, allow_hyphen_values = true)]
     pub reg_covar: f64,
     /// Seed of the random number generator.
     #[arg(long, value_name = "N", default_value = "0")]
     pub seed: u64,
+    /// When a component collapses: stop with scikit-learn's error, or re-seed it and go on.
+    #[arg(long, value_enum, default_value = "error")]
+    pub on_degenerate: Degenerate,
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
@@ -286,10 +311,10 @@ pub struct KmeansArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,
     /// Maximum Lloyd iterations.
-    #[arg(long, value_name = "N", default_value = "300", value_parser = positive_usize, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value = "300", value_parser = positive_usize, allow_hyphen_values = true)]
     pub max_iter: usize,
     /// Relative tolerance on the movement of the centres.
-    #[arg(long, value_name = "X", default_value = "1e-4", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", default_value = "1e-4", value_parser = non_negative_f64, allow_hyphen_values = true)]
     pub tol: f64,
     /// Seed of the random number generator.
     #[arg(long, value_name = "N", default_value = "0")]
@@ -336,10 +361,10 @@ pub struct GenArgs {
     #[arg(long, value_name = "K", default_value = "4", value_parser = positive_usize)]
     pub centers: usize,
     /// Standard deviation of each blob.
-    #[arg(long, value_name = "S", default_value = "0.6", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, value_name = "S", default_value = "0.6", value_parser = non_negative_f64, allow_hyphen_values = true)]
     pub std: f64,
     /// Standard deviation of the noise added to the moons.
-    #[arg(long, value_name = "X", default_value = "0.05", value_parser = non_negative_f64, allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", default_value = "0.05", value_parser = non_negative_f64, allow_hyphen_values = true)]
     pub noise: f64,
     /// Multiply the points by a random d × d matrix (the lesson's stretched blobs).
     #[arg(long)]

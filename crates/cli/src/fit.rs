@@ -66,7 +66,8 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         .max_iter(a.max_iter)
         .tol(a.tol)
         .reg_covar(a.reg_covar)
-        .seed(a.seed);
+        .seed(a.seed)
+        .on_degenerate(a.on_degenerate.into());
     if let Some(path) = &a.init_model {
         let m = modelfile::read_gmm(path)?;
         init_from_model(&mut gm, &m, a, path)?;
@@ -105,12 +106,23 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     } else if !a.quiet {
         print_summary(&model, &input, seconds)?;
     }
-    if let Some(w) = model.convergence_warning()
-        && !a.quiet
-    {
-        eprintln!("warning: {w}");
+    if !a.quiet {
+        warn_about(&model);
     }
     Ok(())
+}
+
+/// Prints the fit's warnings: re-seeded components and non-convergence.
+fn warn_about(model: &GaussianMixtureModel) {
+    for r in model.reseeds() {
+        eprintln!(
+            "warning: component {} collapsed in iteration {} and was re-seeded on row {}",
+            r.component, r.iteration, r.row
+        );
+    }
+    if let Some(w) = model.convergence_warning() {
+        eprintln!("warning: {w}");
+    }
 }
 
 fn finite_or_null(v: f64) -> serde_json::Value {
@@ -287,7 +299,8 @@ pub fn select_table(
                 .max_iter(a.max_iter)
                 .tol(a.tol)
                 .reg_covar(a.reg_covar)
-                .seed(a.seed);
+                .seed(a.seed)
+                .on_degenerate(a.on_degenerate.into());
             let (model, bic, aic) = with_data!(input, x => {
                 let m = gm.fit(x).with_context(|| format!("fitting {} components ({t}) to {}", k, input.name()))?;
                 let (bic, aic) = (m.bic(x)?, m.aic(x)?);

@@ -51,6 +51,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    output::install_interrupt_handler();
     // No panic reaches the user as a backtrace: report it as an internal error instead.
     std::panic::set_hook(Box::new(|info| {
         let msg = info

@@ -101,6 +101,26 @@ pub fn kmeans_json(m: &KMeansModel) -> Value {
     })
 }
 
+/// Refuses to write a model holding NaN or infinity (it could not be read back).
+pub fn check_finite(value: &Value) -> Result<()> {
+    fn walk(v: &Value, key: &str, ok_null: bool) -> Result<()> {
+        match v {
+            Value::Null if !ok_null => {
+                bail!("the fitted {key:?} holds NaN or infinity; refusing to write the model")
+            }
+            Value::Array(a) => a.iter().try_for_each(|x| walk(x, key, false)),
+            _ => Ok(()),
+        }
+    }
+    if let Some(obj) = value.as_object() {
+        for (key, v) in obj {
+            // A lower bound of -inf (initialisation only) is written as null on purpose.
+            walk(v, key, key == "lower_bound" || key == "inertia")?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads and validates a model file.
 pub fn read(path: &Path) -> Result<Model> {
     let text = std::fs::read_to_string(path)

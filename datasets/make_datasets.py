@@ -11,6 +11,8 @@ Writes, next to this script:
     blobs400.npy         float64, C order, shape (400, 2)   (np.save)
     blobs400_labels.npy  int64, shape (400,)                (np.save)
     blobs400.csv         header "x0,x1", one row per sample, repr() floats
+    stretched400.npy     float64, (400, 2): the blobs times RandomState(13).randn(2, 2)
+    moons200.npy         float64, (200, 2): make_moons(200, noise=0.05, random_state=0)
 
 The output is deterministic: re-running reproduces the files byte for byte.
 """
@@ -19,7 +21,7 @@ import os
 
 import numpy as np
 import sklearn
-from sklearn.datasets import make_blobs
+from sklearn.datasets import make_blobs, make_moons
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,8 +35,22 @@ def make_blobs400():
     return X, y_true
 
 
+def make_stretched(X):
+    """The lesson's stretched blobs: X times a random 2 x 2 matrix."""
+    rng = np.random.RandomState(13)
+    return np.ascontiguousarray(np.dot(X, rng.randn(2, 2)), dtype=np.float64)
+
+
+def make_moons200():
+    """The lesson's two moons."""
+    Xm, _ = make_moons(200, noise=0.05, random_state=0)
+    return np.ascontiguousarray(Xm, dtype=np.float64)
+
+
 def main():
     X, y_true = make_blobs400()
+    np.save(os.path.join(HERE, "stretched400.npy"), make_stretched(X))
+    np.save(os.path.join(HERE, "moons200.npy"), make_moons200())
     assert X.shape == (400, 2) and X.dtype == np.float64 and X.flags.c_contiguous
     assert y_true.shape == (400,) and y_true.dtype == np.int64
 

@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use crate::args::{PredictArgs, SampleArgs, ScoreArgs};
+use crate::args::{PlotArgs, PredictArgs, SampleArgs, ScoreArgs};
 use crate::input::{Input, load};
 use crate::modelfile::{self, Model};
 use crate::output::{check_outputs, write_f64, write_labels};
@@ -105,4 +105,29 @@ pub fn sample(a: &SampleArgs) -> Result<()> {
         write_labels(p, &labels)?;
     }
     Ok(())
+}
+
+/// Runs `gaussmix plot`.
+pub fn plot(a: &PlotArgs) -> Result<()> {
+    check_outputs(&[Some(&a.output)], &[Some(&a.model), Some(&a.input)])?;
+    crate::plot::Format::from_path(&a.output)?;
+    let model = modelfile::read(&a.model)?;
+    let input = load(Some(&a.input), a.input_args.dim, false)?;
+    check_features(model.n_features(), &input, &a.model)?;
+    let name = input.short_name();
+    let fig = match &model {
+        Model::Gmm(m) => {
+            with_data!(input, x => crate::plot::gmm_scatter(m, x, &name, a.figure.dims, a.figure.proba_size)?)
+        }
+        Model::KMeans(m) => {
+            if a.figure.proba_size {
+                bail!(
+                    "{} holds a k-means model, which has no probabilities: drop --proba-size",
+                    a.model.display()
+                );
+            }
+            with_data!(input, x => crate::plot::kmeans_scatter(m, x, &name, a.figure.dims)?)
+        }
+    };
+    crate::plot::draw_scatter(&a.output, &fig)
 }

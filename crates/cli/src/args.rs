@@ -33,6 +33,65 @@ pub enum Command {
     Gen(GenArgs),
     /// Benchmark this machine: EM and k-means on generated data, for several thread counts.
     Bench(BenchArgs),
+    /// Draw a fitted model over a data file (.svg or .png).
+    Plot(PlotArgs),
+    /// Write the whole GMM-versus-k-means lesson as figures and an index.html.
+    Lesson(LessonArgs),
+}
+
+/// `gaussmix plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A model file written by `gaussmix fit` or `gaussmix kmeans`.
+    pub model: std::path::PathBuf,
+    /// Data file.
+    pub input: std::path::PathBuf,
+    /// The figure: .svg or .png.
+    #[arg(short = 'o', long = "output", value_name = "FIG.svg|FIG.png")]
+    pub output: std::path::PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub figure: FigureArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input_args: InputArgs,
+}
+
+/// How a scatter figure is drawn.
+#[derive(Debug, Clone, Args)]
+pub struct FigureArgs {
+    /// Size each point by 50·p², p its largest membership probability (Gaussian mixtures).
+    #[arg(long)]
+    pub proba_size: bool,
+    /// The two features to draw (0-based).
+    #[arg(long, value_name = "I,J", default_value = "0,1", value_parser = dims)]
+    pub dims: (usize, usize),
+}
+
+/// `gaussmix lesson`.
+#[derive(Debug, Args)]
+pub struct LessonArgs {
+    /// Directory to write the figures and index.html into (created if missing).
+    pub outdir: std::path::PathBuf,
+    /// Threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    pub threads: Option<usize>,
+}
+
+fn dims(s: &str) -> Result<(usize, usize), String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let [i, j] = parts[..] else {
+        return Err(format!("{s:?} is not two feature indices I,J"));
+    };
+    let p = |v: &str| {
+        v.parse::<usize>()
+            .map_err(|_| format!("{v:?} is not a feature index (0, 1, ...)"))
+    };
+    let (i, j) = (p(i)?, p(j)?);
+    if i == j {
+        return Err(format!("the two features must differ, got {i},{j}"));
+    }
+    Ok((i, j))
 }
 
 /// Covariance structure of the components.
@@ -172,6 +231,12 @@ pub struct FitArgs {
     /// Write each row's membership probabilities (float64 .npy, n × k) here.
     #[arg(long, value_name = "PROBA.npy")]
     pub proba: Option<PathBuf>,
+    /// Draw the fitted model over the data (.svg or .png).
+    #[arg(long, value_name = "FIG.svg|FIG.png")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub figure: FigureArgs,
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -288,6 +353,9 @@ pub struct SelectArgs {
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Draw BIC and AIC against the number of components (.svg or .png).
+    #[arg(long, value_name = "FIG.svg|FIG.png")]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub input_args: InputArgs,
@@ -328,6 +396,12 @@ pub struct KmeansArgs {
     /// Write the label of each row (int64 .npy) here.
     #[arg(long, value_name = "LABELS.npy")]
     pub labels: Option<PathBuf>,
+    /// Draw the clusters over the data (.svg or .png).
+    #[arg(long, value_name = "FIG.svg|FIG.png")]
+    pub plot: Option<PathBuf>,
+    /// The two features to draw (0-based).
+    #[arg(long, value_name = "I,J", default_value = "0,1", value_parser = dims)]
+    pub dims: (usize, usize),
     /// No summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -55,10 +55,21 @@ impl Bar {
 /// Runs `gaussmix fit`.
 pub fn fit(a: &FitArgs) -> Result<()> {
     check_outputs(
-        &[a.output.as_deref(), a.labels.as_deref(), a.proba.as_deref()],
+        &[
+            a.output.as_deref(),
+            a.labels.as_deref(),
+            a.proba.as_deref(),
+            a.plot.as_deref(),
+        ],
         &[a.input.as_deref(), a.init_model.as_deref()],
     )?;
+    if let Some(p) = &a.plot {
+        crate::plot::Format::from_path(p)?;
+    }
     let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
+    if a.plot.is_some() {
+        crate::plot::check_dims(a.figure.dims, input.ds.n_features())?;
+    }
     let mut gm = GaussianMixture::new(a.k.unwrap_or(if a.input.is_none() { 4 } else { 1 }))
         .covariance_type(a.covariance.unwrap_or(Covariance::Full).into())
         .init_params(a.init.into())
@@ -92,6 +103,10 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     }
     if let Some(p) = &a.output {
         write_json(p, &modelfile::gmm_json(&model))?;
+    }
+    if let Some(p) = &a.plot {
+        let fig = with_data!(input, x => crate::plot::gmm_scatter(&model, x, &input.short_name(), a.figure.dims, a.figure.proba_size)?);
+        crate::plot::draw_scatter(p, &fig)?;
     }
     if a.json {
         println!(
@@ -220,8 +235,15 @@ pub fn select(a: &SelectArgs) -> Result<()> {
         SelectCovariance::Diag => vec![CovarianceType::Diag],
         SelectCovariance::Spherical => vec![CovarianceType::Spherical],
     };
+    check_outputs(&[a.plot.as_deref()], &[a.input.as_deref()])?;
+    if let Some(p) = &a.plot {
+        crate::plot::Format::from_path(p)?;
+    }
     let rows = select_table(&input, a, &types)?;
     let best = best_by_bic(&rows);
+    if let Some(p) = &a.plot {
+        crate::plot::draw_curves(p, &bic_curves(&rows, &input.short_name()))?;
+    }
     if a.json {
         let results: Vec<_> = rows
             .iter()
@@ -328,4 +350,31 @@ pub fn best_by_bic(rows: &[SelectRow]) -> usize {
         }
     }
     best
+}
+
+/// BIC and AIC per covariance type against k, the lowest BIC marked.
+pub fn bic_curves(rows: &[SelectRow], name: &str) -> crate::plot::Curves {
+    let mut series: Vec<(String, Vec<(usize, f64)>)> = Vec::new();
+    for crit in ["BIC", "AIC"] {
+        for t in CovarianceType::ALL {
+            let pts: Vec<(usize, f64)> = rows
+                .iter()
+                .filter(|r| r.covariance_type == t)
+                .map(|r| (r.k, if crit == "BIC" { r.bic } else { r.aic }))
+                .collect();
+            if !pts.is_empty() {
+                series.push((format!("{crit} ({t})"), pts));
+            }
+        }
+    }
+    let b = &rows[best_by_bic(rows)];
+    crate::plot::Curves {
+        title: format!("{name}: BIC and AIC against the number of components"),
+        series,
+        best: Some((
+            b.k,
+            b.bic,
+            format!("lowest BIC: k={} ({})", b.k, b.covariance_type),
+        )),
+    }
 }

@@ -30,6 +30,17 @@ impl Input {
         }
     }
 
+    /// The file name (or "demo data"), for figure titles.
+    pub fn short_name(&self) -> String {
+        match &self.path {
+            Some(p) => p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            None => "demo data (blobs400.npy)".to_string(),
+        }
+    }
+
     /// `"400 × 2, float64"`.
     pub fn shape(&self) -> String {
         let dtype = match self.ds.dtype() {

@@ -14,9 +14,12 @@ use crate::{UsageError, modelfile, with_data};
 /// Runs `gaussmix kmeans`.
 pub fn kmeans(a: &KmeansArgs) -> Result<()> {
     check_outputs(
-        &[a.output.as_deref(), a.labels.as_deref()],
+        &[a.output.as_deref(), a.labels.as_deref(), a.plot.as_deref()],
         &[a.input.as_deref(), a.init_centers.as_deref()],
     )?;
+    if let Some(p) = &a.plot {
+        crate::plot::Format::from_path(p)?;
+    }
     let k = match (a.k, &a.input) {
         (Some(k), _) => k,
         (None, None) => 4,
@@ -29,6 +32,9 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
     };
     let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
     let d = input.ds.n_features();
+    if a.plot.is_some() {
+        crate::plot::check_dims(a.dims, d)?;
+    }
     let init = match (&a.init_centers, a.init) {
         (Some(path), _) => {
             let (c, shape) = gaussmix_io::read_npy_f64(path)?;
@@ -72,6 +78,10 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
     }
     if let Some(p) = &a.output {
         write_json(p, &modelfile::kmeans_json(&model))?;
+    }
+    if let Some(p) = &a.plot {
+        let fig = with_data!(input, x => crate::plot::kmeans_scatter(&model, x, &input.short_name(), a.dims)?);
+        crate::plot::draw_scatter(p, &fig)?;
     }
     if a.json {
         println!(

@@ -16,8 +16,10 @@ mod fit;
 pub mod generate;
 pub mod input;
 mod kmeans;
+mod lesson;
 pub mod modelfile;
 mod output;
+pub mod plot;
 
 use std::process::ExitCode;
 
@@ -84,6 +86,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Score(a) => a.input_args.threads,
         Command::Select(a) => a.input_args.threads,
         Command::Kmeans(a) => a.input_args.threads,
+        Command::Lesson(a) => a.threads,
+        Command::Plot(a) => a.input_args.threads,
         Command::Sample(_) | Command::Gen(_) | Command::Bench(_) => None,
     };
     let go = || match &cli.command {
@@ -95,6 +99,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Kmeans(a) => kmeans::kmeans(a),
         Command::Gen(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Plot(a) => apply::plot(a),
+        Command::Lesson(a) => lesson::run(a),
     };
     match threads {
         None => go(),

@@ -67,12 +67,12 @@ impl<T> Pool<T> {
         }
     }
 
-    fn take(&self) -> T {
+    pub(crate) fn take(&self) -> T {
         let item = self.items.lock().unwrap_or_else(|e| e.into_inner()).pop();
         item.unwrap_or_else(|| (self.make)())
     }
 
-    fn give(&self, item: T) {
+    pub(crate) fn give(&self, item: T) {
         self.items
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -237,7 +237,7 @@ fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) {
 
 /// Loads rows `start..start + rows` feature-major into `xt`, zeroing the padding rows.
 #[inline]
-fn load<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize, xt: &mut [f64]) {
+pub(crate) fn load<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize, xt: &mut [f64]) {
     load_dispatch(x, start, rows, xt);
 }
 

@@ -259,7 +259,10 @@ impl KMeansModel {
     pub fn predict<T: Float>(&self, x: DataRef<'_, T>) -> Result<Vec<usize>> {
         self.check_data(&x)?;
         let km = Lloyd::new(x, self.n_clusters, &self.centers);
-        Ok(km.assign_only(&km.to_internal(&self.centers)).0)
+        Ok(km
+            .finish(&km.to_internal(&self.centers), true)
+            .0
+            .expect("labels are kept"))
     }
 
     /// Euclidean distances `(n_samples, n_clusters)` of each row to each centre (`transform`).
@@ -284,9 +287,7 @@ impl KMeansModel {
     pub fn inertia_of<T: Float>(&self, x: DataRef<'_, T>) -> Result<f64> {
         self.check_data(&x)?;
         let km = Lloyd::new(x, self.n_clusters, &self.centers);
-        let centers = km.to_internal(&self.centers);
-        let (labels, _) = km.assign_only(&centers);
-        Ok(km.inertia(&centers, &labels))
+        Ok(km.finish(&km.to_internal(&self.centers), false).1)
     }
 
     fn check_data<T: Float>(&self, x: &DataRef<'_, T>) -> Result<()> {
@@ -299,6 +300,67 @@ impl KMeansModel {
             });
         }
         Ok(())
+    }
+}
+
+/// Above this many rows, k-means++ seeds on a strided subsample (see [`Lloyd::plusplus`]).
+pub(crate) const PLUSPLUS_MAX_ROWS: usize = 1 << 20;
+
+impl KMeans {
+    /// One run (`n_init` must be 1) keeping no per-row state: the fitted centres, for a
+    /// Gaussian mixture's initialisation, which recomputes each block's labels from them.
+    pub(crate) fn fit_centres_only<'a, T: Float>(
+        &self,
+        x: DataRef<'a, T>,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Result<NearestCentre<'a, T>> {
+        self.check(Some(x.n_features()))?;
+        debug_assert_eq!(self.n_init, 1);
+        let lloyd = Lloyd::new(x, self.n_clusters, &[]);
+        let tol_abs = if self.tol == 0.0 {
+            0.0
+        } else {
+            self.tol * lloyd.mean_variance()
+        };
+        let init = match &self.init {
+            KMeansInit::Centers(c) => lloyd.to_internal(c),
+            KMeansInit::Random => {
+                let idx = rand::seq::index::sample(rng, x.n_samples(), self.n_clusters).into_vec();
+                lloyd.rows_internal(&idx)
+            }
+            KMeansInit::KMeansPlusPlus => {
+                let idx = lloyd.plusplus(rng);
+                lloyd.rows_internal(&idx)
+            }
+        };
+        let run = lloyd.run(init, self.max_iter, tol_abs, false);
+        let terms = lloyd.centre_terms(&run.centers);
+        Ok(NearestCentre {
+            lloyd,
+            centers: run.centers,
+            terms,
+        })
+    }
+}
+
+/// Fitted k-means centres bound to the data: the nearest centre of any block of rows, exactly
+/// as the fit's own final labels are computed.
+pub(crate) struct NearestCentre<'a, T> {
+    lloyd: Lloyd<'a, T>,
+    centers: Vec<f64>,
+    terms: (Vec<f64>, Vec<f64>),
+}
+
+impl<T: Float> NearestCentre<'_, T> {
+    /// `out[label_r * ld + r] = 1` for rows `start..start + rows` (`out` zeroed by the caller).
+    pub(crate) fn one_hot(&self, start: usize, rows: usize, out: &mut [f64], ld: usize) {
+        let mut s = self.lloyd.scratch.take();
+        self.lloyd
+            .block_labels(&mut s, start, rows, &self.centers, &self.terms, false);
+        for r in 0..rows {
+            out[s.row[r] as usize * ld + r] = 1.0;
+        }
+        self.lloyd.scratch.give(s);
     }
 }
 
@@ -329,13 +391,23 @@ fn fit_runs<T: Float>(
                 lloyd.rows_internal(&idx)
             }
         };
-        let run = lloyd.run(init, p.max_iter, tol_abs);
+        let run = lloyd.run(init, p.max_iter, tol_abs, true);
+        let labels = run.labels.expect("labels are kept");
+        let model = KMeansModel {
+            n_clusters: k,
+            n_features: d,
+            centers: lloyd.to_external(&run.centers),
+            labels,
+            inertia: run.inertia,
+            n_iter: run.n_iter,
+            converged: run.converged,
+        };
         let better = match &best {
             None => true,
-            Some(b) => run.inertia < b.inertia && !same_clustering(&run.labels, &b.labels, k),
+            Some(b) => model.inertia < b.inertia && !same_clustering(&model.labels, &b.labels, k),
         };
         if better {
-            best = Some(run);
+            best = Some(model);
         }
     }
     let mut model = best.expect("n_init >= 1");
@@ -361,7 +433,34 @@ struct Step {
     /// `(K, d)` sums of the assigned (centred) rows.
     sums: Vec<f64>,
     counts: Vec<f64>,
-    changed: u64,
+    /// Order-free fingerprint of every row's label: equal fingerprints in two iterations mean
+    /// the labels did not change (scikit-learn's "strict convergence"), without storing them.
+    fingerprint: u64,
+}
+
+/// The fingerprint of one block's labels, mixed with its position.
+#[inline]
+fn block_fingerprint(start: usize, labels: &[f64]) -> u64 {
+    let mut h = (start as u64)
+        .wrapping_add(1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for &l in labels {
+        h = (h ^ (l as u64)).wrapping_mul(0x0000_0100_0000_01B3);
+        h ^= h >> 29;
+    }
+    // splitmix64's finaliser, so that sums of fingerprints stay well spread.
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
+}
+
+/// One run of Lloyd's algorithm, in the internal (centred) frame.
+struct Run {
+    centers: Vec<f64>,
+    labels: Option<Vec<usize>>,
+    inertia: f64,
+    n_iter: usize,
+    converged: bool,
 }
 
 /// The data bound to the state of the k-means passes: centred on the column means, with pools.
@@ -512,109 +611,155 @@ impl<'a, T: Float> Lloyd<'a, T> {
         );
     }
 
-    /// One Lloyd pass: labels (updated in place), per-centre sums and counts, changed labels.
+    /// The assignment's precomputed centre terms: `-2 C` and `‖c‖²` (internal frame).
+    fn centre_terms(&self, centers: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let d = self.d;
+        let cm2 = centers.iter().map(|v| -2.0 * v).collect();
+        let cn = centers
+            .chunks_exact(d.max(1))
+            .map(|c| c.iter().map(|v| v * v).sum())
+            .collect();
+        (cm2, cn)
+    }
+
+    /// The nearest centre (as `f64`) of rows `start..start + rows` into `s.row`. With
+    /// `loaded`, `s.xt` holds the block (not yet centred; it is centred here when used).
     ///
     /// The nearest centre minimises `‖c‖² - 2 x·c` (the row's own `‖x‖²` does not change the
     /// choice); ties go to the lower index, as in scikit-learn.
-    fn step(&self, centers: &[f64], labels: &mut [usize]) -> Step {
+    fn block_labels(
+        &self,
+        s: &mut Scratch,
+        start: usize,
+        rows: usize,
+        centers: &[f64],
+        terms: &(Vec<f64>, Vec<f64>),
+        loaded: bool,
+    ) {
         let (k, d) = (self.k, self.d);
-        let cm2: Vec<f64> = centers.iter().map(|v| -2.0 * v).collect();
-        let cn: Vec<f64> = (0..k)
-            .map(|c| centers[c * d..(c + 1) * d].iter().map(|v| v * v).sum())
-            .collect();
-        let accs = Pool::new(move || Step {
-            sums: vec![0.0; k * d],
-            counts: vec![0.0; k],
-            changed: 0,
-        });
-        let layout = if d >= FAER_MIN_D {
+        if d >= FAER_MIN_D {
+            if !loaded {
+                crate::blocks::load(&self.x, start, rows, &mut s.xt);
+            }
+            self.center_block(s, rows);
+            sq_distances(&s.xt, &mut s.row, centers, k, d, rows, &mut s.comp, false);
+            argmin_block(&s.comp, k, padded(rows), &mut s.row);
+        } else {
+            nearest_rows(
+                &self.x,
+                start,
+                rows,
+                &self.offset,
+                &terms.0,
+                &terms.1,
+                k,
+                &mut s.row,
+            );
+        }
+    }
+
+    /// The layout a pass that only needs labels asks for.
+    fn label_layout(&self) -> Layout {
+        if self.d >= FAER_MIN_D {
             Layout::FeatureMajor
         } else {
             Layout::Rows
-        };
+        }
+    }
+
+    /// One Lloyd pass: per-centre sums and counts of the rows nearest each centre, and the
+    /// labels' fingerprint.
+    fn step(&self, centers: &[f64]) -> Step {
+        let (k, d) = (self.k, self.d);
+        let terms = self.centre_terms(centers);
+        let accs = Pool::new(move || Step {
+            sums: vec![0.0; k * d],
+            counts: vec![0.0; k],
+            fingerprint: 0,
+        });
         reduce(
             &self.x,
-            layout,
+            self.label_layout(),
             &self.scratch,
             &accs,
             |a: &mut Step| {
                 a.sums.fill(0.0);
                 a.counts.fill(0.0);
-                a.changed = 0;
+                a.fingerprint = 0;
             },
-            labels,
-            1,
-            |s, acc, start, rows, lab| {
-                let rows_p = padded(rows);
-                if d >= FAER_MIN_D {
-                    self.center_block(s, rows);
-                    sq_distances(&s.xt, &mut s.row, centers, k, d, rows, &mut s.comp, false);
-                    argmin_block(&s.comp, k, rows_p, &mut s.row);
-                } else {
-                    nearest_rows(&self.x, start, rows, &self.offset, &cm2, &cn, k, &mut s.row);
-                }
+            &mut [] as &mut [()],
+            0,
+            |s, acc, start, rows, _| {
+                self.block_labels(s, start, rows, centers, &terms, true);
                 for r in 0..rows {
-                    let c = s.row[r] as usize;
-                    if lab[r] != c {
-                        acc.changed += 1;
-                        lab[r] = c;
-                    }
-                    acc.counts[c] += 1.0;
+                    acc.counts[s.row[r] as usize] += 1.0;
                 }
+                acc.fingerprint = acc
+                    .fingerprint
+                    .wrapping_add(block_fingerprint(start, &s.row[..rows]));
                 add_rows_by_label(&self.x, start, rows, &s.row, &self.offset, &mut acc.sums);
             },
             |a, b| {
                 add_into(&mut a.sums, &b.sums);
                 add_into(&mut a.counts, &b.counts);
-                a.changed += b.changed;
+                a.fingerprint = a.fingerprint.wrapping_add(b.fingerprint);
             },
         )
     }
 
-    /// Labels for given centres, and how many rows there are per label.
-    fn assign_only(&self, centers: &[f64]) -> (Vec<usize>, Vec<f64>) {
-        let mut labels = vec![usize::MAX; self.x.n_samples()];
-        let step = self.step(centers, &mut labels);
-        (labels, step.counts)
-    }
-
+    /// The nearest centre of every row (kept with `keep_labels`) and the inertia
     /// `Σ ‖x - c_label‖²`, with exact distances.
-    fn inertia(&self, centers: &[f64], labels: &[usize]) -> f64 {
+    fn finish(&self, centers: &[f64], keep_labels: bool) -> (Option<Vec<usize>>, f64) {
         let d = self.d;
+        let terms = self.centre_terms(centers);
+        let mut labels = if keep_labels {
+            vec![0usize; self.x.n_samples()]
+        } else {
+            Vec::new()
+        };
+        let width = usize::from(keep_labels);
         let accs = Pool::new(|| 0.0f64);
-        let mut labels_buf = labels.to_vec();
-        reduce(
+        let inertia = reduce(
             &self.x,
             Layout::FeatureMajor,
             &self.scratch,
             &accs,
             |a| *a = 0.0,
-            &mut labels_buf,
-            1,
-            |s, acc, _start, rows, lab| {
-                self.center_block(s, rows);
+            &mut labels,
+            width,
+            |s, acc, start, rows, lab| {
+                self.block_labels(s, start, rows, centers, &terms, true);
+                if d < FAER_MIN_D {
+                    self.center_block(s, rows);
+                }
                 let mut a = [0.0; LANES];
                 for r in 0..rows {
-                    let c = &centers[lab[r] * d..(lab[r] + 1) * d];
+                    let l = s.row[r] as usize;
+                    let c = &centers[l * d..(l + 1) * d];
                     let mut q = 0.0;
                     for j in 0..d {
                         let v = s.xt[j * BLOCK_ROWS + r] - c[j];
                         q += v * v;
                     }
                     a[r % LANES] += q;
+                    if keep_labels {
+                        lab[r] = l;
+                    }
                 }
                 *acc += math::sum(&a);
             },
             |a, b| *a += b,
-        )
+        );
+        (keep_labels.then_some(labels), inertia)
     }
 
-    /// The `n` rows farthest from their assigned centres, farthest first (ties: lower index).
-    fn farthest(&self, centers: &[f64], labels: &[usize], n: usize) -> Vec<usize> {
+    /// The `n` rows farthest from their nearest centre, farthest first (ties: lower index), with
+    /// that centre.
+    fn farthest(&self, centers: &[f64], n: usize) -> Vec<(usize, usize)> {
         let d = self.d;
-        let accs = Pool::new(Vec::<(f64, usize)>::new);
-        let mut labels_buf = labels.to_vec();
-        let keep = |v: &mut Vec<(f64, usize)>| {
+        let terms = self.centre_terms(centers);
+        let accs = Pool::new(Vec::<(f64, usize, usize)>::new);
+        let keep = |v: &mut Vec<(f64, usize, usize)>| {
             v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             v.truncate(n);
         };
@@ -623,17 +768,21 @@ impl<'a, T: Float> Lloyd<'a, T> {
             Layout::FeatureMajor,
             &self.scratch,
             &accs,
-            |a: &mut Vec<(f64, usize)>| a.clear(),
-            &mut labels_buf,
-            1,
-            |s, acc, start, rows, lab| {
-                self.center_block(s, rows);
+            |a: &mut Vec<(f64, usize, usize)>| a.clear(),
+            &mut [] as &mut [()],
+            0,
+            |s, acc, start, rows, _| {
+                self.block_labels(s, start, rows, centers, &terms, true);
+                if d < FAER_MIN_D {
+                    self.center_block(s, rows);
+                }
                 for r in 0..rows {
-                    let c = &centers[lab[r] * d..(lab[r] + 1) * d];
+                    let l = s.row[r] as usize;
+                    let c = &centers[l * d..(l + 1) * d];
                     let q: f64 = (0..d)
                         .map(|j| (s.xt[j * BLOCK_ROWS + r] - c[j]).powi(2))
                         .sum();
-                    acc.push((q, start + r));
+                    acc.push((q, start + r, l));
                 }
                 keep(acc);
             },
@@ -642,27 +791,26 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 keep(a);
             },
         );
-        top.into_iter().map(|(_, i)| i).collect()
+        top.into_iter().map(|(_, i, l)| (i, l)).collect()
     }
 
-    /// One run of Lloyd's algorithm from `centers` (internal frame).
-    fn run(&self, mut centers: Vec<f64>, max_iter: usize, tol_abs: f64) -> KMeansModel {
+    /// One run of Lloyd's algorithm from `centers` (internal frame). No per-row state is kept
+    /// during the iterations: memory stays independent of the number of rows unless
+    /// `keep_labels` asks for the final labels.
+    fn run(&self, mut centers: Vec<f64>, max_iter: usize, tol_abs: f64, keep_labels: bool) -> Run {
         let (k, d) = (self.k, self.d);
-        let n = self.x.n_samples();
-        let mut labels = vec![usize::MAX; n];
-        let mut strict = false;
+        let mut previous: Option<u64> = None;
         let mut converged = false;
         let mut n_iter = 0;
         for it in 0..max_iter {
             n_iter = it + 1;
-            let mut step = self.step(&centers, &mut labels);
+            let mut step = self.step(&centers);
             let empty: Vec<usize> = (0..k).filter(|&c| step.counts[c] == 0.0).collect();
             if !empty.is_empty() {
                 // scikit-learn's relocation: each empty cluster takes one of the rows farthest
                 // from their (old) centres; the row keeps its label.
-                let far = self.farthest(&centers, &labels, empty.len());
-                for (&c, &i) in empty.iter().zip(&far) {
-                    let old = labels[i];
+                let far = self.farthest(&centers, empty.len());
+                for (&c, &(i, old)) in empty.iter().zip(&far) {
                     for j in 0..d {
                         let v = self.x.row(i)[j].to_f64() - self.offset[j];
                         step.sums[old * d + j] -= v;
@@ -684,24 +832,22 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     }
                 }
             }
-            if step.changed == 0 {
-                strict = true;
+            if previous == Some(step.fingerprint) {
+                // Labels unchanged: scikit-learn's strict convergence.
                 converged = true;
                 break;
             }
+            previous = Some(step.fingerprint);
             if shift <= tol_abs {
                 converged = true;
                 break;
             }
         }
-        if !strict {
-            labels = self.assign_only(&centers).0;
-        }
-        let inertia = self.inertia(&centers, &labels);
-        KMeansModel {
-            n_clusters: k,
-            n_features: d,
-            centers: self.to_external(&centers),
+        // The labels (and inertia) for the final centres. After strict convergence they are
+        // those of the last pass; otherwise scikit-learn reassigns too.
+        let (labels, inertia) = self.finish(&centers, keep_labels);
+        Run {
+            centers,
             labels,
             inertia,
             n_iter,
@@ -710,9 +856,21 @@ impl<'a, T: Float> Lloyd<'a, T> {
     }
 
     /// Greedy k-means++: returns the indices of the chosen rows.
+    ///
+    /// The seeding keeps one distance per row; beyond [`PLUSPLUS_MAX_ROWS`] rows it runs on an
+    /// evenly strided subsample of the rows (a zero-copy view), so that memory stays bounded
+    /// however large the data. Lloyd's iterations then use every row.
     pub(crate) fn plusplus(&self, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
         let (k, d) = (self.k, self.d);
         let n = self.x.n_samples();
+        if n > PLUSPLUS_MAX_ROWS {
+            let step = n.div_ceil(PLUSPLUS_MAX_ROWS);
+            let m = (n - 1) / step + 1;
+            let view = DataRef::with_stride(self.x.as_slice(), m, d, self.x.row_stride() * step)
+                .expect("every strided row lies inside the data");
+            let sub = Lloyd::new(view, k, &[]);
+            return sub.plusplus(rng).into_iter().map(|i| i * step).collect();
+        }
         let trials = 2 + (k as f64).ln() as usize;
         let mut indices = Vec::with_capacity(k);
         let first = rng.random_range(0..n);
@@ -727,14 +885,13 @@ impl<'a, T: Float> Lloyd<'a, T> {
             let cands = self.rows_internal(&cand);
             // Potential of each candidate: Σ_i min(closest_i, ‖x_i - cand‖²).
             let accs = Pool::new(move || vec![0.0; trials]);
-            let mut buf = closest.clone();
             let pots = reduce(
                 &self.x,
                 Layout::FeatureMajor,
                 &self.scratch,
                 &accs,
                 |a: &mut Vec<f64>| a.fill(0.0),
-                &mut buf,
+                &mut closest,
                 1,
                 |s, acc, _start, rows, cl| {
                     self.center_block(s, rows);

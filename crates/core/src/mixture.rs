@@ -19,7 +19,7 @@ use crate::covariance::{CovarianceType, Kernel, Params, Shift, StepInfo, estimat
 use crate::data::{DataRef, Float, validate_data};
 use crate::engine::{Engine, e_step_stats};
 use crate::error::{Error, Result, invalid};
-use crate::kmeans::{KMeans, Lloyd};
+use crate::kmeans::{KMeans, Lloyd, NearestCentre};
 use crate::linalg;
 use crate::model::GaussianMixtureModel;
 
@@ -795,27 +795,28 @@ fn initialize<K: Kernel, T: Float>(
 
 /// Initial responsibilities, generated block by block (deterministically, whatever the thread
 /// count).
-enum RespSource {
-    /// One-hot on each row's label.
-    Labels(Vec<usize>),
+enum RespSource<'a, T> {
+    /// One-hot on each row's nearest k-means centre (k-means' own labels, recomputed per block
+    /// rather than stored).
+    Nearest(NearestCentre<'a, T>),
     /// One-hot on one chosen row per component: `points[c]` is component `c`'s row.
     Points(Vec<usize>),
     /// Uniform random values normalised per row, from a stream keyed by the row index.
     Random(u64),
 }
 
-impl RespSource {
-    fn new<T: Float>(
+impl<'a, T: Float> RespSource<'a, T> {
+    fn new(
         p: &GaussianMixture,
-        engine: &Engine<'_, T>,
+        engine: &Engine<'a, T>,
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<Self> {
         let k = p.n_components;
         let n = engine.x.n_samples();
         Ok(match p.init_params {
             InitParams::KMeans => {
-                let km = KMeans::new(k).seed(rng.next_u64()).fit(engine.x)?;
-                RespSource::Labels(km.labels().to_vec())
+                let mut krng = Xoshiro256PlusPlus::seed_from_u64(rng.next_u64());
+                RespSource::Nearest(KMeans::new(k).fit_centres_only(engine.x, &mut krng)?)
             }
             InitParams::KMeansPlusPlus => {
                 RespSource::Points(Lloyd::new(engine.x, k, &[]).plusplus(rng))
@@ -830,11 +831,7 @@ impl RespSource {
     /// Writes `out[c * BLOCK_ROWS + r]` for rows `start..start + rows` (`out` is zeroed).
     fn fill(&self, start: usize, rows: usize, out: &mut [f64], k: usize) {
         match self {
-            RespSource::Labels(labels) => {
-                for r in 0..rows {
-                    out[labels[start + r] * BLOCK_ROWS + r] = 1.0;
-                }
-            }
+            RespSource::Nearest(nearest) => nearest.one_hot(start, rows, out, BLOCK_ROWS),
             RespSource::Points(points) => {
                 for (c, &i) in points.iter().enumerate() {
                     if (start..start + rows).contains(&i) {

@@ -41,6 +41,37 @@ pub(crate) fn upper_factor(u: &[f64], d: usize) -> Vec<f64> {
     linalg::precision_cholesky_from_precision(&p, d).unwrap_or_else(|| u.to_vec())
 }
 
+/// `Y = D U` for a feature-major block `D` (`dx[j * ld + r]`, `d` features, `rows_p` rows) and an
+/// upper triangular `U`, written feature-major to `y`, through faer's triangular product.
+///
+/// D is viewed as a `(rows, d)` column-major matrix (the block's layout), and the destination
+/// too: faer 0.24.4 computes wrong values (and corrupts the heap) when writing a row-major
+/// destination on AVX-512 machines.
+pub(crate) fn upper_product(
+    dx: &[f64],
+    u: &[f64],
+    ld: usize,
+    rows_p: usize,
+    d: usize,
+    y: &mut [f64],
+) {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul};
+    let lhs = faer::MatRef::from_column_major_slice_with_stride(dx, rows_p, d, ld);
+    let rhs = faer::MatRef::from_row_major_slice(u, d, d);
+    let dst = faer::MatMut::from_column_major_slice_with_stride_mut(y, rows_p, d, ld);
+    matmul(
+        dst,
+        BlockStructure::Rectangular,
+        faer::Accum::Replace,
+        lhs,
+        BlockStructure::Rectangular,
+        rhs,
+        BlockStructure::TriangularUpper,
+        1.0,
+        faer::Par::Seq,
+    );
+}
+
 /// `q[r] = ‖dx_r U‖²` for the padded rows of a centred feature-major block, `U` upper triangular.
 #[inline(always)]
 pub(crate) fn mahalanobis_upper<I: Isa>(
@@ -53,24 +84,7 @@ pub(crate) fn mahalanobis_upper<I: Isa>(
     q: &mut [f64],
 ) {
     if d >= FAER_MIN_D {
-        // Y = D U with D `(rows, d)` column-major (the block's layout) and U upper triangular.
-        // Destinations are always column-major: faer 0.24.4 computes wrong values (and corrupts
-        // the heap) when writing a row-major destination on AVX-512 machines.
-        use faer::linalg::matmul::triangular::{BlockStructure, matmul};
-        let lhs = faer::MatRef::from_column_major_slice_with_stride(dx, rows_p, d, ld);
-        let rhs = faer::MatRef::from_row_major_slice(u, d, d);
-        let dst = faer::MatMut::from_column_major_slice_with_stride_mut(y, rows_p, d, ld);
-        matmul(
-            dst,
-            BlockStructure::Rectangular,
-            faer::Accum::Replace,
-            lhs,
-            BlockStructure::Rectangular,
-            rhs,
-            BlockStructure::TriangularUpper,
-            1.0,
-            faer::Par::Seq,
-        );
+        upper_product(dx, u, ld, rows_p, d, y);
         for r0 in (0..rows_p).step_by(LANES) {
             let mut acc = V8::<I>::zero();
             for j in 0..d {

@@ -36,22 +36,7 @@ pub(crate) struct Prepared {
 #[inline(always)]
 fn transform<I: Isa>(dx: &[f64], u: &[f64], ld: usize, rows_p: usize, d: usize, z: &mut [f64]) {
     if d >= FAER_MIN_D {
-        // Column-major destination: see `full::mahalanobis_upper`.
-        use faer::linalg::matmul::triangular::{BlockStructure, matmul};
-        let lhs = faer::MatRef::from_column_major_slice_with_stride(dx, rows_p, d, ld);
-        let rhs = faer::MatRef::from_row_major_slice(u, d, d);
-        let dst = faer::MatMut::from_column_major_slice_with_stride_mut(z, rows_p, d, ld);
-        matmul(
-            dst,
-            BlockStructure::Rectangular,
-            faer::Accum::Replace,
-            lhs,
-            BlockStructure::Rectangular,
-            rhs,
-            BlockStructure::TriangularUpper,
-            1.0,
-            faer::Par::Seq,
-        );
+        super::full::upper_product(dx, u, ld, rows_p, d, z);
         return;
     }
     for r0 in (0..rows_p).step_by(LANES) {

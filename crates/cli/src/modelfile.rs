@@ -231,6 +231,10 @@ fn parse_gmm(v: &Value) -> Result<GaussianMixtureModel> {
     let k = count(v, "n_components")?;
     let d = count(v, "n_features")?;
     let weights = array(v, "weights", &[k])?;
+    let total: f64 = weights.iter().sum();
+    if (total - 1.0).abs() > 1e-6 {
+        bail!("\"weights\": the weights sum to {total}, not 1");
+    }
     let means = array(v, "means", &[k, d])?;
     let shape = t.covariances_shape(k, d);
     let model = if v.get("covariances").is_some() {

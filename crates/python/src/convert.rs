@@ -53,13 +53,20 @@ pub(crate) fn shape_str(s: &[usize]) -> String {
         [a] => format!("({a},)"),
         _ => format!(
             "({})",
-            s.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+            s.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
 
 /// A float64 NumPy array of the given shape, owning `v`.
-pub(crate) fn array<'py>(py: Python<'py>, v: Vec<f64>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn array<'py>(
+    py: Python<'py>,
+    v: Vec<f64>,
+    shape: &[usize],
+) -> PyResult<Bound<'py, PyAny>> {
     let a = PyArray1::from_vec(py, v);
     Ok(a.reshape(shape.to_vec())?.into_any())
 }
@@ -70,7 +77,11 @@ pub(crate) fn labels<'py>(py: Python<'py>, v: Vec<usize>) -> Bound<'py, PyAny> {
 }
 
 /// `d[key]`, or a `ValueError` naming the missing key.
-pub(crate) fn required<'py>(d: &Bound<'py, PyDict>, key: &str, what: &str) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn required<'py>(
+    d: &Bound<'py, PyDict>,
+    key: &str,
+    what: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     match d.get_item(key)? {
         Some(v) if !v.is_none() => Ok(v),
         _ => Err(PyValueError::new_err(format!("{what} has no {key:?}"))),
@@ -78,7 +89,10 @@ pub(crate) fn required<'py>(d: &Bound<'py, PyDict>, key: &str, what: &str) -> Py
 }
 
 /// `d[key]` if present and not `None`.
-pub(crate) fn optional<'py>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn optional<'py>(
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     Ok(d.get_item(key)?.filter(|v| !v.is_none()))
 }
 
@@ -90,7 +104,10 @@ thread_local! {
 
 /// Runs `f` on a pool of `n` threads (kept for later calls from this thread), or on rayon's
 /// global pool (all cores) for `None`. Call with the GIL released.
-pub(crate) fn in_pool<R: Send>(n: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R, String> {
+pub(crate) fn in_pool<R: Send>(
+    n: Option<usize>,
+    f: impl FnOnce() -> R + Send,
+) -> Result<R, String> {
     let Some(n) = n else { return Ok(f()) };
     if n == 0 {
         return Err("invalid parameter n_threads: must be at least 1, got 0".into());

@@ -310,9 +310,7 @@ pub(crate) fn gmm_sample<'py>(
     seed: u64,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let m = model_from_dict(model, Source::Covariances)?;
-    let (x, l) = py
-        .detach(|| m.sample(n_samples, seed))
-        .map_err(value_err)?;
+    let (x, l) = py.detach(|| m.sample(n_samples, seed)).map_err(value_err)?;
     PyTuple::new(
         py,
         [array(py, x, &[n_samples, m.n_features()])?, labels(py, l)],
@@ -321,7 +319,11 @@ pub(crate) fn gmm_sample<'py>(
 
 /// The number of free parameters of a mixture.
 #[pyfunction]
-pub(crate) fn gmm_n_parameters(covariance_type: &str, n_components: usize, n_features: usize) -> PyResult<usize> {
+pub(crate) fn gmm_n_parameters(
+    covariance_type: &str,
+    n_components: usize,
+    n_features: usize,
+) -> PyResult<usize> {
     Ok(self::covariance_type(covariance_type)?.n_parameters(n_components, n_features))
 }
 

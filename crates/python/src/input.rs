@@ -38,21 +38,44 @@ impl<'py, T: Element + Float> Matrix<'py, T> {
         let (n, d) = (array.shape()[0], array.shape()[1]);
         let size = std::mem::size_of::<T>() as isize;
         let strides = array.strides();
-        let aligned = (array.data() as usize) % std::mem::align_of::<T>() == 0;
+        let aligned = (array.data() as usize).is_multiple_of(std::mem::align_of::<T>());
         // Values of a row adjacent, rows at a non-negative whole number of elements, at least a
         // row apart: exactly the layouts `DataRef::with_stride` describes.
         let inner_ok = d <= 1 || strides[1] == size;
-        let outer_ok = n <= 1 || (strides[0] >= 0 && strides[0] % size == 0 && strides[0] / size >= d as isize);
+        let outer_ok = n <= 1
+            || (strides[0] >= 0 && strides[0] % size == 0 && strides[0] / size >= d as isize);
         if n == 0 || d == 0 {
-            return Matrix { array, copy: Some(Vec::new()), n, d, stride: d };
+            return Matrix {
+                array,
+                copy: Some(Vec::new()),
+                n,
+                d,
+                stride: d,
+            };
         }
         if aligned && inner_ok && outer_ok {
-            let stride = if n <= 1 { d } else { (strides[0] / size) as usize };
-            return Matrix { array, copy: None, n, d, stride };
+            let stride = if n <= 1 {
+                d
+            } else {
+                (strides[0] / size) as usize
+            };
+            return Matrix {
+                array,
+                copy: None,
+                n,
+                d,
+                stride,
+            };
         }
         // ndarray iterates in logical (row-major) order whatever the memory order.
         let copy: Vec<T> = array.as_array().iter().copied().collect();
-        Matrix { array, copy: Some(copy), n, d, stride: d }
+        Matrix {
+            array,
+            copy: Some(copy),
+            n,
+            d,
+            stride: d,
+        }
     }
 
     /// The row-major view the engine reads; records its address for `_last_data_pointer`.
@@ -96,10 +119,14 @@ impl Input<'_> {
 /// through `numpy.asarray(x, dtype=float64)`.
 pub(crate) fn input<'py>(x: &Bound<'py, PyAny>) -> PyResult<Input<'py>> {
     if let Ok(a) = x.cast::<PyArray2<f64>>() {
-        return Ok(Input::F64(Matrix::new(a.try_readonly().map_err(borrow_err)?)));
+        return Ok(Input::F64(Matrix::new(
+            a.try_readonly().map_err(borrow_err)?,
+        )));
     }
     if let Ok(a) = x.cast::<PyArray2<f32>>() {
-        return Ok(Input::F32(Matrix::new(a.try_readonly().map_err(borrow_err)?)));
+        return Ok(Input::F32(Matrix::new(
+            a.try_readonly().map_err(borrow_err)?,
+        )));
     }
     let np = x.py().import("numpy")?;
     let a = np.call_method1("asarray", (x, "float64"))?;
@@ -109,8 +136,12 @@ pub(crate) fn input<'py>(x: &Bound<'py, PyAny>) -> PyResult<Input<'py>> {
             "expected a 2-D array (n_samples, n_features), got a {ndim}-D array"
         )));
     }
-    let a = a.cast_into::<PyArray2<f64>>().map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(Input::F64(Matrix::new(a.try_readonly().map_err(borrow_err)?)))
+    let a = a
+        .cast_into::<PyArray2<f64>>()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(Input::F64(Matrix::new(
+        a.try_readonly().map_err(borrow_err)?,
+    )))
 }
 
 fn borrow_err(e: numpy::BorrowError) -> PyErr {

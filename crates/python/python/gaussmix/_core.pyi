@@ -1,0 +1,77 @@
+"""Type stubs of the private extension module ``gaussmix._core`` (src/*.rs).
+
+``X`` is any 2-D array-like: float32/float64 row-major arrays are read in place, anything else
+is converted. A "model" dict has ``covariance_type``, ``weights`` (K,), ``means`` (K, d) and
+``precisions_cholesky`` and/or ``covariances``, optionally ``converged``, ``n_iter``,
+``lower_bound``, ``lower_bounds``. Every engine error is a ValueError. The GIL is released
+while the engine runs.
+"""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+CONVERGENCE_WARNING: str
+BLOCK_ROWS: int
+
+Model = dict[str, Any]
+Stats = dict[str, Any]
+
+def _data_pointer(x: npt.ArrayLike) -> int: ...
+def _last_data_pointer() -> int: ...
+def gmm_fit(
+    x: npt.ArrayLike,
+    *,
+    n_components: int,
+    covariance_type: str = "full",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init_params: str = "kmeans",
+    weights_init: npt.ArrayLike | None = None,
+    means_init: npt.ArrayLike | None = None,
+    precisions_init: npt.ArrayLike | None = None,
+    warm_start: Model | None = None,
+    seed: int = 0,
+    n_threads: int | None = None,
+    on_degenerate: str = "error",
+    return_labels: bool = False,
+) -> Model: ...
+def gmm_check(model: Model, prefer: str = "precisions_cholesky") -> Model: ...
+def gmm_predict(model: Model, x: npt.ArrayLike, n_threads: int | None = None) -> np.ndarray: ...
+def gmm_predict_proba(
+    model: Model, x: npt.ArrayLike, n_threads: int | None = None
+) -> np.ndarray: ...
+def gmm_score_samples(
+    model: Model, x: npt.ArrayLike, n_threads: int | None = None
+) -> np.ndarray: ...
+def gmm_sample(model: Model, n_samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]: ...
+def gmm_n_parameters(covariance_type: str, n_components: int, n_features: int) -> int: ...
+def sufficient_statistics(
+    model: Model, x: npt.ArrayLike, n_threads: int | None = None
+) -> Stats: ...
+def merge_statistics(a: Stats, b: Stats) -> Stats: ...
+def m_step(stats: Stats, reg_covar: float = 1e-6) -> Model: ...
+def kmeans_fit(
+    x: npt.ArrayLike,
+    *,
+    n_clusters: int,
+    init: str | npt.ArrayLike | None = None,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+    n_threads: int | None = None,
+) -> dict[str, Any]: ...
+def kmeans_predict(
+    centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
+) -> np.ndarray: ...
+def kmeans_transform(
+    centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
+) -> np.ndarray: ...
+def kmeans_inertia(
+    centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
+) -> float: ...

@@ -1,0 +1,377 @@
+"""``gaussmix.GaussianMixture``: scikit-learn's ``GaussianMixture`` on the gaussmix engine."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+
+from . import _core
+from ._base import FLOAT_DTYPES, float_array, validate_params
+from ._compat import (
+    HAVE_SKLEARN,
+    BaseEstimator,
+    ConvergenceWarning,
+    DensityMixin,
+    Interval,
+    StrOptions,
+    check_is_fitted,
+    seed_from,
+    validate_data,
+)
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def covariances_shape(covariance_type, n_components, n_features):
+    """The shape of ``covariances_`` (and ``precisions_``, ``precisions_cholesky_``)."""
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by EM: scikit-learn's ``GaussianMixture``, in Rust.
+
+    The parameters, fitted attributes and methods are scikit-learn's (see
+    ``sklearn.mixture.GaussianMixture``); from the same initialisation (``weights_init``,
+    ``means_init``, ``precisions_init``) the fitted parameters agree with scikit-learn's to
+    rounding. The k-means and random initialisations draw different random numbers than
+    scikit-learn's, so with those, components may come out in another order.
+
+    Parameters beyond scikit-learn's
+    --------------------------------
+    n_threads : int or None, default=None
+        Threads for fits and predictions; None uses all cores. Results are bit-identical for
+        any number of threads.
+    on_degenerate : {"error", "reseed"}, default="error"
+        What to do when a component's covariance cannot be factorised during EM: "error"
+        raises scikit-learn's ValueError; "reseed" re-initialises the component on the least
+        likely row and goes on (recorded in ``reseeds_``).
+
+    Differences
+    -----------
+    ``random_state`` is turned into the engine's seed (an int is used as it is); float32 data
+    is read as float32 but every computation and fitted attribute is float64; ``verbose``
+    prints the same lines as scikit-learn after the fit, from ``lower_bounds_`` (the engine
+    does not call back into Python per iteration), and only for the kept initialisation.
+    """
+
+    if HAVE_SKLEARN:
+        _parameter_constraints: dict = {
+            "n_components": [Interval(Integral, 1, None, closed="left")],
+            "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+            "tol": [Interval(Real, 0.0, None, closed="left")],
+            "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+            "max_iter": [Interval(Integral, 0, None, closed="left")],
+            "n_init": [Interval(Integral, 1, None, closed="left")],
+            "init_params": [
+                StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
+            ],
+            "weights_init": ["array-like", None],
+            "means_init": ["array-like", None],
+            "precisions_init": ["array-like", None],
+            "random_state": ["random_state"],
+            "warm_start": ["boolean"],
+            "verbose": ["verbose"],
+            "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+            "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+            "on_degenerate": [StrOptions({"error", "reseed"})],
+        }
+
+    _rules = {
+        "n_components": ("int>=", 1),
+        "covariance_type": ("str", set(COVARIANCE_TYPES)),
+        "tol": ("real>=", 0.0),
+        "reg_covar": ("real>=", 0.0),
+        "max_iter": ("int>=", 0),
+        "n_init": ("int>=", 1),
+        "init_params": ("str", {"kmeans", "random", "random_from_data", "k-means++"}),
+        "warm_start": ("bool", None),
+        "verbose_interval": ("int>=", 1),
+        "n_threads": ("int>=|none", 1),
+        "on_degenerate": ("str", {"error", "reseed"}),
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        n_threads=None,
+        on_degenerate="error",
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.n_threads = n_threads
+        self.on_degenerate = on_degenerate
+
+    if HAVE_SKLEARN:
+
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.input_tags.sparse = False
+            tags.input_tags.allow_nan = False
+            tags.array_api_support = False
+            return tags
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Estimate the model parameters with EM; returns self.
+
+        Runs ``n_init`` initialisations (one with ``warm_start`` after a first fit) of at most
+        ``max_iter`` iterations and keeps the one with the highest lower bound. Warns with
+        ``ConvergenceWarning`` when the kept run did not converge.
+        """
+        self._fit(X, return_labels=False)
+        return self
+
+    def fit_predict(self, X, y=None):
+        """Fit as ``fit`` does and return the label of each row under the fitted model."""
+        return self._fit(X, return_labels=True)
+
+    def _fit(self, X, return_labels):
+        validate_params(self, self._rules)
+        X = validate_data(self, X, dtype=list(FLOAT_DTYPES), ensure_min_samples=2)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}"
+            )
+        k, t = int(self.n_components), self.covariance_type
+        inits = {}
+        if self.weights_init is not None:
+            inits["weights_init"] = float_array(self.weights_init, "weights", (k,))
+        if self.means_init is not None:
+            inits["means_init"] = float_array(self.means_init, "means", (k, n_features))
+        if self.precisions_init is not None:
+            inits["precisions_init"] = float_array(
+                self.precisions_init,
+                f"{t} precision",
+                covariances_shape(t, k, n_features),
+            )
+        warm = None
+        if self.warm_start and hasattr(self, "converged_"):
+            warm = self._model(fit_info=True)
+        res = _core.gmm_fit(
+            X,
+            n_components=k,
+            covariance_type=t,
+            tol=float(self.tol),
+            reg_covar=float(self.reg_covar),
+            max_iter=int(self.max_iter),
+            n_init=int(self.n_init),
+            init_params=self.init_params,
+            warm_start=warm,
+            seed=seed_from(self.random_state),
+            n_threads=None if self.n_threads is None else int(self.n_threads),
+            on_degenerate=self.on_degenerate,
+            return_labels=return_labels,
+            **inits,
+        )
+        self._set_fitted(res)
+        self._print_verbose(warm is None)
+        if res["convergence_warning"] is not None:
+            warnings.warn(res["convergence_warning"], ConvergenceWarning, stacklevel=3)
+        return res.get("labels")
+
+    def _set_fitted(self, res):
+        self.weights_ = res["weights"]
+        self.means_ = res["means"]
+        self.covariances_ = res["covariances"]
+        self.precisions_cholesky_ = res["precisions_cholesky"]
+        self.precisions_ = res["precisions"]
+        self.converged_ = bool(res["converged"])
+        self.n_iter_ = int(res["n_iter"])
+        self.lower_bound_ = float(res["lower_bound"])
+        self.lower_bounds_ = [float(v) for v in res["lower_bounds"]]
+        self.reseeds_ = [tuple(r) for r in res["reseeds"]]
+
+    def _print_verbose(self, fresh):
+        if not self.verbose:
+            return
+        # The kept run, replayed from its lower bounds (see the class docstring).
+        print("Initialization 0")
+        prev = -math.inf if fresh else None
+        for i, lb in enumerate(self.lower_bounds_, start=1):
+            change = lb - prev if prev is not None else math.nan
+            prev = lb
+            if i % self.verbose_interval == 0:
+                if self.verbose == 1:
+                    print("  Iteration %d" % i)
+                else:
+                    print("  Iteration %d\t ll change %.5f" % (i, change))
+        if self.max_iter > 0:
+            msg = "converged" if self.converged_ else "did not converge"
+            if self.verbose == 1:
+                print(f"Initialization {msg}.")
+            else:
+                print(f"Initialization {msg}.\t lower bound {self.lower_bound_:.5f}.")
+
+    # -- the fitted model ----------------------------------------------------------------
+
+    def _model(self, fit_info=False, covariances=False):
+        m = {
+            "covariance_type": self.covariance_type,
+            "weights": self.weights_,
+            "means": self.means_,
+            "precisions_cholesky": self.precisions_cholesky_,
+        }
+        if covariances:
+            m["covariances"] = self.covariances_
+        if fit_info:
+            m.update(
+                converged=self.converged_,
+                n_iter=self.n_iter_,
+                lower_bound=self.lower_bound_,
+                lower_bounds=np.asarray(self.lower_bounds_, dtype=np.float64),
+            )
+        return m
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=list(FLOAT_DTYPES))
+
+    def _threads(self):
+        return None if self.n_threads is None else int(self.n_threads)
+
+    def predict(self, X):
+        """Label of the most probable component of each row, int64 ``(n_samples,)``."""
+        X = self._check_X(X)
+        return _core.gmm_predict(self._model(), X, self._threads())
+
+    def predict_proba(self, X):
+        """Posterior probability of each component, ``(n_samples, n_components)``."""
+        X = self._check_X(X)
+        return _core.gmm_predict_proba(self._model(), X, self._threads())
+
+    def score_samples(self, X):
+        """Log-likelihood of each row, ``log sum_k w_k N(x | mu_k, Sigma_k)``."""
+        X = self._check_X(X)
+        return _core.gmm_score_samples(self._model(), X, self._threads())
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of X (a float)."""
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1):
+        """Draw ``n_samples`` points; returns ``(X, y)`` with y the component of each point.
+
+        Points are grouped by component, as scikit-learn's. The draws come from the engine's
+        generator seeded from ``random_state`` (an int gives the same draws every call).
+        """
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                "Invalid value for 'n_samples': %d . The sampling requires at "
+                "least one sample." % (self.n_components)
+            )
+        X, y = _core.gmm_sample(
+            self._model(covariances=True), int(n_samples), seed_from(self.random_state)
+        )
+        return X, y
+
+    def _n_parameters(self):
+        """Number of free parameters of the model."""
+        _, n_features = self.means_.shape
+        return _core.gmm_n_parameters(
+            self.covariance_type, self.means_.shape[0], n_features
+        )
+
+    def bic(self, X):
+        """Bayesian information criterion on X (the lower the better)."""
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * math.log(
+            X.shape[0]
+        )
+
+    def aic(self, X):
+        """Akaike information criterion on X (the lower the better)."""
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+    # -- interoperability ----------------------------------------------------------------
+
+    def to_sklearn(self):
+        """A fitted ``sklearn.mixture.GaussianMixture`` with this model's parameters.
+
+        Its constructor parameters are this estimator's (without ``n_threads`` and
+        ``on_degenerate``), its fitted attributes copies of this one's.
+        """
+        check_is_fitted(self)
+        from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+        params = self.get_params()
+        params.pop("n_threads")
+        params.pop("on_degenerate")
+        sk = SkGaussianMixture(**params)
+        for name in (
+            "weights_",
+            "means_",
+            "covariances_",
+            "precisions_cholesky_",
+            "precisions_",
+        ):
+            setattr(sk, name, np.array(getattr(self, name), copy=True))
+        sk.converged_ = self.converged_
+        sk.n_iter_ = self.n_iter_
+        sk.lower_bound_ = self.lower_bound_
+        sk.lower_bounds_ = list(self.lower_bounds_)
+        sk.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            sk.feature_names_in_ = self.feature_names_in_
+        return sk
+
+    @classmethod
+    def from_params(cls, params, **estimator_params):
+        """A fitted estimator from a model dict (``weights``, ``means``, ``covariances``
+        and/or ``precisions_cholesky``, ``covariance_type``), e.g. the result of
+        ``gaussmix.stats.m_step``; the model is checked first.
+        """
+        m = _core.gmm_check(dict(params))
+        est = cls(
+            n_components=int(m["n_components"]),
+            covariance_type=m["covariance_type"],
+            **estimator_params,
+        )
+        est._set_fitted(m)
+        given = params.get("covariances")
+        if given is not None and params.get("precisions_cholesky") is not None:
+            # Both given (a model file holds both): keep both as they are, checking the
+            # covariances as well.
+            _core.gmm_check(
+                {**dict(params), "precisions_cholesky": None}, prefer="covariances"
+            )
+            est.covariances_ = np.array(given, dtype=np.float64)
+        est.n_features_in_ = int(m["n_features"])
+        return est

@@ -1,6 +1,7 @@
 //! The blocked, parallel, deterministic pass over the rows of a data set.
 //!
-//! Rows are cut into blocks of [`BLOCK_ROWS`]; [`LEAF_BLOCKS`] consecutive blocks form a leaf,
+//! Rows are cut into blocks of [`BLOCK_ROWS`]; up to [`LEAF_BLOCKS`] consecutive blocks form a leaf
+//! (fewer for mid-sized inputs, so that there are enough leaves to share: see [`leaf_rows`]),
 //! processed by one thread in order into one accumulator. Leaves are combined by a binary tree
 //! whose shape depends only on the number of rows (split at the midpoint of the leaf range), and
 //! rayon runs the two halves of each node in parallel. The summation order is therefore a function
@@ -89,9 +90,20 @@ pub(crate) enum Layout {
     Rows,
 }
 
+/// Rows per leaf for `n` rows: a function of `n` alone (never of the thread count). One leaf for
+/// inputs of up to [`LEAF_BLOCKS`] blocks (no thread is involved); beyond that, leaves shrink to
+/// give at least about 64 of them, down to one block, so that two or more threads share the work
+/// evenly.
+pub(crate) fn leaf_rows(n: usize) -> usize {
+    if n <= LEAF_ROWS {
+        return LEAF_ROWS;
+    }
+    (n / 64).div_ceil(BLOCK_ROWS).clamp(1, LEAF_BLOCKS) * BLOCK_ROWS
+}
+
 /// Number of leaves covering `n` rows.
 fn n_leaves(n: usize) -> usize {
-    n.div_ceil(LEAF_ROWS).max(1)
+    n.div_ceil(leaf_rows(n)).max(1)
 }
 
 /// Runs `block` over every block of `x` and reduces the per-leaf accumulators in a fixed tree.
@@ -121,12 +133,13 @@ where
 {
     let n = x.n_samples();
     assert_eq!(out.len(), n * width);
+    let leaf_len = leaf_rows(n);
     let leaf = |l: usize, out: &mut [O]| -> A {
         let mut acc = accs.take();
         zero(&mut acc);
         let mut s = scratch.take();
-        let end = ((l + 1) * LEAF_ROWS).min(n);
-        let mut start = l * LEAF_ROWS;
+        let end = ((l + 1) * leaf_len).min(n);
+        let mut start = l * leaf_len;
         let mut offset = 0;
         while start < end {
             let rows = (end - start).min(BLOCK_ROWS);
@@ -173,15 +186,9 @@ where
         give(b);
         a
     }
-    tree(
-        0,
-        n_leaves(n),
-        out,
-        LEAF_ROWS * width,
-        &leaf,
-        &merge,
-        &|a| accs.give(a),
-    )
+    tree(0, n_leaves(n), out, leaf_len * width, &leaf, &merge, &|a| {
+        accs.give(a)
+    })
 }
 
 /// Runs `block` over every block of `x`, each writing its rows' outputs: `out` holds `width`
@@ -336,6 +343,16 @@ mod tests {
             assert_eq!(rows, n);
             assert_eq!(s, (n * (n - 1) / 2) as f64);
         }
+    }
+
+    #[test]
+    fn leaves_depend_on_the_row_count_only() {
+        assert_eq!(leaf_rows(400), LEAF_ROWS);
+        assert_eq!(leaf_rows(LEAF_ROWS), LEAF_ROWS);
+        assert_eq!(leaf_rows(10_000), BLOCK_ROWS);
+        assert_eq!(leaf_rows(100_000), 7 * BLOCK_ROWS);
+        assert_eq!(leaf_rows(1_000_000), LEAF_ROWS);
+        assert!(n_leaves(10_000) >= 32 && n_leaves(100_000) >= 32);
     }
 
     #[test]

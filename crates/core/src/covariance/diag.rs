@@ -6,7 +6,7 @@
 //! Statistics: `S1_k = Σ r (x - s_k)`, `S2_k = Σ r (x - s_k)²` per feature. M-step:
 //! `σ²_kj = (S2 - 2 S1 e + N e²) / N' + reg_covar` with `e = μ' - s`.
 
-use super::{Kernel, LN_2PI, Params, Shift, StepInfo, Sums};
+use super::{Kernel, LN_2PI, Params, Shift, StepInfo, Sums, with_dim};
 use crate::error::Result;
 use crate::math;
 use crate::math::LANES;
@@ -92,6 +92,37 @@ pub(crate) fn inverse_sqrt(var: &[f64], per: usize, info: StepInfo) -> Result<Ve
         .collect()
 }
 
+/// The E-step for a small constant dimension: a lane group's rows stay in registers while every
+/// component is scored.
+#[inline(always)]
+fn log_prob_small<const D: usize, I: Isa>(
+    prep: &Prepared,
+    xt: &[f64],
+    ld: usize,
+    rows_p: usize,
+    out: &mut [f64],
+) {
+    let mut r0 = 0;
+    while r0 < rows_p {
+        let mut x = [V8::<I>::zero(); D];
+        for j in 0..D {
+            x[j] = V8::load(&xt[j * ld + r0..]);
+        }
+        for c in 0..prep.k {
+            let mu = &prep.means[c * D..(c + 1) * D];
+            let p = &prep.p[c * D..(c + 1) * D];
+            let mut acc = V8::<I>::zero();
+            for j in 0..D {
+                let v = x[j].sub(V8::splat(mu[j])).mul(V8::splat(p[j]));
+                acc = v.madd(v, acc);
+            }
+            acc.madd(V8::splat(-0.5), V8::splat(prep.cst[c]))
+                .store(&mut out[c * ld + r0..]);
+        }
+        r0 += LANES;
+    }
+}
+
 impl Kernel for Diag {
     const TYPE: super::CovarianceType = super::CovarianceType::Diag;
     type Prepared = Prepared;
@@ -131,6 +162,10 @@ impl Kernel for Diag {
     ) {
         let (k, d) = (prep.k, prep.d);
         let rows_p = crate::blocks::padded(rows);
+        if with_dim!(d, D => { log_prob_small::<D, I>(prep, xt, ld, rows_p, out); true }, _ => false)
+        {
+            return;
+        }
         for c in 0..k {
             let mu = &prep.means[c * d..(c + 1) * d];
             let p = &prep.p[c * d..(c + 1) * d];

@@ -46,17 +46,18 @@ def test_two_threads_fit_concurrently():
         for t in threads:
             t.join()
 
-    # Best of three tries: the ratio is a wall-clock measurement, and a busy machine can spoil
-    # one of them.
+    # Best of five tries: the ratio is a wall-clock measurement, and a busy machine (another
+    # process on the second core) can spoil some of them. Holding the GIL would give a ratio of
+    # about 1 every time; releasing it gives about 0.5 on two free cores.
     tries = []
-    for _ in range(3):
+    for _ in range(5):
         sequential = timed(lambda: (fit(max_iter), fit(max_iter)))
         both = timed(concurrent)
         tries.append((both, sequential))
-        if both < 0.75 * sequential:
+        if both < 0.8 * sequential:
             break
     both, sequential = min(tries, key=lambda t: t[0] / t[1])
-    assert both < 0.75 * sequential, (
+    assert both < 0.8 * sequential, (
         f"2 concurrent fits took {both:.3f} s, 2 sequential fits {sequential:.3f} s "
         f"(tries: {tries})"
     )

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI for the Python package: a fresh venv, the build requirements from PyPI, the package built
 # and installed the way a user installs it (`pip install ./crates/python`: maturin compiles the
-# extension in release mode), then its pytest suite. Works from a clean clone; about 6-8 minutes
-# on 2 cores, most of it compiling the extension.
+# extension in release mode), then its pytest suite, including the distributed fits of
+# tests/test_dask.py on a Dask LocalCluster (dask[array] and distributed are installed for them).
+# Works from a clean clone; about 6-8 minutes on 2 cores, most of it compiling the extension.
 #
 # Environment: PYTHON (default python3, >= 3.11), GAUSSMIX_PY_VENV (where to create the venv;
 # default a fresh temporary directory, removed at the end).
@@ -23,8 +24,10 @@ echo "== python: $("$python" --version) -> venv $venv"
 "$python" -m venv "$venv"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet maturin numpy scikit-learn pytest threadpoolctl
-"$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(maturin|numpy|scikit-learn|scipy|pytest) '
+"$venv/bin/python" -m pip install --quiet maturin numpy scikit-learn pytest threadpoolctl \
+    "dask[array]" distributed
+"$venv/bin/python" -m pip list 2>/dev/null \
+    | grep -iE '^(maturin|numpy|scikit-learn|scipy|pytest|dask|distributed) '
 
 echo "== pip install ./crates/python (maturin, release build)"
 start=$SECONDS
@@ -35,4 +38,6 @@ echo "== pytest crates/python/tests"
 cd "$here"
 # Import the installed package, not the source tree.
 "$venv/bin/python" -c 'import gaussmix, sys; assert "site-packages" in gaussmix.__file__, gaussmix.__file__; print("gaussmix", gaussmix.__version__, "from", gaussmix.__file__)'
+# The Dask tests must run here, not be skipped: fail early if Dask is missing.
+"$venv/bin/python" -c 'import dask.array, distributed; print("dask", dask.__version__, "distributed", distributed.__version__)'
 "$venv/bin/python" -m pytest tests -q -p no:cacheprovider

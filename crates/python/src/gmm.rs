@@ -355,7 +355,10 @@ fn s2_shape(t: CovarianceType, k: usize, d: usize) -> Vec<usize> {
     }
 }
 
-fn stats_dict<'py>(py: Python<'py>, s: &SufficientStats) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn stats_dict<'py>(
+    py: Python<'py>,
+    s: &SufficientStats,
+) -> PyResult<Bound<'py, PyDict>> {
     let p = s.to_parts();
     let (k, d, t) = (p.n_components, p.n_features, p.covariance_type);
     let out = PyDict::new(py);

@@ -10,6 +10,7 @@ mod convert;
 mod gmm;
 mod input;
 mod kmeans;
+mod partial;
 
 use pyo3::prelude::*;
 
@@ -50,5 +51,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kmeans::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans::kmeans_transform, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans::kmeans_inertia, m)?)?;
+    m.add_function(wrap_pyfunction!(partial::kmeans_partial, m)?)?;
+    m.add_function(wrap_pyfunction!(partial::kmeans_farthest, m)?)?;
+    m.add_function(wrap_pyfunction!(partial::column_moments, m)?)?;
+    m.add_function(wrap_pyfunction!(partial::responsibility_statistics, m)?)?;
     Ok(())
 }

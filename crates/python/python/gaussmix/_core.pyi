@@ -75,3 +75,22 @@ def kmeans_transform(
 def kmeans_inertia(
     centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
 ) -> float: ...
+
+# Per-chunk kernels of the distributed fits (src/partial.rs, used by gaussmix.dask).
+def kmeans_partial(
+    centers: npt.ArrayLike, x: npt.ArrayLike, offset: npt.ArrayLike, n_threads: int | None = None
+) -> dict[str, Any]: ...
+def kmeans_farthest(
+    centers: npt.ArrayLike, x: npt.ArrayLike, n: int, n_threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+def column_moments(
+    x: npt.ArrayLike, n_threads: int | None = None
+) -> tuple[int, np.ndarray, np.ndarray]: ...
+def responsibility_statistics(
+    x: npt.ArrayLike,
+    shift: npt.ArrayLike,
+    covariance_type: str,
+    labels: npt.ArrayLike | None = None,
+    resp: npt.ArrayLike | None = None,
+    n_threads: int | None = None,
+) -> Stats: ...

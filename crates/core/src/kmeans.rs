@@ -364,6 +364,71 @@ impl<T: Float> NearestCentre<'_, T> {
     }
 }
 
+/// One Lloyd pass over a chunk of rows under fixed centres: what each worker of a distributed
+/// k-means computes. Passes over disjoint chunks merge by adding every field (the fingerprint
+/// with wrapping addition); the next centres are `offset + sums / counts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LloydPass {
+    /// Rows seen.
+    pub n_samples: usize,
+    /// Per-cluster sums of `x - offset` over the rows nearest each centre, `(n_clusters,
+    /// n_features)`.
+    pub sums: Vec<f64>,
+    /// Rows nearest each centre, `(n_clusters,)`.
+    pub counts: Vec<f64>,
+    /// `Σ ‖x - c_label‖²` under these centres.
+    pub inertia: f64,
+    /// Fingerprint of the labels: two passes over the same chunk give the same fingerprint
+    /// exactly when (up to a 2⁻⁶⁴ chance) every label is the same.
+    pub fingerprint: u64,
+}
+
+impl KMeansModel {
+    /// One Lloyd pass over `x` `(n_samples, n_features)` under this model's centres, with
+    /// scikit-learn's assignment (the nearest centre by `‖c‖² - 2 x·c` after centring on
+    /// `offset`, ties to the lower index). `offset` `(n_features,)` is the point sums are taken
+    /// about: the same for every chunk (the data's column means, as scikit-learn centres).
+    pub fn lloyd_pass<T: Float>(&self, x: DataRef<'_, T>, offset: &[f64]) -> Result<LloydPass> {
+        self.check_data(&x)?;
+        self.check_offset(offset)?;
+        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec());
+        let step = lloyd.step(&lloyd.to_internal(&self.centers), true);
+        Ok(LloydPass {
+            n_samples: x.n_samples(),
+            sums: step.sums,
+            counts: step.counts,
+            inertia: step.inertia,
+            fingerprint: step.fingerprint,
+        })
+    }
+
+    /// The `n` rows of `x` farthest from their nearest centre, farthest first (ties to the lower
+    /// row), as `(row, squared distance, centre)`: the candidates scikit-learn moves into empty
+    /// clusters. `offset` as in [`KMeansModel::lloyd_pass`].
+    pub fn farthest_rows<T: Float>(
+        &self,
+        x: DataRef<'_, T>,
+        offset: &[f64],
+        n: usize,
+    ) -> Result<Vec<(usize, f64, usize)>> {
+        self.check_data(&x)?;
+        self.check_offset(offset)?;
+        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec());
+        Ok(lloyd.farthest(&lloyd.to_internal(&self.centers), n))
+    }
+
+    fn check_offset(&self, offset: &[f64]) -> Result<()> {
+        if offset.len() != self.n_features || offset.iter().any(|v| !v.is_finite()) {
+            return Err(Error::ShapeMismatch {
+                what: "the offset".into(),
+                expected: format!("{} finite values", self.n_features),
+                found: format!("{} values", offset.len()),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// All runs of a k-means fit; the best by inertia is kept, as scikit-learn keeps it.
 fn fit_runs<T: Float>(
     p: &KMeans,
@@ -436,6 +501,8 @@ struct Step {
     /// Order-free fingerprint of every row's label: equal fingerprints in two iterations mean
     /// the labels did not change (scikit-learn's "strict convergence"), without storing them.
     fingerprint: u64,
+    /// `Σ ‖x - c_label‖²` under the pass's centres (only when asked for).
+    inertia: f64,
 }
 
 /// The fingerprint of one block's labels, mixed with its position.
@@ -497,6 +564,18 @@ impl<'a, T: Float> Lloyd<'a, T> {
             m
         };
         lloyd
+    }
+
+    /// Binds `x` with a given column offset (the point sums are taken about).
+    pub(crate) fn with_offset(x: DataRef<'a, T>, k: usize, offset: Vec<f64>) -> Self {
+        let d = x.n_features();
+        Lloyd {
+            x,
+            k,
+            d,
+            offset,
+            scratch: Pool::new(move || Scratch::new(d, k.max(1), 0)),
+        }
     }
 
     fn column_means(&self) -> Vec<f64> {
@@ -669,13 +748,14 @@ impl<'a, T: Float> Lloyd<'a, T> {
 
     /// One Lloyd pass: per-centre sums and counts of the rows nearest each centre, and the
     /// labels' fingerprint.
-    fn step(&self, centers: &[f64]) -> Step {
+    fn step(&self, centers: &[f64], with_inertia: bool) -> Step {
         let (k, d) = (self.k, self.d);
         let terms = self.centre_terms(centers);
         let accs = Pool::new(move || Step {
             sums: vec![0.0; k * d],
             counts: vec![0.0; k],
             fingerprint: 0,
+            inertia: 0.0,
         });
         reduce(
             &self.x,
@@ -686,6 +766,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 a.sums.fill(0.0);
                 a.counts.fill(0.0);
                 a.fingerprint = 0;
+                a.inertia = 0.0;
             },
             &mut [] as &mut [()],
             0,
@@ -697,12 +778,25 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 acc.fingerprint = acc
                     .fingerprint
                     .wrapping_add(block_fingerprint(start, &s.row[..rows]));
-                add_rows_by_label(&self.x, start, rows, &s.row, &self.offset, &mut acc.sums);
+                if with_inertia {
+                    acc.inertia += add_rows_and_distances(
+                        &self.x,
+                        start,
+                        rows,
+                        &s.row,
+                        &self.offset,
+                        &mut acc.sums,
+                        centers,
+                    );
+                } else {
+                    add_rows_by_label(&self.x, start, rows, &s.row, &self.offset, &mut acc.sums);
+                }
             },
             |a, b| {
                 add_into(&mut a.sums, &b.sums);
                 add_into(&mut a.counts, &b.counts);
                 a.fingerprint = a.fingerprint.wrapping_add(b.fingerprint);
+                a.inertia += b.inertia;
             },
         )
     }
@@ -753,9 +847,9 @@ impl<'a, T: Float> Lloyd<'a, T> {
         (keep_labels.then_some(labels), inertia)
     }
 
-    /// The `n` rows farthest from their nearest centre, farthest first (ties: lower index), with
-    /// that centre.
-    fn farthest(&self, centers: &[f64], n: usize) -> Vec<(usize, usize)> {
+    /// The `n` rows farthest from their nearest centre, farthest first (ties: lower index), as
+    /// `(row, squared distance, centre)`.
+    fn farthest(&self, centers: &[f64], n: usize) -> Vec<(usize, f64, usize)> {
         let d = self.d;
         let terms = self.centre_terms(centers);
         let accs = Pool::new(Vec::<(f64, usize, usize)>::new);
@@ -791,7 +885,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 keep(a);
             },
         );
-        top.into_iter().map(|(_, i, l)| (i, l)).collect()
+        top.into_iter().map(|(q, i, l)| (i, q, l)).collect()
     }
 
     /// One run of Lloyd's algorithm from `centers` (internal frame). No per-row state is kept
@@ -804,13 +898,13 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let mut n_iter = 0;
         for it in 0..max_iter {
             n_iter = it + 1;
-            let mut step = self.step(&centers);
+            let mut step = self.step(&centers, false);
             let empty: Vec<usize> = (0..k).filter(|&c| step.counts[c] == 0.0).collect();
             if !empty.is_empty() {
                 // scikit-learn's relocation: each empty cluster takes one of the rows farthest
                 // from their (old) centres; the row keeps its label.
                 let far = self.farthest(&centers, empty.len());
-                for (&c, &(i, old)) in empty.iter().zip(&far) {
+                for (&c, &(i, _, old)) in empty.iter().zip(&far) {
                     for j in 0..d {
                         let v = self.x.row(i)[j].to_f64() - self.offset[j];
                         step.sums[old * d + j] -= v;
@@ -991,6 +1085,12 @@ dispatch! {
     fn add_rows_by_label<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize, labels: &[f64], offset: &[f64], sums: &mut [f64]) => add_rows_by_label_impl
 }
 
+dispatch! {
+    /// [`add_rows_by_label`], also returning `Σ_r ‖x_r - offset - centers_label‖²` (the
+    /// inertia under the centres, internal frame).
+    fn add_rows_and_distances<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize, labels: &[f64], offset: &[f64], sums: &mut [f64], centers: &[f64]) -> f64 => add_rows_and_distances_impl
+}
+
 #[inline(always)]
 fn add_rows_by_label_impl<T: Float, I: Isa>(
     x: &DataRef<'_, T>,
@@ -1000,8 +1100,36 @@ fn add_rows_by_label_impl<T: Float, I: Isa>(
     offset: &[f64],
     sums: &mut [f64],
 ) {
+    add_rows::<T, I, false>(x, start, rows, labels, offset, sums, &[]);
+}
+
+#[inline(always)]
+fn add_rows_and_distances_impl<T: Float, I: Isa>(
+    x: &DataRef<'_, T>,
+    start: usize,
+    rows: usize,
+    labels: &[f64],
+    offset: &[f64],
+    sums: &mut [f64],
+    centers: &[f64],
+) -> f64 {
+    add_rows::<T, I, true>(x, start, rows, labels, offset, sums, centers)
+}
+
+#[inline(always)]
+fn add_rows<T: Float, I: Isa, const DISTANCES: bool>(
+    x: &DataRef<'_, T>,
+    start: usize,
+    rows: usize,
+    labels: &[f64],
+    offset: &[f64],
+    sums: &mut [f64],
+    centers: &[f64],
+) -> f64 {
     let d = x.n_features();
     let full = d / LANES * LANES;
+    let mut total = V8::<I>::zero();
+    let mut tail = 0.0;
     for r in 0..rows {
         let c = labels[r] as usize;
         let row = x.row(start + r);
@@ -1010,12 +1138,22 @@ fn add_rows_by_label_impl<T: Float, I: Isa>(
         while j < full {
             let v = V8::<I>::load_from(&row[j..]).sub(V8::load(&offset[j..]));
             V8::<I>::load(&acc[j..]).add(v).store(&mut acc[j..]);
+            if DISTANCES {
+                let e = v.sub(V8::load(&centers[c * d + j..]));
+                total = e.madd(e, total);
+            }
             j += LANES;
         }
         for j in full..d {
-            acc[j] += row[j].to_f64() - offset[j];
+            let v = row[j].to_f64() - offset[j];
+            acc[j] += v;
+            if DISTANCES {
+                let e = v - centers[c * d + j];
+                tail += e * e;
+            }
         }
     }
+    total.sum() + tail
 }
 
 dispatch! {

@@ -48,10 +48,10 @@ mod stats;
 pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};
-pub use kmeans::{KMeans, KMeansInit, KMeansModel};
+pub use kmeans::{KMeans, KMeansInit, KMeansModel, LloydPass};
 pub use mixture::{GaussianMixture, InitParams, OnDegenerate, Progress, Reseed};
 pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel};
-pub use stats::{StatsParts, SufficientStats};
+pub use stats::{Responsibilities, StatsParts, SufficientStats};
 
 /// Rows per block of the passes over the data: a constant of the algorithm (never derived from
 /// the thread count), exposed for tests at block edges.

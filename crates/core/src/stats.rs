@@ -14,8 +14,21 @@
 //! # assert!(lower_bound.is_finite() && next.weights().len() == 2);
 //! ```
 
+use crate::blocks::BLOCK_ROWS;
 use crate::covariance::{CovarianceType, Shift, Sums};
+use crate::data::{DataRef, Float, validate_data};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::mixture::with_kernel;
+
+/// Responsibilities given to [`SufficientStats::from_responsibilities`] instead of an E-step.
+#[derive(Debug, Clone, Copy)]
+pub enum Responsibilities<'r> {
+    /// One component per row (`-1`: the row belongs to none), `(n_samples,)`.
+    Labels(&'r [i64]),
+    /// Non-negative weights, `(n_samples, n_components)` row-major.
+    Soft(&'r [f64]),
+}
 
 /// The statistics of a set of rows under a model's E-step, centred on a shift `s_k` (the
 /// model's means) so that nothing cancels when they are merged and turned into covariances.
@@ -78,6 +91,86 @@ impl SufficientStats {
 
     pub(crate) fn shift(&self) -> &Shift {
         &self.shift
+    }
+
+    /// Statistics of `x` `(n_samples, n_features)` under given responsibilities, centred on
+    /// `shift` `(n_components, n_features)`: what an initialisation computes (k-means labels,
+    /// chosen rows, random weights) before its first M-step. Their log-likelihood is 0 (no
+    /// E-step ran); every row counts in `n_samples` (and, for `tied`, in the pooled scatter).
+    pub fn from_responsibilities<T: Float>(
+        covariance_type: CovarianceType,
+        x: DataRef<'_, T>,
+        shift: &[f64],
+        n_components: usize,
+        resp: Responsibilities<'_>,
+    ) -> Result<Self> {
+        validate_data(&x)?;
+        let (n, d, k) = (x.n_samples(), x.n_features(), n_components);
+        let bad = |what: &str, expected: String, found: String| Error::ShapeMismatch {
+            what: what.into(),
+            expected,
+            found,
+        };
+        if k == 0 || shift.len() != k * d || shift.iter().any(|v| !v.is_finite()) {
+            return Err(bad(
+                "the shift",
+                format!("({k}, {d}) finite values with k >= 1"),
+                format!("{} values", shift.len()),
+            ));
+        }
+        match resp {
+            Responsibilities::Labels(l) => {
+                if l.len() != n {
+                    return Err(bad(
+                        "the labels",
+                        format!("({n},)"),
+                        format!("{} values", l.len()),
+                    ));
+                }
+                if let Some(v) = l.iter().find(|&&v| v < -1 || v >= k as i64) {
+                    return Err(crate::error::invalid(
+                        "labels",
+                        format!("{v} is not in [-1, {k})"),
+                    ));
+                }
+            }
+            Responsibilities::Soft(r) => {
+                if r.len() != n * k {
+                    return Err(bad(
+                        "the responsibilities",
+                        format!("({n}, {k})"),
+                        format!("{} values", r.len()),
+                    ));
+                }
+                if r.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+                    return Err(crate::error::invalid(
+                        "responsibilities",
+                        "must be finite and non-negative",
+                    ));
+                }
+            }
+        }
+        let centre = Shift::new(shift, k, d);
+        let fill = |start: usize, rows: usize, out: &mut [f64]| match resp {
+            Responsibilities::Labels(l) => {
+                for r in 0..rows {
+                    if let Ok(c) = usize::try_from(l[start + r]) {
+                        out[c * BLOCK_ROWS + r] = 1.0;
+                    }
+                }
+            }
+            Responsibilities::Soft(w) => {
+                for r in 0..rows {
+                    for c in 0..k {
+                        out[c * BLOCK_ROWS + r] = w[(start + r) * k + c];
+                    }
+                }
+            }
+        };
+        let sums = with_kernel!(covariance_type, K => {
+            Engine::new::<K>(x, k).stats_from::<K>(&centre, &fill)
+        });
+        Ok(SufficientStats::new(covariance_type, k, d, centre, sums))
     }
 
     /// Covariance type.

@@ -279,3 +279,168 @@ fn engine_matches_oracle_with_faer_products_and_across_leaves() {
         }
     }
 }
+
+#[test]
+fn statistics_from_given_responsibilities_match_the_oracle_m_step() {
+    use gaussmix_core::{Responsibilities, SufficientStats};
+    let (n, d, k) = (3 * BLOCK_ROWS + 11, 3, 4);
+    let mut g = rng(42);
+    let x: Vec<f64> = (0..n * d).map(|_| 10.0 * g.random::<f64>()).collect();
+    let data = DataRef::new(&x, n, d).unwrap();
+    let mut soft: Vec<f64> = (0..n * k).map(|_| g.random::<f64>()).collect();
+    for row in soft.chunks_mut(k) {
+        let s: f64 = row.iter().sum();
+        row.iter_mut().for_each(|v| *v /= s);
+    }
+    let labels: Vec<i64> = (0..n)
+        .map(|i| if i % 7 == 0 { -1 } else { (i % k) as i64 })
+        .collect();
+    let onehot: Vec<f64> = (0..n * k)
+        .map(|i| (labels[i / k] == (i % k) as i64) as u8 as f64)
+        .collect();
+    let shift: Vec<f64> = (0..k * d).map(|i| i as f64 * 0.5).collect();
+    for t in CovarianceType::ALL {
+        for (resp, dense) in [
+            (Responsibilities::Soft(&soft), &soft),
+            (Responsibilities::Labels(&labels), &onehot),
+        ] {
+            let stats = SufficientStats::from_responsibilities(t, data, &shift, k, resp).unwrap();
+            assert_eq!(stats.n_samples(), n as u64);
+            assert_eq!(stats.log_likelihood(), 0.0);
+            let m = GaussianMixtureModel::m_step(&stats, 1e-6).unwrap();
+            let (w, mu, cov) = oracle_m_step(t, &x, n, d, dense, k, 1e-6);
+            close(m.weights(), &w, 1e-10, &format!("{t} weights"));
+            close(m.means(), &mu, 1e-10, &format!("{t} means"));
+            // scikit-learn's tied covariance counts every row once, whatever its
+            // responsibilities; the oracle's pooled covariance equals it when they sum to one
+            // per row (the soft case), not with rows that belong to no component.
+            if t != CovarianceType::Tied || matches!(resp, Responsibilities::Soft(_)) {
+                close(m.covariances(), &cov, 1e-9, &format!("{t} covariances"));
+            }
+        }
+    }
+    // Bad input is refused.
+    assert!(
+        SufficientStats::from_responsibilities(
+            CovarianceType::Full,
+            data,
+            &shift,
+            k,
+            Responsibilities::Labels(&labels[1..])
+        )
+        .is_err()
+    );
+    let mut wrong = labels.clone();
+    wrong[3] = k as i64;
+    assert!(
+        SufficientStats::from_responsibilities(
+            CovarianceType::Full,
+            data,
+            &shift,
+            k,
+            Responsibilities::Labels(&wrong)
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn lloyd_passes_over_chunks_add_up_to_one_iteration() {
+    use gaussmix_core::{KMeans, KMeansInit, KMeansModel};
+    let (n, d, k) = (2 * 16 * BLOCK_ROWS + 77, 5, 6);
+    let mut g = rng(7);
+    let x: Vec<f64> = (0..n * d)
+        .map(|i| 20.0 * ((i / d) % k) as f64 + g.random::<f64>())
+        .collect();
+    let data = DataRef::new(&x, n, d).unwrap();
+    let init: Vec<f64> = (0..k)
+        .flat_map(|c| x[(c * 101) * d..(c * 101 + 1) * d].to_vec())
+        .collect();
+    let offset: Vec<f64> = (0..d)
+        .map(|j| (0..n).map(|i| x[i * d + j]).sum::<f64>() / n as f64)
+        .collect();
+    let model = KMeansModel::from_centers(init.clone(), k, d).unwrap();
+    // Three uneven chunks merge to the whole pass.
+    let cuts = [0, 1000, 5000, n];
+    let parts: Vec<_> = cuts
+        .windows(2)
+        .map(|w| {
+            model
+                .lloyd_pass(
+                    DataRef::new(&x[w[0] * d..w[1] * d], w[1] - w[0], d).unwrap(),
+                    &offset,
+                )
+                .unwrap()
+        })
+        .collect();
+    let whole = model.lloyd_pass(data, &offset).unwrap();
+    let sum = |f: &dyn Fn(&gaussmix_core::LloydPass) -> Vec<f64>| {
+        let mut acc = vec![0.0; f(&parts[0]).len()];
+        for p in &parts {
+            for (a, v) in acc.iter_mut().zip(f(p)) {
+                *a += v;
+            }
+        }
+        acc
+    };
+    close(&sum(&|p| p.sums.clone()), &whole.sums, 1e-12, "sums");
+    assert_eq!(sum(&|p| p.counts.clone()), whole.counts);
+    assert_eq!(parts.iter().map(|p| p.n_samples).sum::<usize>(), n);
+    let inertia: f64 = parts.iter().map(|p| p.inertia).sum();
+    assert!((inertia - whole.inertia).abs() <= 1e-12 * whole.inertia);
+    // The pass's inertia is Σ min distance; the next centres are those of one Lloyd iteration.
+    let naive: f64 = (0..n)
+        .map(|i| {
+            (0..k)
+                .map(|c| {
+                    (0..d)
+                        .map(|j| (x[i * d + j] - init[c * d + j]).powi(2))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min)
+        })
+        .sum();
+    assert!((whole.inertia - naive).abs() <= 1e-9 * naive);
+    let next: Vec<f64> = (0..k * d)
+        .map(|i| offset[i % d] + whole.sums[i] / whole.counts[i / d])
+        .collect();
+    let one = KMeans::new(k)
+        .init(KMeansInit::Centers(init))
+        .max_iter(1)
+        .tol(0.0)
+        .fit(data)
+        .unwrap();
+    close(&next, one.centers(), 1e-12, "centres after one iteration");
+    // Same centres, same fingerprint; other centres, another.
+    assert_eq!(
+        model.lloyd_pass(data, &offset).unwrap().fingerprint,
+        whole.fingerprint
+    );
+    let moved = KMeansModel::from_centers(one.centers().to_vec(), k, d).unwrap();
+    let other = moved.lloyd_pass(data, &offset).unwrap();
+    assert_eq!(
+        other.fingerprint == whole.fingerprint,
+        one.labels() == model.predict(data).unwrap()
+    );
+    // The farthest rows from their nearest centre.
+    let far = model.farthest_rows(data, &offset, 3).unwrap();
+    let mut all: Vec<(f64, usize)> = (0..n)
+        .map(|i| {
+            (
+                (0..k)
+                    .map(|c| {
+                        (0..d)
+                            .map(|j| (x[i * d + j] - model.centers()[c * d + j]).powi(2))
+                            .sum::<f64>()
+                    })
+                    .fold(f64::INFINITY, f64::min),
+                i,
+            )
+        })
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert_eq!(
+        far.iter().map(|f| f.0).collect::<Vec<_>>(),
+        all[..3].iter().map(|a| a.1).collect::<Vec<_>>()
+    );
+}

@@ -9,11 +9,11 @@
 //!   under *given* responsibilities (hard labels or a soft matrix) instead of an E-step: the
 //!   initialisation of a mixture.
 //!
-//! Every sum runs over fixed segments of rows whose partial results are added in segment
-//! order, so the results are bit-identical for any number of threads. Labels come from the
-//! engine's own nearest-centre computation (`KMeansModel::predict`).
+//! The arithmetic is the engine's (`KMeansModel::lloyd_pass`, `KMeansModel::farthest_rows`,
+//! `SufficientStats::from_responsibilities`), so a chunk's results are bit-identical for any
+//! number of threads and computed exactly as an in-memory fit computes them.
 
-use gaussmix_core::{CovarianceType, DataRef, Float, KMeansModel, StatsParts, SufficientStats};
+use gaussmix_core::{CovarianceType, Float, KMeansModel, Responsibilities, SufficientStats};
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -73,26 +73,6 @@ fn centers_model(c: &Bound<'_, PyAny>) -> PyResult<KMeansModel> {
     KMeansModel::from_centers(v, s[0], s[1]).map_err(value_err)
 }
 
-/// An order-dependent 64-bit fingerprint of a sequence of labels (equal labels, equal
-/// fingerprints; different labels collide with probability about 2^-64).
-fn fingerprint(labels: &[usize]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ labels.len() as u64;
-    for &l in labels {
-        h = (h ^ (l as u64).wrapping_add(1)).wrapping_mul(0x0000_0100_0000_01B3);
-        h ^= h >> 29;
-    }
-    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    h ^ (h >> 31)
-}
-
-/// One Lloyd pass over a chunk under `centers` `(K, d)`.
-///
-/// Returns a dict: `counts` `(K,)` (rows nearest each centre, as floats), `sums` `(K, d)`
-/// (`Σ (x - offset)` over those rows), `inertia` (`Σ ‖x - c_label‖²`), `fingerprint` (an int
-/// identifying the chunk's labels, to detect that no label changed) and `n_samples`.
-/// `offset` `(d,)` is the frame the sums are taken in (the data's column means, as the
-/// in-memory k-means centres its data).
 #[pyfunction]
 #[pyo3(signature = (centers, x, offset, n_threads=None))]
 pub(crate) fn kmeans_partial<'py>(
@@ -104,6 +84,22 @@ pub(crate) fn kmeans_partial<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let model = centers_model(centers)?;
     let (k, d) = (model.n_clusters(), model.n_features());
+    let off = offset_array(offset, d)?;
+    let data = input(x)?;
+    let pass =
+        with_view!(data, v => py.detach(|| in_pool(n_threads, || model.lloyd_pass(v, &off))))
+            .map_err(PyValueError::new_err)?
+            .map_err(value_err)?;
+    let dict = PyDict::new(py);
+    dict.set_item("n_samples", pass.n_samples)?;
+    dict.set_item("counts", array(py, pass.counts, &[k])?)?;
+    dict.set_item("sums", array(py, pass.sums, &[k, d])?)?;
+    dict.set_item("inertia", pass.inertia)?;
+    dict.set_item("fingerprint", pass.fingerprint)?;
+    Ok(dict)
+}
+
+fn offset_array(offset: &Bound<'_, PyAny>, d: usize) -> PyResult<Vec<f64>> {
     let (off, os) = f64_array(offset, "offset")?;
     if os != [d] {
         return Err(PyValueError::new_err(format!(
@@ -111,107 +107,31 @@ pub(crate) fn kmeans_partial<'py>(
             shape_str(&os)
         )));
     }
-    let data = input(x)?;
-    let n = data.n_samples();
-    let out =
-        with_view!(data, v => py.detach(|| in_pool(n_threads, || -> gaussmix_core::Result<_> {
-            let labels = model.predict(v)?;
-            let c = model.centers();
-            let parts = segments(n, |a, b| lloyd_segment(&v, &labels, c, &off, a, b, k, d));
-            let (mut sums, mut counts, mut inertia) = (vec![0.0; k * d], vec![0.0; k], 0.0);
-            for (s, cn, i) in &parts {
-                add_into(&mut sums, s);
-                add_into(&mut counts, cn);
-                inertia += i;
-            }
-            Ok((sums, counts, inertia, fingerprint(&labels)))
-        })))
-        .map_err(PyValueError::new_err)?
-        .map_err(value_err)?;
-    let (sums, counts, inertia, fp) = out;
-    let dict = PyDict::new(py);
-    dict.set_item("n_samples", n)?;
-    dict.set_item("counts", array(py, counts, &[k])?)?;
-    dict.set_item("sums", array(py, sums, &[k, d])?)?;
-    dict.set_item("inertia", inertia)?;
-    dict.set_item("fingerprint", fp)?;
-    Ok(dict)
-}
-
-fn lloyd_segment<T: Float>(
-    x: &DataRef<'_, T>,
-    labels: &[usize],
-    centers: &[f64],
-    offset: &[f64],
-    a: usize,
-    b: usize,
-    k: usize,
-    d: usize,
-) -> (Vec<f64>, Vec<f64>, f64) {
-    let mut sums = vec![0.0; k * d];
-    let mut counts = vec![0.0; k];
-    let mut inertia = 0.0;
-    for (i, &l) in labels.iter().enumerate().take(b).skip(a) {
-        let row = x.row(i);
-        counts[l] += 1.0;
-        let c = &centers[l * d..(l + 1) * d];
-        let s = &mut sums[l * d..(l + 1) * d];
-        let mut q = 0.0;
-        for j in 0..d {
-            let xv = row[j].to_f64();
-            s[j] += xv - offset[j];
-            let e = xv - c[j];
-            q += e * e;
-        }
-        inertia += q;
-    }
-    (sums, counts, inertia)
+    Ok(off)
 }
 
 /// The `n` rows of a chunk farthest from their nearest centre, farthest first (ties: the lower
 /// row), as `(rows int64 (m,), squared distances (m,), labels int64 (m,))` with
 /// `m = min(n, n_samples)`; row indices are the chunk's own.
 #[pyfunction]
-#[pyo3(signature = (centers, x, n, n_threads=None))]
+#[pyo3(signature = (centers, x, n, offset, n_threads=None))]
 pub(crate) fn kmeans_farthest<'py>(
     py: Python<'py>,
     centers: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     n: usize,
+    offset: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let model = centers_model(centers)?;
-    let d = model.n_features();
+    let off = offset_array(offset, model.n_features())?;
     let data = input(x)?;
-    let rows = data.n_samples();
-    let top = with_view!(data, v => py.detach(|| in_pool(n_threads, || -> gaussmix_core::Result<_> {
-        let labels = model.predict(v)?;
-        let c = model.centers();
-        let keep = |t: &mut Vec<(f64, usize, usize)>| {
-            t.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            t.truncate(n);
-        };
-        let parts = segments(rows, |a, b| {
-            let mut t = Vec::new();
-            for (i, &l) in labels.iter().enumerate().take(b).skip(a) {
-                let cl = &c[l * d..(l + 1) * d];
-                let q: f64 = v.row(i).iter().zip(cl).map(|(xv, cv)| (xv.to_f64() - cv).powi(2)).sum();
-                t.push((q, i, l));
-                if t.len() >= 2 * n.max(1) + 64 {
-                    keep(&mut t);
-                }
-            }
-            keep(&mut t);
-            t
-        });
-        let mut all: Vec<(f64, usize, usize)> = parts.into_iter().flatten().collect();
-        keep(&mut all);
-        Ok(all)
-    })))
-    .map_err(PyValueError::new_err)?
-    .map_err(value_err)?;
-    let idx: Vec<i64> = top.iter().map(|t| t.1 as i64).collect();
-    let dist: Vec<f64> = top.iter().map(|t| t.0).collect();
+    let top =
+        with_view!(data, v => py.detach(|| in_pool(n_threads, || model.farthest_rows(v, &off, n))))
+            .map_err(PyValueError::new_err)?
+            .map_err(value_err)?;
+    let idx: Vec<i64> = top.iter().map(|t| t.0 as i64).collect();
+    let dist: Vec<f64> = top.iter().map(|t| t.1).collect();
     let lab: Vec<i64> = top.iter().map(|t| t.2 as i64).collect();
     let m = idx.len();
     Ok((
@@ -271,14 +191,6 @@ pub(crate) fn column_moments<'py>(
     Ok((n, array(py, mean, &[d])?, array(py, m2, &[d])?))
 }
 
-/// Responsibilities handed to [`responsibility_statistics`].
-enum Resp {
-    /// One component per row (`-1`: none).
-    Labels(Vec<i64>),
-    /// `(n, K)` row-major.
-    Soft(Vec<f64>),
-}
-
 /// Sufficient statistics of the rows of `x` under given responsibilities, centred on `shift`
 /// `(K, d)`, in the layout of `gaussmix.stats` (its `log_likelihood` is 0: no E-step ran).
 ///
@@ -305,10 +217,14 @@ pub(crate) fn responsibility_statistics<'py>(
             shape_str(&ss)
         )));
     }
-    let (k, d) = (ss[0], ss[1]);
+    let k = ss[0];
     let data = input(x)?;
     let n = data.n_samples();
-    let r = match (labels, resp) {
+    enum Owned {
+        Labels(Vec<i64>),
+        Soft(Vec<f64>),
+    }
+    let owned = match (labels, resp) {
         (Some(_), Some(_)) => {
             return Err(PyValueError::new_err("give labels or resp, not both"));
         }
@@ -320,12 +236,7 @@ pub(crate) fn responsibility_statistics<'py>(
                     shape_str(&s)
                 )));
             }
-            if v.iter().any(|&l| l < -1 || l >= k as i64) {
-                return Err(PyValueError::new_err(format!(
-                    "labels must lie in [-1, {k})"
-                )));
-            }
-            Resp::Labels(v)
+            Owned::Labels(v)
         }
         (None, Some(r)) => {
             let (v, s) = f64_array(r, "resp")?;
@@ -335,168 +246,18 @@ pub(crate) fn responsibility_statistics<'py>(
                     shape_str(&s)
                 )));
             }
-            if v.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(PyValueError::new_err(
-                    "resp must be finite and non-negative",
-                ));
-            }
-            Resp::Soft(v)
+            Owned::Soft(v)
         }
-        (None, None) => Resp::Labels(vec![-1; n]),
+        (None, None) => Owned::Labels(vec![-1; n]),
     };
-    let mut center = vec![0.0; d];
-    for c in 0..k {
-        for j in 0..d {
-            center[j] += sh[c * d + j];
-        }
-    }
-    center.iter_mut().for_each(|v| *v /= k as f64);
-    let res = with_view!(data, v => {
-        if v.n_features() != d {
-            return Err(PyValueError::new_err(format!(
-                "the data have {} features, the shift {d}",
-                v.n_features()
-            )));
-        }
-        py.detach(|| in_pool(n_threads, || -> gaussmix_core::Result<_> {
-            v.check_finite()?;
-            let parts = segments(n, |a, b| resp_segment(&v, &r, t, &sh, &center, a, b, k, d));
-            let mut total = Acc::zeros(t, k, d);
-            for p in &parts {
-                total.add(p);
-            }
-            Ok(total)
-        }))
-    });
-    let acc = res.map_err(PyValueError::new_err)?.map_err(value_err)?;
-    let s = SufficientStats::from_parts(StatsParts {
-        covariance_type: t,
-        n_components: k,
-        n_features: d,
-        shift: sh,
-        center,
-        n_samples: n as u64,
-        log_likelihood: 0.0,
-        nk: acc.nk,
-        s1: acc.s1,
-        s2: acc.s2,
-        t1: acc.t1,
-    })
+    let r = match &owned {
+        Owned::Labels(v) => Responsibilities::Labels(v),
+        Owned::Soft(v) => Responsibilities::Soft(v),
+    };
+    let s = with_view!(data, v => py.detach(|| in_pool(n_threads, || {
+        SufficientStats::from_responsibilities(t, v, &sh, k, r)
+    })))
+    .map_err(PyValueError::new_err)?
     .map_err(value_err)?;
     stats_dict(py, &s)
-}
-
-struct Acc {
-    nk: Vec<f64>,
-    s1: Vec<f64>,
-    s2: Vec<f64>,
-    t1: Vec<f64>,
-}
-
-impl Acc {
-    fn zeros(t: CovarianceType, k: usize, d: usize) -> Self {
-        let (s2, t1) = match t {
-            CovarianceType::Full => (k * d * d, 0),
-            CovarianceType::Tied => (d * d, d),
-            CovarianceType::Diag | CovarianceType::Spherical => (k * d, 0),
-        };
-        Acc {
-            nk: vec![0.0; k],
-            s1: vec![0.0; k * d],
-            s2: vec![0.0; s2],
-            t1: vec![0.0; t1],
-        }
-    }
-
-    fn add(&mut self, o: &Acc) {
-        add_into(&mut self.nk, &o.nk);
-        add_into(&mut self.s1, &o.s1);
-        add_into(&mut self.s2, &o.s2);
-        add_into(&mut self.t1, &o.t1);
-    }
-
-    /// Adds row `x` with responsibility `r` for component `c`.
-    #[inline]
-    fn add_row(
-        &mut self,
-        t: CovarianceType,
-        x: &[f64],
-        r: f64,
-        c: usize,
-        sh: &[f64],
-        e: &mut [f64],
-    ) {
-        let d = x.len();
-        self.nk[c] += r;
-        for j in 0..d {
-            e[j] = x[j] - sh[c * d + j];
-            self.s1[c * d + j] += r * e[j];
-        }
-        match t {
-            CovarianceType::Full => {
-                let s2 = &mut self.s2[c * d * d..(c + 1) * d * d];
-                for i in 0..d {
-                    let re = r * e[i];
-                    for j in 0..=i {
-                        s2[i * d + j] += re * e[j];
-                    }
-                }
-            }
-            CovarianceType::Diag | CovarianceType::Spherical => {
-                for (q, ej) in self.s2[c * d..(c + 1) * d].iter_mut().zip(e.iter()) {
-                    *q += r * ej * ej;
-                }
-            }
-            CovarianceType::Tied => {}
-        }
-    }
-}
-
-fn resp_segment<T: Float>(
-    x: &DataRef<'_, T>,
-    r: &Resp,
-    t: CovarianceType,
-    sh: &[f64],
-    center: &[f64],
-    a: usize,
-    b: usize,
-    k: usize,
-    d: usize,
-) -> Acc {
-    let mut acc = Acc::zeros(t, k, d);
-    let mut row = vec![0.0; d];
-    let mut e = vec![0.0; d];
-    for i in a..b {
-        for (o, v) in row.iter_mut().zip(x.row(i)) {
-            *o = v.to_f64();
-        }
-        match r {
-            Resp::Labels(l) => {
-                if l[i] >= 0 {
-                    acc.add_row(t, &row, 1.0, l[i] as usize, sh, &mut e);
-                }
-            }
-            Resp::Soft(p) => {
-                for c in 0..k {
-                    let w = p[i * k + c];
-                    if w != 0.0 {
-                        acc.add_row(t, &row, w, c, sh, &mut e);
-                    }
-                }
-            }
-        }
-        if t == CovarianceType::Tied {
-            // The pooled scatter about the centre counts every row once.
-            for (((ej, t), r), c) in e.iter_mut().zip(&mut acc.t1).zip(&row).zip(center) {
-                *ej = r - c;
-                *t += *ej;
-            }
-            for i2 in 0..d {
-                for j in 0..=i2 {
-                    acc.s2[i2 * d + j] += e[i2] * e[j];
-                }
-            }
-        }
-    }
-    acc
 }

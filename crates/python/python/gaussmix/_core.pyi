@@ -81,7 +81,11 @@ def kmeans_partial(
     centers: npt.ArrayLike, x: npt.ArrayLike, offset: npt.ArrayLike, n_threads: int | None = None
 ) -> dict[str, Any]: ...
 def kmeans_farthest(
-    centers: npt.ArrayLike, x: npt.ArrayLike, n: int, n_threads: int | None = None
+    centers: npt.ArrayLike,
+    x: npt.ArrayLike,
+    n: int,
+    offset: npt.ArrayLike,
+    n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 def column_moments(
     x: npt.ArrayLike, n_threads: int | None = None

@@ -159,8 +159,8 @@ def _take(X, local):
     return np.array(X[local], dtype=np.float64)
 
 
-def _farthest(X, centers, n, n_threads, start):
-    idx, dist, lab = _core.kmeans_farthest(centers, X, n, _task_threads(n_threads))
+def _farthest(X, centers, n, offset, n_threads, start):
+    idx, dist, lab = _core.kmeans_farthest(centers, X, n, offset, _task_threads(n_threads))
     return idx + start, dist, lab, np.array(X[idx], dtype=np.float64)
 
 
@@ -503,6 +503,7 @@ def _lloyd(data, centers, max_iter, tol, n_threads, verbose=0, what="k-means"):
                 _merge_farthest,
                 data.broadcast(ext, "centers"),
                 int(empty.size),
+                offset,
                 n_threads,
                 per_part=list(data.starts),
                 merge_args=(int(empty.size),),

@@ -39,6 +39,12 @@ pub trait Isa: Copy + Send + Sync + 'static {
     /// Lanes of `x` where `a < b`, of `y` elsewhere (NaN compares false).
     fn lt_select(a: Self::R, b: Self::R, x: Self::R, y: Self::R) -> Self::R;
     fn to_array(r: Self::R) -> [f64; 8];
+    /// Sum of the lanes, in exactly this order: `((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7))`.
+    #[inline(always)]
+    fn sum(r: Self::R) -> f64 {
+        let a = Self::to_array(r);
+        ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+    }
     /// `2^n` where `t = n + 1.5·2^52` holds the integer `n` in its low mantissa bits.
     fn exp2_from_rounded(t: Self::R) -> Self::R;
     /// For positive normal lanes, the biased exponent field (as `f64`) and the mantissa in
@@ -122,16 +128,15 @@ impl<I: Isa> V8<I> {
         Self::wrap(I::lt_select(self.0, b.0, x.0, y.0))
     }
 
-    #[inline(always)]
-    pub(crate) fn to_array(self) -> [f64; 8] {
-        I::to_array(self.0)
-    }
-
     /// Sum of the lanes, in a fixed order: `((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7))`.
     #[inline(always)]
     pub(crate) fn sum(self) -> f64 {
-        let a = self.to_array();
-        ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+        I::sum(self.0)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn to_array(self) -> [f64; 8] {
+        I::to_array(self.0)
     }
 
     #[inline(always)]
@@ -291,6 +296,10 @@ mod x86 {
     impl Isa for Avx2 {
         type R = (__m256d, __m256d);
         #[inline(always)]
+        fn sum(r: Self::R) -> f64 {
+            sum4(unsafe { _mm256_add_pd(r.0, r.1) })
+        }
+        #[inline(always)]
         fn splat(v: f64) -> Self::R {
             unsafe { (_mm256_set1_pd(v), _mm256_set1_pd(v)) }
         }
@@ -437,8 +446,25 @@ mod x86 {
         }
     }
 
+    /// `(b0+b1) + (b2+b3)` for `b = [b0, b1, b2, b3]`, in registers (`b1+b0` equals `b0+b1`
+    /// exactly, so the order is [`Isa::sum`]'s).
+    #[inline(always)]
+    fn sum4(b: __m256d) -> f64 {
+        unsafe {
+            let c = _mm256_add_pd(b, _mm256_permute_pd(b, 0b0101));
+            _mm_cvtsd_f64(_mm_add_sd(
+                _mm256_castpd256_pd128(c),
+                _mm256_extractf128_pd(c, 1),
+            ))
+        }
+    }
+
     impl Isa for Avx512 {
         type R = __m512d;
+        #[inline(always)]
+        fn sum(r: Self::R) -> f64 {
+            sum4(unsafe { _mm256_add_pd(_mm512_castpd512_pd256(r), _mm512_extractf64x4_pd(r, 1)) })
+        }
         #[inline(always)]
         fn splat(v: f64) -> Self::R {
             unsafe { _mm512_set1_pd(v) }
@@ -646,6 +672,13 @@ mod tests {
         assert_eq!(a.div(b).to_array()[1], 1.0);
         assert_eq!(a.lt_select(b, a, b).to_array()[..3], [1.0, 2.0, 2.0]);
         assert_eq!(a.sum(), 36.0);
+        // The order of the lane sum is part of the contract (results must not depend on the
+        // instruction set): these lanes give a different total in any other pairing.
+        let lanes = [1e16, 1.0, -1e16, 3.0, 1.0, -1.0, 1e-3, 2.0];
+        let want = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+            + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+        assert_eq!(V8::<I>::load(&lanes).sum().to_bits(), want.to_bits());
+        assert_ne!(lanes.iter().sum::<f64>(), want);
         let mut s = [0.0; 9];
         a.store(&mut s[1..]);
         assert_eq!(V8::<I>::load(&s[1..]).to_array(), a.to_array());

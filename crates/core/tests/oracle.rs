@@ -267,13 +267,14 @@ fn engine_matches_oracle_at_block_edges() {
 }
 
 #[test]
-fn engine_matches_oracle_with_faer_products_and_across_leaves() {
+fn engine_matches_oracle_with_large_d_kernels_and_across_leaves() {
     for t in CovarianceType::ALL {
         for (n, d, k) in [
             (37, 24, 3),
             (BLOCK_ROWS + 3, 33, 2),
             (LEAF + 1, 5, 3),
             (2 * LEAF + 17, 25, 2),
+            (BLOCK_ROWS + 9, 64, 2),
         ] {
             check(t, n, d, k);
         }

@@ -2,8 +2,8 @@
 //! Cholesky factor `U_k` (`U_k U_kᵀ = Σ_k⁻¹`).
 //!
 //! E-step: `log N(x | μ_k, Σ_k) = -½ (d log 2π + ‖(x - μ_k) U_k‖²) + Σ_j log U_k[j, j]`, the
-//! product taken for a whole block of centred rows at once (a triangular loop over lanes of rows
-//! for small `d`, faer's matrix product for larger `d`).
+//! product taken for a whole block of rows at once (a triangular loop over lanes of rows, in
+//! registers, for small `d`; register tiles of the triangular product for larger `d`).
 //!
 //! Statistics about shifts `s_k`: `S1_k = Σ r (x - s_k)`, `S2_k = Σ r (x - s_k)(x - s_k)ᵀ`.
 //! M-step, with `e_k = μ'_k - s_k`: `Σ_k = (S2_k - S1_k e_kᵀ - e_k S1_kᵀ + N_k e_k e_kᵀ) / N'_k
@@ -26,6 +26,9 @@ pub(crate) struct Prepared {
     d: usize,
     /// `(K, d, d)`, upper triangular.
     u: Vec<f64>,
+    /// For `d >= FAER_MIN_D`: `U` with its rows padded to `dp = d` rounded up to [`LANES`]
+    /// (zeros past column `d`), `(K, d, dp)`, for [`mahalanobis_tiled`]; empty otherwise.
+    up: Vec<f64>,
     means: Vec<f64>,
     /// `log w_k - d/2 log 2π + Σ_j log U_k[j, j]`.
     cst: Vec<f64>,
@@ -72,7 +75,8 @@ pub(crate) fn upper_product(
     );
 }
 
-/// `q[r] = ‖dx_r U‖²` for the padded rows of a centred feature-major block, `U` upper triangular.
+/// `q[r] = ‖dx_r U‖²` for the padded rows of a centred feature-major block, `U` upper
+/// triangular, `d < FAER_MIN_D` (the centred rows of a lane group in registers).
 #[inline(always)]
 pub(crate) fn mahalanobis_upper<I: Isa>(
     dx: &[f64],
@@ -80,21 +84,9 @@ pub(crate) fn mahalanobis_upper<I: Isa>(
     ld: usize,
     rows_p: usize,
     d: usize,
-    y: &mut [f64],
     q: &mut [f64],
 ) {
-    if d >= FAER_MIN_D {
-        upper_product(dx, u, ld, rows_p, d, y);
-        for r0 in (0..rows_p).step_by(LANES) {
-            let mut acc = V8::<I>::zero();
-            for j in 0..d {
-                let v = V8::<I>::load(&y[j * ld + r0..]);
-                acc = v.madd(v, acc);
-            }
-            acc.store(&mut q[r0..]);
-        }
-        return;
-    }
+    debug_assert!(d < FAER_MIN_D);
     for r0 in (0..rows_p).step_by(LANES) {
         let mut x = [V8::<I>::zero(); FAER_MIN_D];
         for l in 0..d {
@@ -109,6 +101,81 @@ pub(crate) fn mahalanobis_upper<I: Isa>(
             acc = yv.madd(yv, acc);
         }
         acc.store(&mut q[r0..]);
+    }
+}
+
+/// `q[r] = ‖(x_r - μ) U‖²` for the padded rows of a feature-major block, for larger `d`
+/// (`up`: `U` with rows padded to `dp`, see [`Prepared::up`]).
+///
+/// Register tiles of 24 rows × 8 columns of `(x - μ) U`: per feature `l`, three row vectors
+/// (centred as they are loaded) and eight broadcast entries of `U` feed 24 multiply-adds. Only
+/// the features `l < j0 + 8` that reach a column tile `j0..j0 + 8` are read (`U` is upper
+/// triangular), so the product costs about half of a full one; the tile's columns are squared
+/// into `q` as soon as they are complete, and `(x - μ) U` is never stored.
+#[inline(always)]
+pub(crate) fn mahalanobis_tiled<I: Isa>(
+    xt: &[f64],
+    mu: &[f64],
+    up: &[f64],
+    ld: usize,
+    rows_p: usize,
+    d: usize,
+    q: &mut [f64],
+) {
+    let groups = rows_p / LANES;
+    let mut g = 0;
+    while g + 3 <= groups {
+        mahalanobis_tile::<I, 3>(xt, mu, up, ld, g * LANES, d, q);
+        g += 3;
+    }
+    match groups - g {
+        2 => mahalanobis_tile::<I, 2>(xt, mu, up, ld, g * LANES, d, q),
+        1 => mahalanobis_tile::<I, 1>(xt, mu, up, ld, g * LANES, d, q),
+        _ => {}
+    }
+}
+
+/// [`mahalanobis_tiled`] for the `RT` lane groups of rows from `r0`.
+#[inline(always)]
+fn mahalanobis_tile<I: Isa, const RT: usize>(
+    xt: &[f64],
+    mu: &[f64],
+    up: &[f64],
+    ld: usize,
+    r0: usize,
+    d: usize,
+    q: &mut [f64],
+) {
+    let dp = d.next_multiple_of(LANES);
+    let mut qa = [V8::<I>::zero(); RT];
+    let mut j0 = 0;
+    while j0 < dp {
+        let mut acc = [[V8::<I>::zero(); LANES]; RT];
+        for l in 0..(j0 + LANES).min(d) {
+            let m = V8::<I>::splat(mu[l]);
+            let row = &xt[l * ld + r0..l * ld + r0 + RT * LANES];
+            // (A loop, not `array::from_fn`: a closure would not inherit the target features.)
+            let mut xs = [V8::<I>::zero(); RT];
+            for t in 0..RT {
+                xs[t] = V8::<I>::load(&row[t * LANES..]).sub(m);
+            }
+            let ur: &[f64; LANES] = up[l * dp + j0..l * dp + j0 + LANES].try_into().unwrap();
+            for c in 0..LANES {
+                let b = V8::<I>::splat(ur[c]);
+                for t in 0..RT {
+                    acc[t][c] = xs[t].madd(b, acc[t][c]);
+                }
+            }
+        }
+        for t in 0..RT {
+            for c in 0..LANES {
+                qa[t] = acc[t][c].madd(acc[t][c], qa[t]);
+            }
+        }
+        j0 += LANES;
+    }
+    for t in 0..RT {
+        qa[t].store(&mut q[r0 + t * LANES..]);
     }
 }
 
@@ -199,10 +266,21 @@ impl Kernel for Full {
             cst.push(p.weights[c].ln() - 0.5 * d as f64 * LN_2PI + log_det);
             u.extend_from_slice(&uc);
         }
+        let up = if d >= FAER_MIN_D {
+            let dp = d.next_multiple_of(LANES);
+            let mut up = vec![0.0; k * d * dp];
+            for (dst, src) in up.chunks_exact_mut(dp).zip(u.chunks_exact(d)) {
+                dst[..d].copy_from_slice(src);
+            }
+            up
+        } else {
+            Vec::new()
+        };
         Prepared {
             k,
             d,
             u,
+            up,
             means: p.means.clone(),
             cst,
         }
@@ -224,11 +302,17 @@ impl Kernel for Full {
         let (k, d) = (prep.k, prep.d);
         let rows_p = crate::blocks::padded(rows);
         with_dim!(d, D => log_prob_small::<D, I>(prep, xt, ld, rows_p, out), _ => {
-            let (dx, y) = work.split_at_mut(d * ld);
+            let dx = &mut work[..d * ld];
+            let dp = d.next_multiple_of(LANES);
             for c in 0..k {
-                center::<I>(xt, &prep.means[c * d..(c + 1) * d], ld, rows_p, dx);
                 let o = &mut out[c * ld..c * ld + ld];
-                mahalanobis_upper::<I>(dx, &prep.u[c * d * d..(c + 1) * d * d], ld, rows_p, d, y, o);
+                if d >= FAER_MIN_D {
+                    let up = &prep.up[c * d * dp..(c + 1) * d * dp];
+                    mahalanobis_tiled::<I>(xt, &prep.means[c * d..(c + 1) * d], up, ld, rows_p, d, o);
+                } else {
+                    center::<I>(xt, &prep.means[c * d..(c + 1) * d], ld, rows_p, dx);
+                    mahalanobis_upper::<I>(dx, &prep.u[c * d * d..(c + 1) * d * d], ld, rows_p, d, o);
+                }
                 let cst = V8::<I>::splat(prep.cst[c]);
                 for r0 in (0..rows_p).step_by(LANES) {
                     V8::<I>::load(&o[r0..]).madd(V8::<I>::splat(-0.5), cst).store(&mut o[r0..]);
@@ -255,19 +339,19 @@ impl Kernel for Full {
             return;
         }
         let (dx, wdx) = work.split_at_mut(d * ld);
-        let faer = d >= FAER_MIN_D;
+        let large = d >= FAER_MIN_D;
         for c in 0..k {
             let rk = &resp[c * ld..c * ld + rows_p];
             let s = &shift.shift[c * d..(c + 1) * d];
             sums.nk[c] += math::sum(rk);
-            // wdx = r (x - s); with faer, dx = x - s is materialised for the product too.
+            // wdx = r (x - s); for large d, dx = x - s is materialised for the scatter tiles too.
             for j in 0..d {
                 let sj = V8::<I>::splat(s[j]);
                 let mut s1 = V8::<I>::zero();
                 let mut r0 = 0;
                 while r0 < rows_p {
                     let v = V8::<I>::load(&xt[j * ld + r0..]).sub(sj);
-                    if faer {
+                    if large {
                         v.store(&mut dx[j * ld + r0..]);
                     }
                     let w = V8::<I>::load(&rk[r0..]).mul(v);
@@ -278,7 +362,7 @@ impl Kernel for Full {
                 sums.s1[c * d + j] += s1.sum();
             }
             let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
-            if faer {
+            if large {
                 add_scatter::<I>(dx, &[], wdx, ld, rows_p, d, s2);
             } else {
                 add_scatter::<I>(xt, s, wdx, ld, rows_p, d, s2);
@@ -330,25 +414,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mahalanobis_paths_agree() {
+    fn mahalanobis_kernels_match_the_definition() {
         let ld = crate::blocks::BLOCK_ROWS;
-        for d in [3, 32] {
-            for rows_p in [8, 40, ld] {
-                let dx: Vec<f64> = (0..d * ld).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+        // Small d (register kernel) and large d (tiled kernel: full, partial and single column
+        // tiles; 1, 2 and 3 lane groups left over).
+        for d in [3, 17, 24, 25, 33, 64] {
+            for rows_p in [8, 16, 24, 40, ld] {
+                let xt: Vec<f64> = (0..d * ld).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+                let mu: Vec<f64> = (0..d).map(|j| 0.25 * j as f64 - 1.0).collect();
                 let mut u = vec![0.0; d * d];
                 for i in 0..d {
                     for j in i..d {
                         u[i * d + j] = 1.0 / (1.0 + (i + 2 * j) as f64);
                     }
                 }
-                let mut y = vec![0.0; d * ld];
                 let mut q = vec![0.0; ld];
-                mahalanobis_upper::<crate::simd::Base>(&dx, &u, ld, rows_p, d, &mut y, &mut q);
+                if d < FAER_MIN_D {
+                    let mut dx = vec![0.0; d * ld];
+                    center::<crate::simd::Base>(&xt, &mu, ld, rows_p, &mut dx);
+                    mahalanobis_upper::<crate::simd::Base>(&dx, &u, ld, rows_p, d, &mut q);
+                } else {
+                    let dp = d.next_multiple_of(LANES);
+                    let mut up = vec![0.0; d * dp];
+                    for l in 0..d {
+                        up[l * dp..l * dp + d].copy_from_slice(&u[l * d..(l + 1) * d]);
+                    }
+                    mahalanobis_tiled::<crate::simd::Base>(&xt, &mu, &up, ld, rows_p, d, &mut q);
+                }
                 for r in 0..rows_p {
                     let want: f64 = (0..d)
                         .map(|j| {
                             (0..=j)
-                                .map(|l| dx[l * ld + r] * u[l * d + j])
+                                .map(|l| (xt[l * ld + r] - mu[l]) * u[l * d + j])
                                 .sum::<f64>()
                                 .powi(2)
                         })

@@ -368,13 +368,108 @@ pub(crate) fn symmetrize_lower(a: &mut [f64], d: usize) {
     }
 }
 
+/// The lower triangle of `Σ_r wa_r a_rᵀ` added into `out` `(d, d)`, for larger `d` (no shift:
+/// `a` is already centred).
+///
+/// Tiles of 4 × 6 outputs, each accumulated over the block's rows in 24 lane vectors: ten loads
+/// per 24 multiply-adds. Tiles wholly above the diagonal are skipped, so the work is about half
+/// of a full product; a tile across the diagonal computes its few upper entries and drops them.
+#[inline(always)]
+fn scatter_tiles<I: Isa>(
+    a: &[f64],
+    wa: &[f64],
+    ld: usize,
+    rows_p: usize,
+    d: usize,
+    out: &mut [f64],
+) {
+    const TI: usize = 4;
+    const TJ: usize = 6;
+    let mut i0 = 0;
+    while i0 < d {
+        let ni = TI.min(d - i0);
+        let mut j0 = 0;
+        while j0 < i0 + ni {
+            let nj = TJ.min(d - j0);
+            if ni == TI && nj == TJ {
+                let t = scatter_tile::<I, TI, TJ>(a, wa, ld, rows_p, i0, j0);
+                for (p, row) in t.iter().enumerate() {
+                    for (q, &v) in row.iter().enumerate() {
+                        if j0 + q <= i0 + p {
+                            out[(i0 + p) * d + j0 + q] += v;
+                        }
+                    }
+                }
+            } else {
+                // A ragged tile at the edge: one output at a time.
+                for i in i0..i0 + ni {
+                    for j in j0..(j0 + nj).min(i + 1) {
+                        let mut acc = V8::<I>::zero();
+                        for r0 in (0..rows_p).step_by(LANES) {
+                            acc = V8::<I>::load(&wa[i * ld + r0..])
+                                .madd(V8::<I>::load(&a[j * ld + r0..]), acc);
+                        }
+                        out[i * d + j] += acc.sum();
+                    }
+                }
+            }
+            j0 += TJ;
+        }
+        i0 += TI;
+    }
+}
+
+/// One `TI × TJ` tile of [`scatter_tiles`]: `Σ_r wa[i0 + p]_r a[j0 + q]_r`.
+#[inline(always)]
+fn scatter_tile<I: Isa, const TI: usize, const TJ: usize>(
+    a: &[f64],
+    wa: &[f64],
+    ld: usize,
+    rows_p: usize,
+    i0: usize,
+    j0: usize,
+) -> [[f64; TJ]; TI] {
+    let groups = rows_p / LANES;
+    // Each operand row as exactly `groups` lane groups: the bounds are checked here, once, and
+    // the loop's loads need no checks (a check in the loop would also pin the accumulators to
+    // memory for its panic path).
+    let mut w: [&[[f64; LANES]]; TI] = [&[]; TI];
+    for p in 0..TI {
+        w[p] = &wa[(i0 + p) * ld..].as_chunks().0[..groups];
+    }
+    let mut x: [&[[f64; LANES]]; TJ] = [&[]; TJ];
+    for q in 0..TJ {
+        x[q] = &a[(j0 + q) * ld..].as_chunks().0[..groups];
+    }
+    let mut acc = [[V8::<I>::zero(); TJ]; TI];
+    for g in 0..groups {
+        let mut wv = [V8::<I>::zero(); TI];
+        for p in 0..TI {
+            wv[p] = V8::<I>::load(&w[p][g]);
+        }
+        for q in 0..TJ {
+            let xv = V8::<I>::load(&x[q][g]);
+            for p in 0..TI {
+                acc[p][q] = wv[p].madd(xv, acc[p][q]);
+            }
+        }
+    }
+    let mut sums = [[0.0; TJ]; TI];
+    for p in 0..TI {
+        for q in 0..TJ {
+            sums[p][q] = acc[p][q].sum();
+        }
+    }
+    sums
+}
+
 /// Adds the weighted scatter `Σ_r wa_r (a_r - s)ᵀ` of feature-major rows into the lower triangle
 /// of `out` `(d, d)`, where `wa[j * ld + r] = w_r (a[j * ld + r] - s_j)` and `s` is `shift` (empty
-/// for zero; it must be empty on the faer path, `d >= FAER_MIN_D`).
+/// for zero; it must be empty for `d >= FAER_MIN_D`, where `a` comes centred).
 ///
 /// Small `d`: 4 × 4 tiles of the output, each accumulated over the block in sixteen lane
 /// vectors (eight loads per sixteen multiply-adds); rows past `d` in the tiles read `zero`.
-/// Larger `d`: faer's triangular matrix product.
+/// Larger `d`: [`scatter_tiles`].
 #[inline(always)]
 pub(crate) fn add_scatter<I: Isa>(
     a: &[f64],
@@ -388,24 +483,7 @@ pub(crate) fn add_scatter<I: Isa>(
     let sh = |j: usize| V8::<I>::splat(if shift.is_empty() { 0.0 } else { shift[j] });
     if d >= FAER_MIN_D {
         debug_assert!(shift.is_empty());
-        // (WA)ᵀ A with A `(rows, d)` column-major. The destination is viewed column-major: faer
-        // 0.24.4 computes wrong values (and corrupts the heap) when writing a row-major
-        // destination on AVX-512 machines; its upper triangle there is our lower triangle.
-        use faer::linalg::matmul::triangular::{BlockStructure, matmul};
-        let wa = faer::MatRef::from_column_major_slice_with_stride(wa, rows_p, d, ld);
-        let a = faer::MatRef::from_column_major_slice_with_stride(a, rows_p, d, ld);
-        let dst = faer::MatMut::from_column_major_slice_mut(out, d, d);
-        matmul(
-            dst,
-            BlockStructure::TriangularUpper,
-            faer::Accum::Add,
-            wa.transpose(),
-            BlockStructure::Rectangular,
-            a,
-            BlockStructure::Rectangular,
-            1.0,
-            faer::Par::Seq,
-        );
+        scatter_tiles::<I>(a, wa, ld, rows_p, d, out);
         return;
     }
     const T: usize = 4;
@@ -547,7 +625,10 @@ macro_rules! with_dim {
 }
 pub(crate) use with_dim;
 
-/// From this many features on, block products go through faer's matrix multiplication.
+/// From this many features on, block products leave the kernels that hold a row's features in
+/// registers: the full type's E-step and scatter go to register-tiled triangular kernels
+/// ([`full::mahalanobis_tiled`], [`scatter_tiles`]), the tied type's transform and k-means'
+/// distances to faer's matrix multiplication.
 pub(crate) const FAER_MIN_D: usize = 24;
 
 #[cfg(test)]

@@ -287,7 +287,7 @@ impl Kernel for Full {
     }
 
     fn work_len(_k: usize, d: usize) -> usize {
-        2 * d * crate::blocks::BLOCK_ROWS
+        d * crate::blocks::BLOCK_ROWS
     }
 
     #[inline(always)]
@@ -338,22 +338,18 @@ impl Kernel for Full {
             with_dim!(d, D => accumulate_small::<D, I>(shift, xt, ld, rows_p, resp, sums, k), _ => unreachable!());
             return;
         }
-        let (dx, wdx) = work.split_at_mut(d * ld);
-        let large = d >= FAER_MIN_D;
+        let wdx = &mut work[..d * ld];
         for c in 0..k {
             let rk = &resp[c * ld..c * ld + rows_p];
             let s = &shift.shift[c * d..(c + 1) * d];
             sums.nk[c] += math::sum(rk);
-            // wdx = r (x - s); for large d, dx = x - s is materialised for the scatter tiles too.
+            // wdx = r (x - s), and S1.
             for j in 0..d {
                 let sj = V8::<I>::splat(s[j]);
                 let mut s1 = V8::<I>::zero();
                 let mut r0 = 0;
                 while r0 < rows_p {
                     let v = V8::<I>::load(&xt[j * ld + r0..]).sub(sj);
-                    if large {
-                        v.store(&mut dx[j * ld + r0..]);
-                    }
                     let w = V8::<I>::load(&rk[r0..]).mul(v);
                     w.store(&mut wdx[j * ld + r0..]);
                     s1 = s1.add(w);
@@ -362,11 +358,7 @@ impl Kernel for Full {
                 sums.s1[c * d + j] += s1.sum();
             }
             let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
-            if large {
-                add_scatter::<I>(dx, &[], wdx, ld, rows_p, d, s2);
-            } else {
-                add_scatter::<I>(xt, s, wdx, ld, rows_p, d, s2);
-            }
+            add_scatter::<I>(xt, s, wdx, ld, rows_p, d, s2);
         }
     }
 

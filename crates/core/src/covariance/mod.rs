@@ -368,15 +368,16 @@ pub(crate) fn symmetrize_lower(a: &mut [f64], d: usize) {
     }
 }
 
-/// The lower triangle of `Σ_r wa_r a_rᵀ` added into `out` `(d, d)`, for larger `d` (no shift:
-/// `a` is already centred).
+/// The lower triangle of `Σ_r wa_r (a_r - s)ᵀ` added into `out` `(d, d)`, for larger `d` (`s`
+/// is `shift`, empty for zero).
 ///
 /// Tiles of 4 × 6 outputs, each accumulated over the block's rows in 24 lane vectors: ten loads
-/// per 24 multiply-adds. Tiles wholly above the diagonal are skipped, so the work is about half
+/// (six of them centred as they are loaded) per 24 multiply-adds. Tiles wholly above the diagonal are skipped, so the work is about half
 /// of a full product; a tile across the diagonal computes its few upper entries and drops them.
 #[inline(always)]
 fn scatter_tiles<I: Isa>(
     a: &[f64],
+    shift: &[f64],
     wa: &[f64],
     ld: usize,
     rows_p: usize,
@@ -392,7 +393,7 @@ fn scatter_tiles<I: Isa>(
         while j0 < i0 + ni {
             let nj = TJ.min(d - j0);
             if ni == TI && nj == TJ {
-                let t = scatter_tile::<I, TI, TJ>(a, wa, ld, rows_p, i0, j0);
+                let t = scatter_tile::<I, TI, TJ>(a, shift, wa, ld, rows_p, i0, j0);
                 for (p, row) in t.iter().enumerate() {
                     for (q, &v) in row.iter().enumerate() {
                         if j0 + q <= i0 + p {
@@ -405,9 +406,10 @@ fn scatter_tiles<I: Isa>(
                 for i in i0..i0 + ni {
                     for j in j0..(j0 + nj).min(i + 1) {
                         let mut acc = V8::<I>::zero();
+                        let sj = V8::<I>::splat(if shift.is_empty() { 0.0 } else { shift[j] });
                         for r0 in (0..rows_p).step_by(LANES) {
                             acc = V8::<I>::load(&wa[i * ld + r0..])
-                                .madd(V8::<I>::load(&a[j * ld + r0..]), acc);
+                                .madd(V8::<I>::load(&a[j * ld + r0..]).sub(sj), acc);
                         }
                         out[i * d + j] += acc.sum();
                     }
@@ -419,10 +421,11 @@ fn scatter_tiles<I: Isa>(
     }
 }
 
-/// One `TI × TJ` tile of [`scatter_tiles`]: `Σ_r wa[i0 + p]_r a[j0 + q]_r`.
+/// One `TI × TJ` tile of [`scatter_tiles`]: `Σ_r wa[i0 + p]_r (a[j0 + q]_r - s[j0 + q])`.
 #[inline(always)]
 fn scatter_tile<I: Isa, const TI: usize, const TJ: usize>(
     a: &[f64],
+    shift: &[f64],
     wa: &[f64],
     ld: usize,
     rows_p: usize,
@@ -441,6 +444,12 @@ fn scatter_tile<I: Isa, const TI: usize, const TJ: usize>(
     for q in 0..TJ {
         x[q] = &a[(j0 + q) * ld..].as_chunks().0[..groups];
     }
+    let mut sv = [V8::<I>::zero(); TJ];
+    if !shift.is_empty() {
+        for q in 0..TJ {
+            sv[q] = V8::<I>::splat(shift[j0 + q]);
+        }
+    }
     let mut acc = [[V8::<I>::zero(); TJ]; TI];
     for g in 0..groups {
         let mut wv = [V8::<I>::zero(); TI];
@@ -448,7 +457,7 @@ fn scatter_tile<I: Isa, const TI: usize, const TJ: usize>(
             wv[p] = V8::<I>::load(&w[p][g]);
         }
         for q in 0..TJ {
-            let xv = V8::<I>::load(&x[q][g]);
+            let xv = V8::<I>::load(&x[q][g]).sub(sv[q]);
             for p in 0..TI {
                 acc[p][q] = wv[p].madd(xv, acc[p][q]);
             }
@@ -465,7 +474,7 @@ fn scatter_tile<I: Isa, const TI: usize, const TJ: usize>(
 
 /// Adds the weighted scatter `Σ_r wa_r (a_r - s)ᵀ` of feature-major rows into the lower triangle
 /// of `out` `(d, d)`, where `wa[j * ld + r] = w_r (a[j * ld + r] - s_j)` and `s` is `shift` (empty
-/// for zero; it must be empty for `d >= FAER_MIN_D`, where `a` comes centred).
+/// for zero).
 ///
 /// Small `d`: 4 × 4 tiles of the output, each accumulated over the block in sixteen lane
 /// vectors (eight loads per sixteen multiply-adds); rows past `d` in the tiles read `zero`.
@@ -482,8 +491,7 @@ pub(crate) fn add_scatter<I: Isa>(
 ) {
     let sh = |j: usize| V8::<I>::splat(if shift.is_empty() { 0.0 } else { shift[j] });
     if d >= FAER_MIN_D {
-        debug_assert!(shift.is_empty());
-        scatter_tiles::<I>(a, wa, ld, rows_p, d, out);
+        scatter_tiles::<I>(a, shift, wa, ld, rows_p, d, out);
         return;
     }
     const T: usize = 4;
@@ -653,31 +661,44 @@ mod tests {
     }
 
     #[test]
-    fn scatter_paths_agree() {
+    fn scatter_kernels_match_the_definition() {
         let ld = crate::blocks::BLOCK_ROWS;
-        for (d, rows_p) in [(3, 40), (FAER_MIN_D + 1, 40), (32, ld), (64, ld), (64, 8)] {
-            let a: Vec<f64> = (0..d * ld).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
-            let w: Vec<f64> = (0..ld).map(|r| (r % 5) as f64 * 0.25).collect();
-            let mut wa = vec![0.0; d * ld];
-            for j in 0..d {
-                for r in 0..ld {
-                    wa[j * ld + r] = w[r] * a[j * ld + r];
-                }
-            }
-            let mut out = vec![1.0; d * d];
-            add_scatter::<crate::simd::Base>(&a, &[], &wa, ld, rows_p, d, &mut out);
-            let mut out2 = vec![1.0; d * d];
-            add_scatter::<crate::simd::Base>(&a, &[], &wa, ld, rows_p, d, &mut out2);
-            for (x, y) in out.iter().zip(&out2) {
-                assert!((x - y).abs() < 1e-9);
-            }
-            for i in 0..d {
-                for j in 0..i + 1 {
-                    let want: f64 = 1.0
-                        + (0..rows_p)
-                            .map(|r| w[r] * a[i * ld + r] * a[j * ld + r])
-                            .sum::<f64>();
-                    assert!((out[i * d + j] - want).abs() < 1e-9, "d={d} ({i},{j})");
+        // 4 × 4 tiles (d < FAER_MIN_D) and 4 × 6 tiles, with ragged edge tiles (25, 30, 33),
+        // with and without a shift.
+        for d in [3, 5, 25, 30, 32, 33, 64] {
+            for rows_p in [8, 40, ld] {
+                for shifted in [false, true] {
+                    let a: Vec<f64> = (0..d * ld).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+                    let w: Vec<f64> = (0..ld).map(|r| (r % 5) as f64 * 0.25).collect();
+                    let shift: Vec<f64> = if shifted {
+                        (0..d).map(|j| 0.5 * j as f64 - 3.0).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    let s = |j: usize| if shifted { shift[j] } else { 0.0 };
+                    let mut wa = vec![0.0; d * ld];
+                    for j in 0..d {
+                        for r in 0..ld {
+                            wa[j * ld + r] = w[r] * (a[j * ld + r] - s(j));
+                        }
+                    }
+                    let mut out = vec![1.0; d * d];
+                    add_scatter::<crate::simd::Base>(&a, &shift, &wa, ld, rows_p, d, &mut out);
+                    for i in 0..d {
+                        for j in 0..d {
+                            let want = if j <= i {
+                                1.0 + (0..rows_p)
+                                    .map(|r| w[r] * (a[i * ld + r] - s(i)) * (a[j * ld + r] - s(j)))
+                                    .sum::<f64>()
+                            } else {
+                                1.0 // the upper triangle is left alone
+                            };
+                            assert!(
+                                (out[i * d + j] - want).abs() < 1e-9 * want.abs().max(1.0),
+                                "d={d} rows={rows_p} shifted={shifted} ({i},{j})"
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -151,22 +151,19 @@ fn mahalanobis_tile<I: Isa, const RT: usize>(
     let mut j0 = 0;
     while j0 < dp {
         let mut acc = [[V8::<I>::zero(); LANES]; RT];
-        for l in 0..(j0 + LANES).min(d) {
-            let m = V8::<I>::splat(mu[l]);
-            let row = &xt[l * ld + r0..l * ld + r0 + RT * LANES];
-            // (A loop, not `array::from_fn`: a closure would not inherit the target features.)
-            let mut xs = [V8::<I>::zero(); RT];
-            for t in 0..RT {
-                xs[t] = V8::<I>::load(&row[t * LANES..]).sub(m);
-            }
-            let ur: &[f64; LANES] = up[l * dp + j0..l * dp + j0 + LANES].try_into().unwrap();
-            for c in 0..LANES {
-                let b = V8::<I>::splat(ur[c]);
-                for t in 0..RT {
-                    acc[t][c] = xs[t].madd(b, acc[t][c]);
-                }
-            }
+        // Features before the tile reach all its columns; feature j0 + c0 only the columns from
+        // c0 on (U is upper triangular), so the diagonal block skips its zeros.
+        for l in 0..j0 {
+            tile_feature::<I, RT, 0>(xt, mu, up, ld, r0, dp, j0, l, &mut acc);
         }
+        macro_rules! diagonal {
+            ($($c0:literal)*) => {$(
+                if j0 + $c0 < d {
+                    tile_feature::<I, RT, $c0>(xt, mu, up, ld, r0, dp, j0, j0 + $c0, &mut acc);
+                }
+            )*};
+        }
+        diagonal!(0 1 2 3 4 5 6 7);
         for t in 0..RT {
             for c in 0..LANES {
                 qa[t] = acc[t][c].madd(acc[t][c], qa[t]);
@@ -176,6 +173,37 @@ fn mahalanobis_tile<I: Isa, const RT: usize>(
     }
     for t in 0..RT {
         qa[t].store(&mut q[r0 + t * LANES..]);
+    }
+}
+
+/// One feature `l` of a [`mahalanobis_tile`]: `acc[t][c] += (x_l - μ_l) U[l, j0 + c]` for the
+/// columns `c >= C0`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile_feature<I: Isa, const RT: usize, const C0: usize>(
+    xt: &[f64],
+    mu: &[f64],
+    up: &[f64],
+    ld: usize,
+    r0: usize,
+    dp: usize,
+    j0: usize,
+    l: usize,
+    acc: &mut [[V8<I>; LANES]; RT],
+) {
+    let m = V8::<I>::splat(mu[l]);
+    let row = &xt[l * ld + r0..l * ld + r0 + RT * LANES];
+    // (A loop, not `array::from_fn`: a closure would not inherit the target features.)
+    let mut xs = [V8::<I>::zero(); RT];
+    for t in 0..RT {
+        xs[t] = V8::<I>::load(&row[t * LANES..]).sub(m);
+    }
+    let ur: &[f64; LANES] = up[l * dp + j0..l * dp + j0 + LANES].try_into().unwrap();
+    for c in C0..LANES {
+        let b = V8::<I>::splat(ur[c]);
+        for t in 0..RT {
+            acc[t][c] = xs[t].madd(b, acc[t][c]);
+        }
     }
 }
 

@@ -393,7 +393,17 @@ fn scatter_tiles<I: Isa>(
         while j0 < i0 + ni {
             let nj = TJ.min(d - j0);
             if ni == TI && nj == TJ {
-                let t = scatter_tile::<I, TI, TJ>(a, shift, wa, ld, rows_p, i0, j0);
+                // Tiles across the diagonal skip their upper entries (the offset `i0 - j0` is a
+                // constant of the tile variant, so the skipped sums compile away).
+                let t = match i0 as isize - j0 as isize {
+                    -2 => scatter_tile::<I, TI, TJ, -2>(a, shift, wa, ld, rows_p, i0, j0),
+                    0 => scatter_tile::<I, TI, TJ, 0>(a, shift, wa, ld, rows_p, i0, j0),
+                    2 => scatter_tile::<I, TI, TJ, 2>(a, shift, wa, ld, rows_p, i0, j0),
+                    4 => scatter_tile::<I, TI, TJ, 4>(a, shift, wa, ld, rows_p, i0, j0),
+                    _ => {
+                        scatter_tile::<I, TI, TJ, { isize::MAX }>(a, shift, wa, ld, rows_p, i0, j0)
+                    }
+                };
                 for (p, row) in t.iter().enumerate() {
                     for (q, &v) in row.iter().enumerate() {
                         if j0 + q <= i0 + p {
@@ -421,9 +431,17 @@ fn scatter_tiles<I: Isa>(
     }
 }
 
-/// One `TI × TJ` tile of [`scatter_tiles`]: `Σ_r wa[i0 + p]_r (a[j0 + q]_r - s[j0 + q])`.
+/// Whether entry `(p, q)` of a tile with `i0 - j0 = DELTA` is on or below the diagonal.
 #[inline(always)]
-fn scatter_tile<I: Isa, const TI: usize, const TJ: usize>(
+const fn lower<const DELTA: isize>(p: usize, q: usize) -> bool {
+    DELTA == isize::MAX || q as isize <= p as isize + DELTA
+}
+
+/// One `TI × TJ` tile of [`scatter_tiles`]: `Σ_r wa[i0 + p]_r (a[j0 + q]_r - s[j0 + q])`, for
+/// the entries on or below the diagonal when `DELTA = i0 - j0` (zero above it); `isize::MAX`
+/// for a tile wholly below the diagonal.
+#[inline(always)]
+fn scatter_tile<I: Isa, const TI: usize, const TJ: usize, const DELTA: isize>(
     a: &[f64],
     shift: &[f64],
     wa: &[f64],
@@ -459,14 +477,18 @@ fn scatter_tile<I: Isa, const TI: usize, const TJ: usize>(
         for q in 0..TJ {
             let xv = V8::<I>::load(&x[q][g]).sub(sv[q]);
             for p in 0..TI {
-                acc[p][q] = wv[p].madd(xv, acc[p][q]);
+                if lower::<DELTA>(p, q) {
+                    acc[p][q] = wv[p].madd(xv, acc[p][q]);
+                }
             }
         }
     }
     let mut sums = [[0.0; TJ]; TI];
     for p in 0..TI {
         for q in 0..TJ {
-            sums[p][q] = acc[p][q].sum();
+            if lower::<DELTA>(p, q) {
+                sums[p][q] = acc[p][q].sum();
+            }
         }
     }
     sums

@@ -498,9 +498,9 @@ fn scatter_tile<I: Isa, const TI: usize, const TJ: usize, const DELTA: isize>(
 /// of `out` `(d, d)`, where `wa[j * ld + r] = w_r (a[j * ld + r] - s_j)` and `s` is `shift` (empty
 /// for zero).
 ///
-/// Small `d`: 4 × 4 tiles of the output, each accumulated over the block in sixteen lane
-/// vectors (eight loads per sixteen multiply-adds); rows past `d` in the tiles read `zero`.
-/// Larger `d`: [`scatter_tiles`].
+/// Small `d`: 4 × 4 tiles of the output ([`scatter_tile`]: sixteen lane vectors, eight loads
+/// per sixteen multiply-adds; a diagonal tile computes only its ten lower entries), a ragged
+/// last tile row one entry at a time. Larger `d`: [`scatter_tiles`].
 #[inline(always)]
 pub(crate) fn add_scatter<I: Isa>(
     a: &[f64],
@@ -520,70 +520,16 @@ pub(crate) fn add_scatter<I: Isa>(
     for i0 in (0..d).step_by(T) {
         for j0 in (0..i0 + 1).step_by(T) {
             if i0 + T <= d {
-                // A full tile: sixteen named accumulators (an array of them ends up in memory),
-                // eight loads per sixteen multiply-adds.
-                let wr: [&[f64]; T] =
-                    [0, 1, 2, 3].map(|t| &wa[(i0 + t) * ld..(i0 + t) * ld + rows_p]);
-                let xr: [&[f64]; T] =
-                    [0, 1, 2, 3].map(|t| &a[(j0 + t) * ld..(j0 + t) * ld + rows_p]);
-                let z = V8::<I>::zero();
-                let (s0, s1, s2, s3) = (sh(j0), sh(j0 + 1), sh(j0 + 2), sh(j0 + 3));
-                let (
-                    mut a00,
-                    mut a01,
-                    mut a02,
-                    mut a03,
-                    mut a10,
-                    mut a11,
-                    mut a12,
-                    mut a13,
-                    mut a20,
-                    mut a21,
-                    mut a22,
-                    mut a23,
-                    mut a30,
-                    mut a31,
-                    mut a32,
-                    mut a33,
-                ) = (z, z, z, z, z, z, z, z, z, z, z, z, z, z, z, z);
-                let mut r0 = 0;
-                while r0 < rows_p {
-                    let w0 = V8::<I>::load(&wr[0][r0..]);
-                    let w1 = V8::<I>::load(&wr[1][r0..]);
-                    let w2 = V8::<I>::load(&wr[2][r0..]);
-                    let w3 = V8::<I>::load(&wr[3][r0..]);
-                    let x0 = V8::<I>::load(&xr[0][r0..]).sub(s0);
-                    let x1 = V8::<I>::load(&xr[1][r0..]).sub(s1);
-                    let x2 = V8::<I>::load(&xr[2][r0..]).sub(s2);
-                    let x3 = V8::<I>::load(&xr[3][r0..]).sub(s3);
-                    a00 = w0.madd(x0, a00);
-                    a01 = w0.madd(x1, a01);
-                    a02 = w0.madd(x2, a02);
-                    a03 = w0.madd(x3, a03);
-                    a10 = w1.madd(x0, a10);
-                    a11 = w1.madd(x1, a11);
-                    a12 = w1.madd(x2, a12);
-                    a13 = w1.madd(x3, a13);
-                    a20 = w2.madd(x0, a20);
-                    a21 = w2.madd(x1, a21);
-                    a22 = w2.madd(x2, a22);
-                    a23 = w2.madd(x3, a23);
-                    a30 = w3.madd(x0, a30);
-                    a31 = w3.madd(x1, a31);
-                    a32 = w3.madd(x2, a32);
-                    a33 = w3.madd(x3, a33);
-                    r0 += LANES;
-                }
-                let sums = [
-                    [a00.sum(), a01.sum(), a02.sum(), a03.sum()],
-                    [a10.sum(), a11.sum(), a12.sum(), a13.sum()],
-                    [a20.sum(), a21.sum(), a22.sum(), a23.sum()],
-                    [a30.sum(), a31.sum(), a32.sum(), a33.sum()],
-                ];
-                for p in 0..T {
-                    for q in 0..T {
+                // A full tile; the diagonal ones skip their upper entries.
+                let t = if i0 == j0 {
+                    scatter_tile::<I, T, T, 0>(a, shift, wa, ld, rows_p, i0, j0)
+                } else {
+                    scatter_tile::<I, T, T, { isize::MAX }>(a, shift, wa, ld, rows_p, i0, j0)
+                };
+                for (p, row) in t.iter().enumerate() {
+                    for (q, &v) in row.iter().enumerate() {
                         if j0 + q <= i0 + p {
-                            out[(i0 + p) * d + j0 + q] += sums[p][q];
+                            out[(i0 + p) * d + j0 + q] += v;
                         }
                     }
                 }

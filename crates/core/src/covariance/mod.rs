@@ -368,14 +368,14 @@ pub(crate) fn symmetrize_lower(a: &mut [f64], d: usize) {
     }
 }
 
-/// The lower triangle of `Σ_r wa_r (a_r - s)ᵀ` added into `out` `(d, d)`, for larger `d` (`s`
-/// is `shift`, empty for zero).
+/// The lower triangle of `Σ_r wa_r (a_r - s)ᵀ` added into `out` `(d, d)` (`s` is `shift`, empty
+/// for zero), in tiles of `TI × TJ` outputs ([`scatter_tile`]).
 ///
-/// Tiles of 4 × 6 outputs, each accumulated over the block's rows in 24 lane vectors: ten loads
-/// (six of them centred as they are loaded) per 24 multiply-adds. Tiles wholly above the diagonal are skipped, so the work is about half
-/// of a full product; a tile across the diagonal computes its few upper entries and drops them.
+/// Tiles wholly above the diagonal are skipped and tiles across it leave out their upper
+/// entries, so the work is half of a full product; ragged edge tiles go one entry at a time.
+/// The offsets `i0 - j0` of tiles across the diagonal are those of 4 × 4 and 4 × 6 tiles.
 #[inline(always)]
-fn scatter_tiles<I: Isa>(
+fn scatter_tiles<I: Isa, const TI: usize, const TJ: usize>(
     a: &[f64],
     shift: &[f64],
     wa: &[f64],
@@ -384,8 +384,6 @@ fn scatter_tiles<I: Isa>(
     d: usize,
     out: &mut [f64],
 ) {
-    const TI: usize = 4;
-    const TJ: usize = 6;
     let mut i0 = 0;
     while i0 < d {
         let ni = TI.min(d - i0);
@@ -498,9 +496,9 @@ fn scatter_tile<I: Isa, const TI: usize, const TJ: usize, const DELTA: isize>(
 /// of `out` `(d, d)`, where `wa[j * ld + r] = w_r (a[j * ld + r] - s_j)` and `s` is `shift` (empty
 /// for zero).
 ///
-/// Small `d`: 4 × 4 tiles of the output ([`scatter_tile`]: sixteen lane vectors, eight loads
-/// per sixteen multiply-adds; a diagonal tile computes only its ten lower entries), a ragged
-/// last tile row one entry at a time. Larger `d`: [`scatter_tiles`].
+/// [`scatter_tiles`] of 4 × 4 outputs for small `d` (sixteen lane vectors, eight loads per
+/// sixteen multiply-adds), of 4 × 6 for larger `d` (24 lane vectors, ten loads per 24
+/// multiply-adds); the loads of `a` are centred as they are loaded.
 #[inline(always)]
 pub(crate) fn add_scatter<I: Isa>(
     a: &[f64],
@@ -511,45 +509,10 @@ pub(crate) fn add_scatter<I: Isa>(
     d: usize,
     out: &mut [f64],
 ) {
-    let sh = |j: usize| V8::<I>::splat(if shift.is_empty() { 0.0 } else { shift[j] });
     if d >= FAER_MIN_D {
-        scatter_tiles::<I>(a, shift, wa, ld, rows_p, d, out);
-        return;
-    }
-    const T: usize = 4;
-    for i0 in (0..d).step_by(T) {
-        for j0 in (0..i0 + 1).step_by(T) {
-            if i0 + T <= d {
-                // A full tile; the diagonal ones skip their upper entries.
-                let t = if i0 == j0 {
-                    scatter_tile::<I, T, T, 0>(a, shift, wa, ld, rows_p, i0, j0)
-                } else {
-                    scatter_tile::<I, T, T, { isize::MAX }>(a, shift, wa, ld, rows_p, i0, j0)
-                };
-                for (p, row) in t.iter().enumerate() {
-                    for (q, &v) in row.iter().enumerate() {
-                        if j0 + q <= i0 + p {
-                            out[(i0 + p) * d + j0 + q] += v;
-                        }
-                    }
-                }
-            } else {
-                // The ragged last tile row: one output at a time.
-                for i in i0..d {
-                    for j in j0..(j0 + T).min(i + 1) {
-                        let mut acc = V8::<I>::zero();
-                        let sj = sh(j);
-                        let mut r0 = 0;
-                        while r0 < rows_p {
-                            let x = V8::<I>::load(&a[j * ld + r0..]).sub(sj);
-                            acc = V8::<I>::load(&wa[i * ld + r0..]).madd(x, acc);
-                            r0 += LANES;
-                        }
-                        out[i * d + j] += acc.sum();
-                    }
-                }
-            }
-        }
+        scatter_tiles::<I, 4, 6>(a, shift, wa, ld, rows_p, d, out);
+    } else {
+        scatter_tiles::<I, 4, 4>(a, shift, wa, ld, rows_p, d, out);
     }
 }
 

@@ -583,7 +583,29 @@ def _sample_size(est, k):
     return max(int(est.init_sample_size), int(k))
 
 
-class GaussianMixture(_GaussianMixture):
+class _Applied:
+    """What the Dask estimators share: the fitted check, and methods that run chunk-wise on the
+    workers for a Dask array (``_dask_apply``, per estimator) and locally on ``model_`` else."""
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            from ._compat import check_is_fitted
+
+            check_is_fitted(self, "model_")
+
+    def _apply(self, X, what):
+        self._check_fitted()
+        if _is_dask(X):
+            return self._dask_apply(X, what)
+        return getattr(self.model_, what)(X)
+
+    def to_sklearn(self):
+        """scikit-learn's fitted estimator with this model (see the in-memory one)."""
+        self._check_fitted()
+        return self.model_.to_sklearn()
+
+
+class GaussianMixture(_Applied, _GaussianMixture):
     """``gaussmix.GaussianMixture`` fitted on a Dask cluster (see the module docstring).
 
     Parameters are the in-memory estimator's, plus ``init_sample_size``; fitted attributes are
@@ -879,7 +901,7 @@ class GaussianMixture(_GaussianMixture):
 
     # -- predictions ---------------------------------------------------------------------
 
-    def _dask_predict(self, X, what):
+    def _dask_apply(self, X, what):
         X = _rowwise(X)
         _check_features(self, X.shape[1])
         model = delayed(self.model_._model(), name=f"gaussmix-model-{uuid.uuid4().hex[:12]}")
@@ -894,49 +916,29 @@ class GaussianMixture(_GaussianMixture):
             dtype=np.int64 if what == "predict" else np.float64,
         )
 
-    def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            from ._compat import check_is_fitted
-
-            check_is_fitted(self, "model_")
-
     def predict(self, X):
         """Labels, int64: a Dask array for a Dask array (computed chunk-wise on the workers),
         else a NumPy array (computed locally)."""
-        self._check_fitted()
-        if _is_dask(X):
-            return self._dask_predict(X, "predict")
-        return self.model_.predict(X)
+        return self._apply(X, "predict")
 
     def predict_proba(self, X):
         """Posterior probabilities ``(n_samples, n_components)``, as ``predict`` returns."""
-        self._check_fitted()
-        if _is_dask(X):
-            return self._dask_predict(X, "predict_proba")
-        return self.model_.predict_proba(X)
+        return self._apply(X, "predict_proba")
 
     def score_samples(self, X):
         """Log-likelihood of each row, as ``predict`` returns."""
-        self._check_fitted()
-        if _is_dask(X):
-            return self._dask_predict(X, "score_samples")
-        return self.model_.score_samples(X)
+        return self._apply(X, "score_samples")
 
     def score(self, X, y=None):
         """Mean log-likelihood of the rows of X (a float; computed on the workers for a Dask
         array)."""
         self._check_fitted()
         if _is_dask(X):
-            return float(self._dask_predict(X, "score_samples").mean().compute())
+            return float(self._dask_apply(X, "score_samples").mean().compute())
         return self.model_.score(X)
 
-    def to_sklearn(self):
-        """scikit-learn's fitted ``GaussianMixture`` with this model (see the in-memory one)."""
-        self._check_fitted()
-        return self.model_.to_sklearn()
 
-
-class KMeans(_KMeans):
+class KMeans(_Applied, _KMeans):
     """``gaussmix.KMeans`` (Lloyd) fitted on a Dask cluster (see the module docstring).
 
     Parameters are the in-memory estimator's, plus ``init_sample_size``; fitted attributes are
@@ -1078,12 +1080,6 @@ class KMeans(_KMeans):
         data = self._fit_dask(X)
         return self.transform(X if isinstance(X, np.ndarray) else data.as_array())
 
-    def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            from ._compat import check_is_fitted
-
-            check_is_fitted(self, "model_")
-
     def _dask_apply(self, X, what):
         X = _rowwise(X)
         _check_features(self, X.shape[1])
@@ -1097,17 +1093,11 @@ class KMeans(_KMeans):
 
     def predict(self, X):
         """Nearest centre of each row: a Dask array for a Dask array, else NumPy."""
-        self._check_fitted()
-        if _is_dask(X):
-            return self._dask_apply(X, "predict")
-        return self.model_.predict(X)
+        return self._apply(X, "predict")
 
     def transform(self, X):
         """Distances to the centres, as ``predict`` returns."""
-        self._check_fitted()
-        if _is_dask(X):
-            return self._dask_apply(X, "transform")
-        return self.model_.transform(X)
+        return self._apply(X, "transform")
 
     def score(self, X, y=None):
         """Opposite of the inertia on X (computed on the workers for a Dask array)."""
@@ -1119,11 +1109,6 @@ class KMeans(_KMeans):
             c = data.broadcast(self.cluster_centers_, "centers")
             return -float(data.reduce("inertia", _km_inertia, _add, c, self.n_threads))
         return self.model_.score(X)
-
-    def to_sklearn(self):
-        """scikit-learn's fitted ``KMeans`` with these centres (see the in-memory one)."""
-        self._check_fitted()
-        return self.model_.to_sklearn()
 
 
 def _identity_precisions(t, k, d):

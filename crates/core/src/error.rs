@@ -85,6 +85,9 @@ pub enum Error {
     /// User-supplied parameters (initial values or a model) are not a valid mixture.
     #[error("invalid model: {0}")]
     InvalidModel(String),
+    /// The fit's [`Monitor`](crate::Monitor) asked it to stop; no model was produced.
+    #[error("interrupted: the fit was stopped before it finished, and no model was produced")]
+    Interrupted,
 }
 
 /// Details of a covariance that is not positive definite.

@@ -21,6 +21,7 @@ use crate::covariance::{FAER_MIN_D, with_dim};
 use crate::data::{DataRef, Float, validate_data};
 use crate::error::{Error, Result, invalid};
 use crate::math::{self, LANES};
+use crate::monitor::{self, Monitor};
 use crate::simd::{Isa, V8, dispatch};
 
 /// How k-means chooses its first centres.
@@ -158,6 +159,15 @@ impl KMeans {
 
     /// Runs k-means on `x` `(n_samples, n_features)`.
     pub fn fit<T: Float>(&self, x: DataRef<'_, T>) -> Result<KMeansModel> {
+        self.fit_with(x, None)
+    }
+
+    /// [`KMeans::fit`] with a [`Monitor`], asked before every pass whether to stop.
+    pub fn fit_with<T: Float>(
+        &self,
+        x: DataRef<'_, T>,
+        monitor: Option<&mut dyn Monitor>,
+    ) -> Result<KMeansModel> {
         self.check(Some(x.n_features()))?;
         validate_data(&x)?;
         if x.n_samples() < self.n_clusters {
@@ -167,9 +177,11 @@ impl KMeans {
                 what: "n_samples must be at least n_clusters",
             });
         }
+        let mut unwatched = ();
+        let monitor = monitor.unwrap_or(&mut unwatched);
         crate::mixture::with_threads(self.n_threads, || {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
-            fit_runs(self, &x, &mut rng)
+            fit_runs(self, &x, &mut rng, monitor)
         })?
     }
 }
@@ -313,6 +325,7 @@ impl KMeans {
         &self,
         x: DataRef<'a, T>,
         rng: &mut Xoshiro256PlusPlus,
+        monitor: &mut dyn Monitor,
     ) -> Result<NearestCentre<'a, T>> {
         self.check(Some(x.n_features()))?;
         debug_assert_eq!(self.n_init, 1);
@@ -329,11 +342,11 @@ impl KMeans {
                 lloyd.rows_internal(&idx)
             }
             KMeansInit::KMeansPlusPlus => {
-                let idx = lloyd.plusplus(rng);
+                let idx = lloyd.plusplus(rng, monitor)?;
                 lloyd.rows_internal(&idx)
             }
         };
-        let run = lloyd.run(init, self.max_iter, tol_abs, false);
+        let run = lloyd.run(init, self.max_iter, tol_abs, false, monitor)?;
         let terms = lloyd.centre_terms(&run.centers);
         Ok(NearestCentre {
             lloyd,
@@ -434,6 +447,7 @@ fn fit_runs<T: Float>(
     p: &KMeans,
     x: &DataRef<'_, T>,
     rng: &mut Xoshiro256PlusPlus,
+    monitor: &mut dyn Monitor,
 ) -> Result<KMeansModel> {
     let k = p.n_clusters;
     let d = x.n_features();
@@ -452,11 +466,11 @@ fn fit_runs<T: Float>(
                 lloyd.rows_internal(&idx)
             }
             KMeansInit::KMeansPlusPlus => {
-                let idx = lloyd.plusplus(rng);
+                let idx = lloyd.plusplus(rng, monitor)?;
                 lloyd.rows_internal(&idx)
             }
         };
-        let run = lloyd.run(init, p.max_iter, tol_abs, true);
+        let run = lloyd.run(init, p.max_iter, tol_abs, true, monitor)?;
         let labels = run.labels.expect("labels are kept");
         let model = KMeansModel {
             n_clusters: k,
@@ -891,12 +905,20 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// One run of Lloyd's algorithm from `centers` (internal frame). No per-row state is kept
     /// during the iterations: memory stays independent of the number of rows unless
     /// `keep_labels` asks for the final labels.
-    fn run(&self, mut centers: Vec<f64>, max_iter: usize, tol_abs: f64, keep_labels: bool) -> Run {
+    fn run(
+        &self,
+        mut centers: Vec<f64>,
+        max_iter: usize,
+        tol_abs: f64,
+        keep_labels: bool,
+        monitor: &mut dyn Monitor,
+    ) -> Result<Run> {
         let (k, d) = (self.k, self.d);
         let mut previous: Option<u64> = None;
         let mut converged = false;
         let mut n_iter = 0;
         for it in 0..max_iter {
+            monitor::check(monitor)?;
             n_iter = it + 1;
             let mut step = self.step(&centers, false);
             let empty: Vec<usize> = (0..k).filter(|&c| step.counts[c] == 0.0).collect();
@@ -940,13 +962,13 @@ impl<'a, T: Float> Lloyd<'a, T> {
         // The labels (and inertia) for the final centres. After strict convergence they are
         // those of the last pass; otherwise scikit-learn reassigns too.
         let (labels, inertia) = self.finish(&centers, keep_labels);
-        Run {
+        Ok(Run {
             centers,
             labels,
             inertia,
             n_iter,
             converged,
-        }
+        })
     }
 
     /// Greedy k-means++: returns the indices of the chosen rows.
@@ -954,7 +976,11 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// The seeding keeps one distance per row; beyond [`PLUSPLUS_MAX_ROWS`] rows it runs on an
     /// evenly strided subsample of the rows (a zero-copy view), so that memory stays bounded
     /// however large the data. Lloyd's iterations then use every row.
-    pub(crate) fn plusplus(&self, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
+    pub(crate) fn plusplus(
+        &self,
+        rng: &mut Xoshiro256PlusPlus,
+        monitor: &mut dyn Monitor,
+    ) -> Result<Vec<usize>> {
         let (k, d) = (self.k, self.d);
         let n = self.x.n_samples();
         if n > PLUSPLUS_MAX_ROWS {
@@ -963,7 +989,11 @@ impl<'a, T: Float> Lloyd<'a, T> {
             let view = DataRef::with_stride(self.x.as_slice(), m, d, self.x.row_stride() * step)
                 .expect("every strided row lies inside the data");
             let sub = Lloyd::new(view, k, &[]);
-            return sub.plusplus(rng).into_iter().map(|i| i * step).collect();
+            return Ok(sub
+                .plusplus(rng, monitor)?
+                .into_iter()
+                .map(|i| i * step)
+                .collect());
         }
         let trials = 2 + (k as f64).ln() as usize;
         let mut indices = Vec::with_capacity(k);
@@ -974,6 +1004,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         self.min_distances(&c0, &mut closest, true);
         let mut pot = sum_sequential(&closest);
         for _ in 1..k {
+            monitor::check(monitor)?;
             let targets: Vec<f64> = (0..trials).map(|_| rng.random::<f64>() * pot).collect();
             let cand = search_cumsum(&closest, &targets);
             let cands = self.rows_internal(&cand);
@@ -1020,7 +1051,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             self.min_distances(&cb, &mut closest, false);
             pot = sum_sequential(&closest);
         }
-        indices
+        Ok(indices)
     }
 
     /// `closest[i] = ‖x_i - c‖²` (`replace`) or `min(closest[i], ‖x_i - c‖²)`.

@@ -42,6 +42,7 @@ mod linalg;
 mod math;
 mod mixture;
 mod model;
+mod monitor;
 mod simd;
 mod stats;
 
@@ -49,8 +50,9 @@ pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};
 pub use kmeans::{KMeans, KMeansInit, KMeansModel, LloydPass};
-pub use mixture::{GaussianMixture, InitParams, OnDegenerate, Progress, Reseed};
+pub use mixture::{GaussianMixture, InitParams, OnDegenerate, Reseed};
 pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel};
+pub use monitor::{Monitor, Progress};
 pub use stats::{Responsibilities, StatsParts, SufficientStats};
 
 /// Rows per block of the passes over the data: a constant of the algorithm (never derived from

@@ -22,6 +22,7 @@ use crate::error::{Error, Result, invalid};
 use crate::kmeans::{KMeans, Lloyd, NearestCentre};
 use crate::linalg;
 use crate::model::GaussianMixtureModel;
+use crate::monitor::{self, Monitor, Progress};
 
 /// Runs `$body` with `$K` bound to the kernel type of a [`CovarianceType`]: the one place where
 /// the covariance type is matched.
@@ -145,19 +146,6 @@ pub struct Reseed {
     pub component: usize,
     /// The row its new mean was taken from.
     pub row: usize,
-}
-
-/// One EM iteration's report, for progress displays.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
-    /// Which of the `n_init` runs (0-based).
-    pub init: usize,
-    /// Iteration within the run (1-based).
-    pub iteration: usize,
-    /// The iteration's lower bound (mean log-likelihood before its M-step).
-    pub lower_bound: f64,
-    /// Change from the previous iteration's lower bound.
-    pub change: f64,
 }
 
 /// A Gaussian mixture estimator: scikit-learn's `GaussianMixture` parameters.
@@ -389,12 +377,13 @@ impl GaussianMixture {
         Ok((model, labels))
     }
 
-    /// Fits with a previous model (used when `warm_start` is set) and a per-iteration callback.
+    /// Fits with a previous model (used when `warm_start` is set) and a [`Monitor`] (a
+    /// per-iteration progress callback, and a way to stop the fit between passes).
     pub fn fit_with<T: Float>(
         &self,
         x: DataRef<'_, T>,
         previous: Option<&GaussianMixtureModel>,
-        progress: Option<&mut (dyn FnMut(&Progress) + Send)>,
+        monitor: Option<&mut dyn Monitor>,
     ) -> Result<GaussianMixtureModel> {
         self.check()?;
         validate_data(&x)?;
@@ -438,10 +427,11 @@ impl GaussianMixture {
             }
             _ => None,
         };
-        let mut progress = progress;
+        let mut unwatched = ();
+        let monitor = monitor.unwrap_or(&mut unwatched);
         with_threads(
             self.n_threads,
-            || with_kernel!(self.covariance_type, K => run::<K, T>(self, x, warm, &mut progress)),
+            || with_kernel!(self.covariance_type, K => run::<K, T>(self, x, warm, monitor)),
         )?
     }
 }
@@ -537,7 +527,7 @@ fn run<K: Kernel, T: Float>(
     p: &GaussianMixture,
     x: DataRef<'_, T>,
     warm: Option<&GaussianMixtureModel>,
-    progress: &mut Option<&mut (dyn FnMut(&Progress) + Send)>,
+    monitor: &mut dyn Monitor,
 ) -> Result<GaussianMixtureModel> {
     let (k, d) = (p.n_components, x.n_features());
     let n = x.n_samples() as f64;
@@ -551,7 +541,10 @@ fn run<K: Kernel, T: Float>(
     for init in 0..n_init {
         let (mut params, mut lower_bound) = match warm {
             Some(m) => (m.params().clone(), m.lower_bound()),
-            None => (initialize::<K, T>(p, &engine, &mut rng)?, f64::NEG_INFINITY),
+            None => (
+                initialize::<K, T>(p, &engine, &mut rng, monitor)?,
+                f64::NEG_INFINITY,
+            ),
         };
         if p.max_iter == 0 {
             best = Some((params, 0, Vec::new(), false, Vec::new()));
@@ -562,6 +555,7 @@ fn run<K: Kernel, T: Float>(
         let mut n_iter = 0;
         let mut reseeds = Vec::new();
         for it in 1..=p.max_iter {
+            monitor::check(monitor)?;
             n_iter = it;
             let prev = lower_bound;
             let (sums, shift) = e_step_stats::<K, T>(&engine, &params);
@@ -581,14 +575,12 @@ fn run<K: Kernel, T: Float>(
             lower_bound = sums.log_likelihood / n;
             lower_bounds.push(lower_bound);
             let change = lower_bound - prev;
-            if let Some(f) = progress.as_mut() {
-                f(&Progress {
-                    init,
-                    iteration: it,
-                    lower_bound,
-                    change,
-                });
-            }
+            monitor.progress(&Progress {
+                init,
+                iteration: it,
+                lower_bound,
+                change,
+            });
             if change.abs() < p.tol {
                 converged = true;
                 break;
@@ -725,6 +717,7 @@ fn initialize<K: Kernel, T: Float>(
     p: &GaussianMixture,
     engine: &Engine<'_, T>,
     rng: &mut Xoshiro256PlusPlus,
+    monitor: &mut dyn Monitor,
 ) -> Result<Params> {
     let (k, d) = (p.n_components, engine.d);
     let info = StepInfo {
@@ -734,7 +727,7 @@ fn initialize<K: Kernel, T: Float>(
     let needs_resp =
         p.weights_init.is_none() || p.means_init.is_none() || p.precisions_init.is_none();
     let estimated = if needs_resp {
-        let source = RespSource::new(p, engine, rng)?;
+        let source = RespSource::new(p, engine, rng, monitor)?;
         let resp = |start: usize, rows: usize, out: &mut [f64]| source.fill(start, rows, out, k);
         // Means first (about the origin), then every statistic about those means.
         let origin = Shift {
@@ -810,16 +803,17 @@ impl<'a, T: Float> RespSource<'a, T> {
         p: &GaussianMixture,
         engine: &Engine<'a, T>,
         rng: &mut Xoshiro256PlusPlus,
+        monitor: &mut dyn Monitor,
     ) -> Result<Self> {
         let k = p.n_components;
         let n = engine.x.n_samples();
         Ok(match p.init_params {
             InitParams::KMeans => {
                 let mut krng = Xoshiro256PlusPlus::seed_from_u64(rng.next_u64());
-                RespSource::Nearest(KMeans::new(k).fit_centres_only(engine.x, &mut krng)?)
+                RespSource::Nearest(KMeans::new(k).fit_centres_only(engine.x, &mut krng, monitor)?)
             }
             InitParams::KMeansPlusPlus => {
-                RespSource::Points(Lloyd::new(engine.x, k, &[]).plusplus(rng))
+                RespSource::Points(Lloyd::new(engine.x, k, &[]).plusplus(rng, monitor)?)
             }
             InitParams::Random => RespSource::Random(rng.next_u64()),
             InitParams::RandomFromData => {

@@ -4,6 +4,7 @@
 
 use gaussmix_core::{
     BLOCK_ROWS, CovarianceType, DataRef, Error, GaussianMixture, GaussianMixtureModel, InitParams,
+    KMeans, Monitor, Progress,
 };
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -536,4 +537,68 @@ fn reseed_survives_a_collapsed_component() {
         tied.fit(DataRef::new(&dup, 3, 2).unwrap()),
         Err(Error::IllDefinedCovariance(_))
     ));
+}
+
+/// Counts the monitor's calls and asks to stop at the `stop_at`-th check.
+struct Stopper {
+    checks: usize,
+    reports: usize,
+    stop_at: usize,
+}
+
+impl Monitor for Stopper {
+    fn progress(&mut self, _: &Progress) {
+        self.reports += 1;
+    }
+    fn interrupted(&mut self) -> bool {
+        self.checks += 1;
+        self.checks >= self.stop_at
+    }
+}
+
+#[test]
+fn a_monitor_stops_the_fit_between_passes() {
+    let x = blobs(3000, 3, 4, 5);
+    let data = DataRef::new(&x, 3000, 3).unwrap();
+    let gm = GaussianMixture::new(4).tol(0.0).max_iter(10);
+    // Never stopping: one check per k-means++ step (3), per Lloyd iteration and per EM
+    // iteration, and one report per EM iteration.
+    let mut watch = Stopper {
+        checks: 0,
+        reports: 0,
+        stop_at: usize::MAX,
+    };
+    let model = gm.fit_with(data, None, Some(&mut watch)).unwrap();
+    assert_eq!(model.n_iter(), 10);
+    assert_eq!(watch.reports, 10);
+    assert!(watch.checks > 10 + 3, "{} checks", watch.checks);
+    // Stopping in the initialisation (the first k-means++ step) and in the EM loop.
+    for stop_at in [1, watch.checks - 3] {
+        let mut stop = Stopper {
+            checks: 0,
+            reports: 0,
+            stop_at,
+        };
+        let err = gm.fit_with(data, None, Some(&mut stop)).unwrap_err();
+        assert_eq!(err, Error::Interrupted);
+        assert_eq!(stop.checks, stop_at);
+        assert_eq!(
+            stop.reports,
+            stop_at.saturating_sub(watch.checks - 10 + 1).min(10)
+        );
+    }
+    // k-means alone.
+    let mut stop = Stopper {
+        checks: 0,
+        reports: 0,
+        stop_at: 2,
+    };
+    let err = KMeans::new(4).fit_with(data, Some(&mut stop)).unwrap_err();
+    assert_eq!(err, Error::Interrupted);
+    assert_eq!(stop.checks, 2);
+    // A closure is a monitor that only reports.
+    let mut seen = Vec::new();
+    let mut report = |p: &Progress| seen.push(p.iteration);
+    gm.fit_with(data, None, Some(&mut report)).unwrap();
+    assert_eq!(seen, (1..=10).collect::<Vec<_>>());
 }

@@ -85,6 +85,17 @@ pub enum Error {
     /// User-supplied parameters (initial values or a model) are not a valid mixture.
     #[error("invalid model: {0}")]
     InvalidModel(String),
+    /// An output or working array would need more memory than can be allocated.
+    #[error(
+        "{what} would need {} of memory, which cannot be allocated; ask for less",
+        human_bytes(*bytes)
+    )]
+    TooLarge {
+        /// What was asked for, naming the parameter (`n_samples = 10000000000 samples of 3 features`).
+        what: String,
+        /// The bytes it would need.
+        bytes: u128,
+    },
     /// The fit's [`Monitor`](crate::Monitor) asked it to stop; no model was produced.
     #[error("interrupted: the fit was stopped before it finished, and no model was produced")]
     Interrupted,
@@ -130,6 +141,36 @@ impl fmt::Display for IllDefinedCovariance {
 
 /// The engine's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `bytes` in the largest binary unit that keeps the number at least 1.
+fn human_bytes(bytes: u128) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+/// An empty vector with room for `len` values, or [`Error::TooLarge`] naming `what` when that
+/// memory cannot be had (instead of the allocator aborting the process).
+pub(crate) fn try_with_capacity<T>(len: u128, what: impl FnOnce() -> String) -> Result<Vec<T>> {
+    let too_large = || Error::TooLarge {
+        what: what(),
+        bytes: len.saturating_mul(std::mem::size_of::<T>() as u128),
+    };
+    let mut v = Vec::new();
+    match usize::try_from(len) {
+        Ok(len) if v.try_reserve_exact(len).is_ok() => Ok(v),
+        _ => Err(too_large()),
+    }
+}
 
 pub(crate) fn invalid(name: &'static str, message: impl Into<String>) -> Error {
     Error::InvalidParameter {

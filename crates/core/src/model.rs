@@ -9,7 +9,7 @@ use crate::blocks::BLOCK_ROWS;
 use crate::covariance::{CovarianceType, Kernel, Params, StepInfo, estimate};
 use crate::data::{DataRef, Float, validate_data};
 use crate::engine::{Engine, RowFn, e_step_stats, normalize};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, try_with_capacity};
 use crate::linalg;
 use crate::mixture::{Reseed, covariances_from_precision_cholesky, with_kernel};
 use crate::stats::SufficientStats;
@@ -408,6 +408,10 @@ impl GaussianMixtureModel {
             ));
         }
         let (k, d) = (self.n_components(), self.n_features());
+        // The memory first: a size that cannot be had is refused before any work.
+        let what = || format!("sampling n_samples = {n_samples} points of {d} features");
+        let mut points = try_with_capacity::<f64>(n_samples as u128 * d as u128, what)?;
+        let mut labels = try_with_capacity::<usize>(n_samples as u128, what)?;
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let total: f64 = self.weights().iter().sum();
         let mut counts = vec![0usize; k];
@@ -444,8 +448,6 @@ impl GaussianMixtureModel {
             }
             _ => Vec::new(),
         };
-        let mut points = Vec::with_capacity(n_samples * d);
-        let mut labels = Vec::with_capacity(n_samples);
         let mut z = vec![0.0; d];
         for c in 0..k {
             let mu = &self.means()[c * d..(c + 1) * d];

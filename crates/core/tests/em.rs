@@ -602,3 +602,21 @@ fn a_monitor_stops_the_fit_between_passes() {
     gm.fit_with(data, None, Some(&mut report)).unwrap();
     assert_eq!(seen, (1..=10).collect::<Vec<_>>());
 }
+
+#[test]
+fn an_impossible_sample_size_is_an_error_not_an_abort() {
+    let x = blobs(200, 3, 2, 1);
+    let model = GaussianMixture::new(2)
+        .fit(DataRef::new(&x, 200, 3).unwrap())
+        .unwrap();
+    for n in [usize::MAX, usize::MAX / 3, 1 << 60] {
+        match model.sample(n, 0) {
+            Err(Error::TooLarge { what, bytes }) => {
+                assert!(what.contains(&format!("n_samples = {n}")), "{what}");
+                assert_eq!(bytes, n as u128 * 3 * 8);
+            }
+            other => panic!("n = {n}: expected TooLarge, got {:?}", other.map(|_| ())),
+        }
+    }
+    assert_eq!(model.sample(5, 0).unwrap().0.len(), 15);
+}

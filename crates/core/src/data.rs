@@ -1,28 +1,39 @@
 //! Borrowed views of input data: row-major `(n_samples, n_features)` matrices of `f32` or `f64`.
 
 use crate::error::{Error, Result};
+use crate::simd::{Isa, V8};
 
 pub(crate) mod sealed {
+    use crate::simd::{Isa, V8};
+
     /// Keeps [`Float`](super::Float) closed, and carries what the kernels need of each type.
     pub trait Sealed {
         /// The first eight values of `s` as eight `f64` lanes.
         #[allow(private_bounds, private_interfaces)]
-        fn load8<I: crate::simd::Isa>(s: &[Self]) -> I::R
+        fn load8<I: Isa>(isa: I, s: &[Self]) -> V8<I>
         where
             Self: Sized;
     }
     impl Sealed for f32 {
         #[inline(always)]
-        fn load8<I: crate::simd::Isa>(s: &[Self]) -> I::R {
-            I::load_f32(s)
+        #[allow(private_bounds, private_interfaces)]
+        fn load8<I: Isa>(isa: I, s: &[Self]) -> V8<I> {
+            V8::load_f32(isa, s)
         }
     }
     impl Sealed for f64 {
         #[inline(always)]
-        fn load8<I: crate::simd::Isa>(s: &[Self]) -> I::R {
-            I::load(s)
+        #[allow(private_bounds, private_interfaces)]
+        fn load8<I: Isa>(isa: I, s: &[Self]) -> V8<I> {
+            V8::load(isa, s)
         }
     }
+}
+
+/// The first eight values of `s`, widened to `f64` lanes.
+#[inline(always)]
+pub(crate) fn load8<T: Float, I: Isa>(isa: I, s: &[T]) -> V8<I> {
+    T::load8(isa, s)
 }
 
 /// The element types the engine reads: `f32` and `f64`. Arithmetic is carried out in `f64`.

@@ -30,12 +30,33 @@
 //! let labels = model.predict(data).unwrap();
 //! assert_ne!(labels[0], labels[1]);
 //! ```
+//!
+//! # The stack
+//!
+//! The modules form a one-way stack: each imports only from the ones listed before it, never
+//! from one after it (`error` is the exception every module may use).
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `error` | [`Error`], [`Result`], size-checked allocation |
+//! | `simd` | eight-lane vectors, instruction-set tokens created only by run-time detection, `dispatch!` |
+//! | `math` | vectorised `exp`/`ln`, fixed-order sums |
+//! | `linalg` | small dense Cholesky, triangular inverses (faer) |
+//! | `data` | [`DataRef`], [`Float`] |
+//! | `monitor` | [`Monitor`], [`Progress`] |
+//! | `blocks` | the blocked, deterministic pass: `Block`, `Accumulator`, `Passes`, thread pools |
+//! | `kmeans` | [`KMeans`]: `init` (seeding), `lloyd` (iterations), `kernels` |
+//! | `covariance` | the `Kernel` trait and one module per type, `convert` (per-type conversions), `pass` (the fused E-step pass), `estimate` (the M-step) |
+//! | `stats` | [`SufficientStats`] |
+//! | `model` | [`GaussianMixtureModel`] |
+//! | `mixture` | [`GaussianMixture`]: `params`, `init`, `em` (the driver), `reseed` |
+//!
+//! Identifiers say `center` (scikit-learn's `cluster_centers_`); prose says "centre".
 #![deny(missing_docs)]
 
 mod blocks;
 mod covariance;
 mod data;
-mod engine;
 mod error;
 mod kmeans;
 mod linalg;
@@ -50,8 +71,8 @@ pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};
 pub use kmeans::{KMeans, KMeansInit, KMeansModel, LloydPass};
-pub use mixture::{GaussianMixture, InitParams, OnDegenerate, Reseed};
-pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel};
+pub use mixture::{GaussianMixture, InitParams, OnDegenerate};
+pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel, Reseed};
 pub use monitor::{Monitor, Progress};
 pub use stats::{Responsibilities, StatsParts, SufficientStats};
 

@@ -100,12 +100,13 @@ pub(crate) fn ln_isa(fused: bool, x: f64) -> f64 {
 /// [`exp_isa`] on eight lanes, step for step the same arithmetic (so the same bits).
 #[inline(always)]
 pub(crate) fn exp8<I: Isa>(x: V8<I>) -> V8<I> {
-    let xc = x.max(V8::splat(-708.0)).min(V8::splat(709.0));
-    let t = xc.madd(V8::splat(LOG2E), V8::splat(ROUND_MAGIC));
-    let n = t.sub(V8::splat(ROUND_MAGIC));
-    let mn = V8::zero().sub(n);
-    let r = mn.madd(V8::splat(LN2_LO), mn.madd(V8::splat(LN2_HI), xc));
-    let mut p = V8::splat(1.0 / 6_227_020_800.0);
+    let isa = x.isa();
+    let xc = x.max(V8::splat(isa, -708.0)).min(V8::splat(isa, 709.0));
+    let t = xc.madd(V8::splat(isa, LOG2E), V8::splat(isa, ROUND_MAGIC));
+    let n = t.sub(V8::splat(isa, ROUND_MAGIC));
+    let mn = V8::zero(isa).sub(n);
+    let r = mn.madd(V8::splat(isa, LN2_LO), mn.madd(V8::splat(isa, LN2_HI), xc));
+    let mut p = V8::splat(isa, 1.0 / 6_227_020_800.0);
     for c in [
         1.0 / 479_001_600.0,
         1.0 / 39_916_800.0,
@@ -121,26 +122,27 @@ pub(crate) fn exp8<I: Isa>(x: V8<I>) -> V8<I> {
         1.0,
         1.0,
     ] {
-        p = p.madd(r, V8::splat(c));
+        p = p.madd(r, V8::splat(isa, c));
     }
     let y = p.mul(t.exp2_from_rounded());
-    let y = x.lt_select(V8::splat(-708.0), V8::zero(), y);
-    V8::splat(709.0).lt_select(x, V8::splat(f64::INFINITY), y)
+    let y = x.lt_select(V8::splat(isa, -708.0), V8::zero(isa), y);
+    V8::splat(isa, 709.0).lt_select(x, V8::splat(isa, f64::INFINITY), y)
 }
 
 /// [`ln_isa`] on eight lanes, step for step the same arithmetic.
 #[inline(always)]
 pub(crate) fn ln8<I: Isa>(x: V8<I>) -> V8<I> {
+    let isa = x.isa();
     let (field, m0) = x.split_exponent();
-    let ef = field.sub(V8::splat(1023.0));
+    let ef = field.sub(V8::splat(isa, 1023.0));
     // Fold m into [sqrt(1/2), sqrt(2)).
-    let sqrt2 = V8::splat(std::f64::consts::SQRT_2);
-    let m = sqrt2.lt_select(m0, m0.mul(V8::splat(0.5)), m0);
-    let e = sqrt2.lt_select(m0, ef.add(V8::splat(1.0)), ef);
-    let one = V8::splat(1.0);
+    let sqrt2 = V8::splat(isa, std::f64::consts::SQRT_2);
+    let m = sqrt2.lt_select(m0, m0.mul(V8::splat(isa, 0.5)), m0);
+    let e = sqrt2.lt_select(m0, ef.add(V8::splat(isa, 1.0)), ef);
+    let one = V8::splat(isa, 1.0);
     let f = m.sub(one).div(m.add(one));
     let f2 = f.mul(f);
-    let mut s = V8::splat(1.0 / 21.0);
+    let mut s = V8::splat(isa, 1.0 / 21.0);
     for c in [
         1.0 / 19.0,
         1.0 / 17.0,
@@ -152,11 +154,11 @@ pub(crate) fn ln8<I: Isa>(x: V8<I>) -> V8<I> {
         1.0 / 5.0,
         1.0 / 3.0,
     ] {
-        s = s.madd(f2, V8::splat(c));
+        s = s.madd(f2, V8::splat(isa, c));
     }
     let two_f = f.add(f);
     let lnm = two_f.mul(f2).madd(s, two_f);
-    e.madd(V8::splat(LN2_HI), e.madd(V8::splat(LN2_LO), lnm))
+    e.madd(V8::splat(isa, LN2_HI), e.madd(V8::splat(isa, LN2_LO), lnm))
 }
 
 /// `sum_i a[i]`, in [`LANES`] interleaved partial sums combined in a fixed order.
@@ -174,6 +176,14 @@ pub(crate) fn sum(a: &[f64]) -> f64 {
         acc[l] += v;
     }
     combine(acc)
+}
+
+/// `a[i] += b[i]`: how accumulators of one shape merge.
+pub(crate) fn add_assign(a: &mut [f64], b: &[f64]) {
+    debug_assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
 }
 
 #[inline(always)]
@@ -219,7 +229,7 @@ mod tests {
         let mut x = -700.0;
         while x < 700.0 {
             assert!(ulps(exp_isa(true, x), x.exp()) <= 2, "fma exp({x})");
-            let v = exp8::<Base>(V8::splat(x));
+            let v = exp8(V8::splat(Base, x));
             assert_eq!(v.to_array()[3], exp(x));
             x += 0.37;
         }
@@ -246,7 +256,7 @@ mod tests {
         for i in 1..4000 {
             let x = i as f64 * 0.01;
             assert!(ulps(ln_isa(true, x), x.ln()) <= 2, "fma ln({x})");
-            assert_eq!(ln8::<Base>(V8::splat(x)).to_array()[5], ln(x));
+            assert_eq!(ln8(V8::splat(Base, x)).to_array()[5], ln(x));
         }
         assert_eq!(ln(1.0), 0.0);
     }

@@ -6,17 +6,28 @@ use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::blocks::BLOCK_ROWS;
-use crate::covariance::{CovarianceType, Kernel, Params, StepInfo, estimate};
+use crate::covariance::convert::{self, Storage};
+use crate::covariance::pass::{Engine, RowFn, normalize};
+use crate::covariance::{CovarianceType, Kernel, Params, StepInfo, Weights, estimate, with_kernel};
 use crate::data::{DataRef, Float, validate_data};
-use crate::engine::{Engine, RowFn, e_step_stats, normalize};
 use crate::error::{Error, Result, try_with_capacity};
 use crate::linalg;
-use crate::mixture::{Reseed, covariances_from_precision_cholesky, with_kernel};
 use crate::stats::SufficientStats;
 
 /// scikit-learn's `ConvergenceWarning` text for a fit whose best run did not converge.
 pub const CONVERGENCE_WARNING: &str = "Best performing initialization did not converge. Try different init parameters, \
      or increase max_iter, tol, or check for degenerate data.";
+
+/// A component re-initialised by [`OnDegenerate::Reseed`](crate::OnDegenerate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reseed {
+    /// The EM iteration (1-based) whose M-step collapsed it.
+    pub iteration: usize,
+    /// The component.
+    pub component: usize,
+    /// The row its new mean was taken from.
+    pub row: usize,
+}
 
 /// A Gaussian mixture model with scikit-learn's fitted attributes.
 ///
@@ -90,47 +101,33 @@ impl GaussianMixtureModel {
                 "the covariances contain NaN or infinity".into(),
             ));
         }
-        let precisions_cholesky = match covariance_type {
-            CovarianceType::Full | CovarianceType::Tied => {
-                let m = if covariance_type == CovarianceType::Full {
-                    k
-                } else {
-                    1
-                };
-                let mut out = Vec::with_capacity(m * d * d);
-                for c in 0..m {
-                    let s = &covariances[c * d * d..(c + 1) * d * d];
-                    let what = if covariance_type == CovarianceType::Full {
-                        format!("the covariance of component {c}")
-                    } else {
-                        "the tied covariance".to_string()
-                    };
-                    if !linalg::is_symmetric(s, d, 1e-8) {
-                        return Err(Error::InvalidModel(format!("{what} is not symmetric")));
-                    }
-                    let u = linalg::precision_cholesky_from_covariance(s, d).ok_or_else(|| {
-                        Error::InvalidModel(format!("{what} is not positive definite"))
-                    })?;
-                    out.extend_from_slice(&u);
+        let t = covariance_type;
+        let matrices = matches!(t.storage(k, d), Storage::Matrices(_));
+        let what = |c: Option<usize>| match c {
+            Some(c) => format!("the covariance of component {c}"),
+            None => "the tied covariance".to_string(),
+        };
+        if matrices {
+            for (c, m) in covariances.chunks(d * d).enumerate() {
+                if !linalg::is_symmetric(m, d, 1e-8) {
+                    let c = (t == CovarianceType::Full).then_some(c);
+                    return Err(Error::InvalidModel(format!("{} is not symmetric", what(c))));
                 }
-                out
             }
-            CovarianceType::Diag | CovarianceType::Spherical => {
-                let per = if covariance_type == CovarianceType::Diag {
-                    d
+        }
+        let precisions_cholesky =
+            convert::precision_cholesky(t, &covariances, k, d).map_err(|e| {
+                Error::InvalidModel(if matrices {
+                    format!("{} is not positive definite", what(e.component))
                 } else {
-                    1
-                };
-                if let Some(i) = covariances.iter().position(|&v| v <= 0.0) {
-                    return Err(Error::InvalidModel(format!(
+                    let i = covariances.iter().position(|&v| v <= 0.0).unwrap_or(0);
+                    format!(
                         "the variance {} of component {} is not positive",
                         covariances[i],
-                        i / per
-                    )));
-                }
-                covariances.iter().map(|v| 1.0 / v.sqrt()).collect()
-            }
-        };
+                        e.component.unwrap_or(0)
+                    )
+                })
+            })?;
         Ok(Self::from_fit(
             Params {
                 covariance_type,
@@ -174,28 +171,18 @@ impl GaussianMixtureModel {
                 "precisions_cholesky contains NaN or infinity".into(),
             ));
         }
-        let diag_ok = match covariance_type {
-            CovarianceType::Full | CovarianceType::Tied => {
-                let m = if covariance_type == CovarianceType::Full {
-                    k
-                } else {
-                    1
-                };
-                (0..m).all(|c| {
-                    let u = &precisions_cholesky[c * d * d..(c + 1) * d * d];
-                    linalg::is_upper_triangular(u, d) && (0..d).all(|j| u[j * d + j] > 0.0)
-                })
-            }
-            _ => precisions_cholesky.iter().all(|&v| v > 0.0),
-        };
-        if !diag_ok {
+        if !convert::is_precision_cholesky(covariance_type, &precisions_cholesky, k, d) {
             return Err(Error::InvalidModel(
                 "precisions_cholesky must be upper triangular with a positive diagonal (or positive for diag/spherical)"
                     .into(),
             ));
         }
-        let covariances =
-            covariances_from_precision_cholesky(covariance_type, &precisions_cholesky, k, d);
+        let covariances = convert::covariances_from_precision_cholesky(
+            covariance_type,
+            &precisions_cholesky,
+            k,
+            d,
+        );
         Ok(Self::from_fit(
             Params {
                 covariance_type,
@@ -267,14 +254,12 @@ impl GaussianMixtureModel {
     /// Precisions (`precisions_`): `U Uᵀ` for full/tied, `(1/σ)²` for diag/spherical.
     pub fn precisions(&self) -> Vec<f64> {
         let (k, d) = (self.n_components(), self.n_features());
-        let u = &self.params.precisions_cholesky;
-        match self.covariance_type() {
-            CovarianceType::Full => (0..k)
-                .flat_map(|c| linalg::gram(&u[c * d * d..(c + 1) * d * d], d))
-                .collect(),
-            CovarianceType::Tied => linalg::gram(u, d),
-            _ => u.iter().map(|v| v * v).collect(),
-        }
+        convert::precisions(
+            self.covariance_type(),
+            &self.params.precisions_cholesky,
+            k,
+            d,
+        )
     }
 
     /// Whether the kept run converged (`converged_`).
@@ -412,6 +397,15 @@ impl GaussianMixtureModel {
         let what = || format!("sampling n_samples = {n_samples} points of {d} features");
         let mut points = try_with_capacity::<f64>(n_samples as u128 * d as u128, what)?;
         let mut labels = try_with_capacity::<usize>(n_samples as u128, what)?;
+        // A factor A with A Aᵀ = Σ: the Cholesky factor for full/tied, σ for diag/spherical.
+        let t = self.covariance_type();
+        let storage = t.storage(k, d);
+        let factors = convert::sampling_factors(t, self.covariances(), k, d).map_err(|e| {
+            Error::InvalidModel(match e.component {
+                Some(c) => format!("the covariance of component {c} is not positive definite"),
+                None => "the tied covariance is not positive definite".into(),
+            })
+        })?;
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let total: f64 = self.weights().iter().sum();
         let mut counts = vec![0usize; k];
@@ -428,45 +422,21 @@ impl GaussianMixtureModel {
             }
             counts[c] += 1;
         }
-        // A factor A with A Aᵀ = Σ: the Cholesky factor for full/tied, σ for diag/spherical.
-        let t = self.covariance_type();
-        let cov = self.covariances();
-        let chol: Vec<Vec<f64>> = match t {
-            CovarianceType::Full => (0..k)
-                .map(|c| {
-                    linalg::cholesky_lower(&cov[c * d * d..(c + 1) * d * d], d).ok_or_else(|| {
-                        Error::InvalidModel(format!(
-                            "the covariance of component {c} is not positive definite"
-                        ))
-                    })
-                })
-                .collect::<Result<_>>()?,
-            CovarianceType::Tied => {
-                vec![linalg::cholesky_lower(cov, d).ok_or_else(|| {
-                    Error::InvalidModel("the tied covariance is not positive definite".into())
-                })?]
-            }
-            _ => Vec::new(),
-        };
         let mut z = vec![0.0; d];
         for c in 0..k {
             let mu = &self.means()[c * d..(c + 1) * d];
+            let a = match storage {
+                Storage::Matrices(m) => &factors[(c % m) * d * d..(c % m + 1) * d * d],
+                Storage::Values(per) => &factors[c * per..(c + 1) * per],
+            };
             for _ in 0..counts[c] {
                 for v in z.iter_mut() {
                     *v = rng.sample(StandardNormal);
                 }
                 for j in 0..d {
-                    let dev = match t {
-                        CovarianceType::Full | CovarianceType::Tied => {
-                            let l = if t == CovarianceType::Full {
-                                &chol[c]
-                            } else {
-                                &chol[0]
-                            };
-                            (0..=j).map(|i| l[j * d + i] * z[i]).sum::<f64>()
-                        }
-                        CovarianceType::Diag => cov[c * d + j].sqrt() * z[j],
-                        CovarianceType::Spherical => cov[c].sqrt() * z[j],
+                    let dev = match storage {
+                        Storage::Matrices(_) => (0..=j).map(|i| a[j * d + i] * z[i]).sum::<f64>(),
+                        Storage::Values(per) => a[j % per] * z[j],
                     };
                     points.push(mu[j] + dev);
                 }
@@ -483,8 +453,7 @@ impl GaussianMixtureModel {
         self.check_data(&x)?;
         let k = self.n_components();
         Ok(with_kernel!(self.covariance_type(), K => {
-            let engine = Engine::new::<K>(x, k);
-            let (sums, shift) = e_step_stats::<K, T>(&engine, &self.params);
+            let (sums, shift) = Engine::new::<K>(x, k).e_step_stats::<K>(&self.params);
             SufficientStats::new(K::TYPE, k, x.n_features(), shift, sums)
         }))
     }
@@ -499,13 +468,12 @@ impl GaussianMixtureModel {
                 format!("must be a finite number >= 0, got {reg_covar}"),
             ));
         }
-        let (k, d) = (stats.n_components(), stats.n_features());
         let info = StepInfo {
             iteration: 1,
             f32_input: false,
         };
         let params = with_kernel!(stats.covariance_type(), K => {
-            estimate::<K>(stats.sums(), stats.shift(), reg_covar, k, d, true, true, info)?
+            estimate::<K>(stats.sums(), stats.shift(), reg_covar, Weights::Normalized).factorize(info)?
         });
         Ok(Self::from_fit(
             params,
@@ -543,17 +511,10 @@ fn check_common(
     }
     shape(k, "weights", format!("({k},)"), weights.len())?;
     shape(k * d, "means", format!("({k}, {d})"), means.len())?;
-    let cs = t.covariances_shape(k, d);
     shape(
         t.covariances_len(k, d),
         cov_name,
-        format!(
-            "({})",
-            cs.iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        t.shape_str(k, d),
         cov_len,
     )?;
     if weights.iter().any(|w| !(0.0..=1.0).contains(w)) {

@@ -14,12 +14,11 @@
 //! # assert!(lower_bound.is_finite() && next.weights().len() == 2);
 //! ```
 
-use crate::blocks::BLOCK_ROWS;
-use crate::covariance::{CovarianceType, Shift, Sums};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Span};
+use crate::covariance::pass::Engine;
+use crate::covariance::{CovarianceType, Shift, Sums, with_kernel};
 use crate::data::{DataRef, Float, validate_data};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::mixture::with_kernel;
 
 /// Responsibilities given to [`SufficientStats::from_responsibilities`] instead of an E-step.
 #[derive(Debug, Clone, Copy)]
@@ -151,7 +150,7 @@ impl SufficientStats {
             }
         }
         let centre = Shift::new(shift, k, d);
-        let fill = |start: usize, rows: usize, out: &mut [f64]| match resp {
+        let fill = |Span { start, rows }: Span, out: &mut [f64]| match resp {
             Responsibilities::Labels(l) => {
                 for r in 0..rows {
                     if let Ok(c) = usize::try_from(l[start + r]) {
@@ -232,7 +231,7 @@ impl SufficientStats {
                 "statistics computed under different models (shifts) cannot be merged".into(),
             ));
         }
-        self.sums.add(&other.sums);
+        self.sums.merge(&other.sums);
         Ok(())
     }
 

@@ -10,12 +10,11 @@
 //! rewritten about `c` (terms in `T1` and `n` make it exact even when responsibilities do not sum
 //! to one per row, as after a k-means++ initialisation).
 
-use super::{
-    FAER_MIN_D, Kernel, LN_2PI, Params, Shift, StepInfo, Sums, add_scatter, center,
-    full::upper_factor, symmetrize_lower,
-};
-use crate::error::Result;
-use crate::linalg;
+use super::convert::{log_det_precision_cholesky, upper_factor};
+use super::scatter::{add_scatter, center, symmetrize_lower};
+use super::triangular::{upper_column, upper_product};
+use super::{CovarianceType, Kernel, Params, Shift, Sums, log_constants};
+use crate::blocks::{BLOCK_ROWS, Block, WIDE_D};
 use crate::math;
 use crate::math::LANES;
 use crate::simd::{Isa, V8};
@@ -32,37 +31,33 @@ pub(crate) struct Prepared {
     cst: Vec<f64>,
 }
 
-/// `z = Uᵀ dx` for a centred feature-major block (`U` upper triangular).
+/// `z = dx U` for a centred block (`U` upper triangular), written feature-major to `z`.
 #[inline(always)]
-fn transform<I: Isa>(dx: &[f64], u: &[f64], ld: usize, rows_p: usize, d: usize, z: &mut [f64]) {
-    if d >= FAER_MIN_D {
-        super::full::upper_product(dx, u, ld, rows_p, d, z);
+fn transform<I: Isa>(isa: I, dx: Block<'_>, u: &[f64], z: &mut [f64]) {
+    let d = dx.n_features();
+    if d >= WIDE_D {
+        upper_product(dx, u, z);
         return;
     }
-    for r0 in (0..rows_p).step_by(LANES) {
-        let mut x = [V8::<I>::zero(); FAER_MIN_D];
+    for r0 in (0..dx.rows_p()).step_by(LANES) {
+        let mut x = [V8::zero(isa); WIDE_D];
         for l in 0..d {
-            x[l] = V8::<I>::load(&dx[l * ld + r0..]);
+            x[l] = dx.lanes(isa, l, r0);
         }
         for j in 0..d {
-            let mut yv = V8::<I>::zero();
-            for l in 0..j + 1 {
-                yv = x[l].madd(V8::<I>::splat(u[l * d + j]), yv);
-            }
-            yv.store(&mut z[j * ld + r0..]);
+            upper_column(&x, u, d, j).store(&mut z[j * BLOCK_ROWS + r0..]);
         }
     }
 }
 
 impl Kernel for Tied {
-    const TYPE: super::CovarianceType = super::CovarianceType::Tied;
+    const TYPE: CovarianceType = CovarianceType::Tied;
     type Prepared = Prepared;
 
     fn prepare(p: &Params) -> Prepared {
         let (k, d) = (p.n_components, p.n_features);
         let u = upper_factor(&p.precisions_cholesky, d);
         let center = Shift::new(&p.means, k, d).center;
-        let log_det: f64 = (0..d).map(|j| u[j * d + j].ln()).sum();
         let mut b = vec![0.0; k * d];
         for c in 0..k {
             for j in 0..d {
@@ -71,9 +66,11 @@ impl Kernel for Tied {
                     .sum();
             }
         }
-        let cst = (0..k)
-            .map(|c| p.weights[c].ln() - 0.5 * d as f64 * LN_2PI + log_det)
-            .collect();
+        let cst = log_constants(
+            &p.weights,
+            &log_det_precision_cholesky(Self::TYPE, &u, k, d),
+            d,
+        );
         Prepared {
             k,
             d,
@@ -85,79 +82,69 @@ impl Kernel for Tied {
     }
 
     fn work_len(_k: usize, d: usize) -> usize {
-        2 * d * crate::blocks::BLOCK_ROWS
+        2 * d * BLOCK_ROWS
     }
 
     #[inline(always)]
     fn weighted_log_prob<I: Isa>(
+        isa: I,
         prep: &Prepared,
-        xt: &[f64],
-        ld: usize,
-        rows: usize,
+        x: Block<'_>,
         out: &mut [f64],
         work: &mut [f64],
     ) {
         let (k, d) = (prep.k, prep.d);
-        let rows_p = crate::blocks::padded(rows);
-        let (dx, z) = work.split_at_mut(d * ld);
-        center::<I>(xt, &prep.center, ld, rows_p, dx);
-        transform::<I>(dx, &prep.u, ld, rows_p, d, z);
+        let (dx, z) = work.split_at_mut(d * BLOCK_ROWS);
+        center(isa, x, &prep.center, dx);
+        transform(isa, Block::new(dx, x.rows()), &prep.u, z);
+        let z = Block::new(z, x.rows());
         for c in 0..k {
             let b = &prep.b[c * d..(c + 1) * d];
-            let cst = V8::<I>::splat(prep.cst[c]);
-            for r0 in (0..rows_p).step_by(LANES) {
-                let mut acc = V8::<I>::zero();
+            let cst = V8::splat(isa, prep.cst[c]);
+            for r0 in (0..x.rows_p()).step_by(LANES) {
+                let mut acc = V8::zero(isa);
                 for j in 0..d {
-                    let v = V8::<I>::load(&z[j * ld + r0..]).sub(V8::<I>::splat(b[j]));
+                    let v = z.lanes(isa, j, r0).sub(V8::splat(isa, b[j]));
                     acc = v.madd(v, acc);
                 }
-                acc.madd(V8::<I>::splat(-0.5), cst)
-                    .store(&mut out[c * ld + r0..]);
+                acc.madd(V8::splat(isa, -0.5), cst)
+                    .store(&mut out[c * BLOCK_ROWS + r0..]);
             }
         }
     }
 
     #[inline(always)]
     fn accumulate<I: Isa>(
+        isa: I,
         shift: &Shift,
-        xt: &[f64],
-        ld: usize,
-        rows: usize,
+        x: Block<'_>,
         resp: &[f64],
         sums: &mut Sums,
         work: &mut [f64],
-        k: usize,
-        d: usize,
     ) {
-        let rows_p = crate::blocks::padded(rows);
+        let (k, d) = (shift.k(), shift.d());
+        let (rows, rows_p) = (x.rows(), x.rows_p());
         for c in 0..k {
-            let rk = &resp[c * ld..c * ld + rows_p];
+            let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p];
             sums.nk[c] += math::sum(rk);
             for j in 0..d {
                 let s = shift.shift[c * d + j];
-                let xj = &xt[j * ld..j * ld + rows_p];
-                sums.s1[c * d + j] += weighted_centered_sum::<I>(rk, xj, s);
+                sums.s1[c * d + j] += weighted_centered_sum(isa, rk, x.feature(j), s);
             }
         }
         // The pooled scatter counts every real row once, padding rows not at all.
-        let (a, _) = work.split_at_mut(d * ld);
-        center::<I>(xt, &shift.center, ld, rows_p, a);
+        let a = &mut work[..d * BLOCK_ROWS];
+        center(isa, x, &shift.center, a);
         for j in 0..d {
-            a[j * ld + rows..j * ld + rows_p].fill(0.0);
-            sums.t1[j] += math::sum(&a[j * ld..j * ld + rows_p]);
+            a[j * BLOCK_ROWS + rows..j * BLOCK_ROWS + rows_p].fill(0.0);
+            sums.t1[j] += math::sum(&a[j * BLOCK_ROWS..j * BLOCK_ROWS + rows_p]);
         }
-        add_scatter::<I>(a, &[], a, ld, rows_p, d, &mut sums.s2);
+        let a = Block::new(a, rows);
+        add_scatter(isa, a, &[], a, &mut sums.s2);
     }
 
-    fn covariances(
-        sums: &Sums,
-        shift: &Shift,
-        nk: &[f64],
-        e: &[f64],
-        reg_covar: f64,
-        k: usize,
-        d: usize,
-    ) -> Vec<f64> {
+    fn covariances(sums: &Sums, shift: &Shift, nk: &[f64], e: &[f64], reg_covar: f64) -> Vec<f64> {
+        let (k, d) = (shift.k(), shift.d());
         // m_k = μ'_k - c;  D = S2 - Σ N'_k m_k m_kᵀ + (T1 - Σ N'_k m_k) cᵀ + c (…)ᵀ + (n - Σ N') c cᵀ
         let c0 = &shift.center;
         let mut m = vec![0.0; k * d];
@@ -189,19 +176,15 @@ impl Kernel for Tied {
         symmetrize_lower(&mut cov, d);
         cov
     }
-
-    fn precisions_cholesky(cov: &[f64], _k: usize, d: usize, info: StepInfo) -> Result<Vec<f64>> {
-        linalg::precision_cholesky_from_covariance(cov, d).ok_or_else(|| info.ill_defined(None))
-    }
 }
 
 /// `Σ_r w[r] (x[r] - s)` with lanes in a fixed order.
 #[inline(always)]
-pub(crate) fn weighted_centered_sum<I: Isa>(w: &[f64], x: &[f64], s: f64) -> f64 {
-    let sv = V8::<I>::splat(s);
-    let mut acc = V8::<I>::zero();
+fn weighted_centered_sum<I: Isa>(isa: I, w: &[f64], x: &[f64], s: f64) -> f64 {
+    let sv = V8::splat(isa, s);
+    let mut acc = V8::zero(isa);
     for r0 in (0..w.len().min(x.len())).step_by(LANES) {
-        acc = V8::<I>::load(&w[r0..]).madd(V8::<I>::load(&x[r0..]).sub(sv), acc);
+        acc = V8::load(isa, &w[r0..]).madd(V8::load(isa, &x[r0..]).sub(sv), acc);
     }
     acc.sum()
 }

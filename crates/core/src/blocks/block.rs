@@ -1,0 +1,214 @@
+//! One block of rows as the kernels see it, and the per-thread memory that holds it.
+
+use std::sync::Mutex;
+
+use crate::data::{DataRef, Float, load8};
+use crate::math::LANES;
+use crate::simd::{Isa, V8, dispatch};
+
+/// Rows per block: a constant of the algorithm, never derived from the thread count.
+pub(crate) const BLOCK_ROWS: usize = 256;
+
+/// `rows` rounded up to whole lanes.
+#[inline]
+pub(crate) fn padded(rows: usize) -> usize {
+    rows.div_ceil(LANES) * LANES
+}
+
+/// The rows `start..start + rows` of the data that a block holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// First row (in the data).
+    pub start: usize,
+    /// Number of rows (at most [`BLOCK_ROWS`]).
+    pub rows: usize,
+}
+
+/// The rows of one block, feature-major: feature `j` of row `r` at `data[j * BLOCK_ROWS + r]`,
+/// with the rows from `rows` up to [`padded`]`(rows)` zero, so that kernels run on whole lanes.
+/// What every kernel reads instead of a raw `(xt, ld, rows)`.
+#[derive(Clone, Copy)]
+pub(crate) struct Block<'a> {
+    data: &'a [f64],
+    rows: usize,
+}
+
+impl<'a> Block<'a> {
+    /// A view of `data`, `(n_features, BLOCK_ROWS)` feature-major, holding `rows` rows.
+    #[inline(always)]
+    pub(crate) fn new(data: &'a [f64], rows: usize) -> Self {
+        debug_assert!(rows <= BLOCK_ROWS && data.len().is_multiple_of(BLOCK_ROWS));
+        Block { data, rows }
+    }
+
+    /// Number of features.
+    #[inline(always)]
+    pub(crate) fn n_features(&self) -> usize {
+        self.data.len() / BLOCK_ROWS
+    }
+
+    /// Real rows.
+    #[inline(always)]
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Rows rounded up to whole lanes (the extra rows are zero).
+    #[inline(always)]
+    pub(crate) fn rows_p(&self) -> usize {
+        padded(self.rows)
+    }
+
+    /// The underlying feature-major values, `(n_features, BLOCK_ROWS)`.
+    #[inline(always)]
+    pub(crate) fn data(&self) -> &'a [f64] {
+        self.data
+    }
+
+    /// Feature `j` of every padded row.
+    #[inline(always)]
+    pub(crate) fn feature(&self, j: usize) -> &'a [f64] {
+        &self.data[j * BLOCK_ROWS..j * BLOCK_ROWS + self.rows_p()]
+    }
+
+    /// Feature `j` of rows `r0..r0 + 8`.
+    #[inline(always)]
+    pub(crate) fn lanes<I: Isa>(&self, isa: I, j: usize, r0: usize) -> V8<I> {
+        V8::load(isa, &self.data[j * BLOCK_ROWS + r0..])
+    }
+}
+
+/// Per-thread working memory for one block.
+pub(crate) struct Scratch {
+    /// The block, feature-major `(n_features, BLOCK_ROWS)`: `Block::new(&xt, rows)`.
+    pub xt: Vec<f64>,
+    /// Per-component values, component-major: `(n_components, BLOCK_ROWS)`.
+    pub comp: Vec<f64>,
+    /// One value per row.
+    pub row: Vec<f64>,
+    /// Kernel workspace.
+    pub work: Vec<f64>,
+}
+
+impl Scratch {
+    pub(crate) fn new(n_features: usize, n_components: usize, work: usize) -> Self {
+        Scratch {
+            xt: vec![0.0; n_features * BLOCK_ROWS],
+            comp: vec![0.0; n_components * BLOCK_ROWS],
+            row: vec![0.0; BLOCK_ROWS],
+            work: vec![0.0; work],
+        }
+    }
+}
+
+/// A pool of reusable values: taken by a leaf, given back when it is done.
+pub(crate) struct Pool<T> {
+    items: Mutex<Vec<T>>,
+    make: Box<dyn Fn() -> T + Send + Sync>,
+}
+
+impl<T> Pool<T> {
+    pub(crate) fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Pool {
+            items: Mutex::new(Vec::new()),
+            make: Box::new(make),
+        }
+    }
+
+    pub(crate) fn take(&self) -> T {
+        let item = self.items.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        item.unwrap_or_else(|| (self.make)())
+    }
+
+    pub(crate) fn give(&self, item: T) {
+        self.items
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(item);
+    }
+}
+
+/// Features `j0..j0 + 8` of rows `row0..row0 + 8` of `x`, transposed in registers: lane `t` of
+/// vector `j` is feature `j0 + j` of row `row0 + t`. The block load and k-means' row reader
+/// both go through it.
+#[inline(always)]
+pub(crate) fn transposed8<T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    row0: usize,
+    j0: usize,
+) -> [V8<I>; 8] {
+    // (A loop, not `array::from_fn`: a closure would not inherit the target features.)
+    let mut rows = [V8::zero(isa); LANES];
+    for (t, v) in rows.iter_mut().enumerate() {
+        *v = load8(isa, &x.row(row0 + t)[j0..]);
+    }
+    V8::transpose8(rows)
+}
+
+/// Hints the processor to fetch rows `start..start + rows` into its L2 cache.
+#[inline]
+pub(crate) fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if rows > 0 {
+        let data = x.as_slice();
+        let first = start * x.row_stride();
+        let last = ((start + rows - 1) * x.row_stride() + x.n_features()).min(data.len());
+        let step = 64 / std::mem::size_of::<T>();
+        let mut i = first;
+        while i < last {
+            // SAFETY: `i` indexes the slice; a prefetch never faults and changes no memory.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
+                    data.as_ptr().add(i).cast(),
+                )
+            };
+            i += step;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (x, start, rows);
+}
+
+dispatch! {
+    /// Loads the rows of `span` feature-major into `xt` (see [`Block`]), widening to `f64` and
+    /// zeroing the padding rows.
+    pub(crate) fn load<T: Float>(x: &DataRef<'_, T>, span: Span, xt: &mut [f64]) => load_impl
+}
+
+/// Eight rows by eight features at a time, transposed in registers; the remaining features and
+/// rows one value at a time.
+#[inline(always)]
+fn load_impl<T: Float, I: Isa>(isa: I, x: &DataRef<'_, T>, span: Span, xt: &mut [f64]) {
+    let Span { start, rows } = span;
+    let d = x.n_features();
+    let full_rows = rows / LANES * LANES;
+    let full_cols = d / LANES * LANES;
+    let mut r0 = 0;
+    while r0 < full_rows {
+        let mut j0 = 0;
+        while j0 < full_cols {
+            for (t, v) in transposed8(isa, x, start + r0, j0).into_iter().enumerate() {
+                v.store(&mut xt[(j0 + t) * BLOCK_ROWS + r0..]);
+            }
+            j0 += LANES;
+        }
+        for t in 0..LANES {
+            let row = x.row(start + r0 + t);
+            for j in full_cols..d {
+                xt[j * BLOCK_ROWS + r0 + t] = row[j].to_f64();
+            }
+        }
+        r0 += LANES;
+    }
+    for r in full_rows..rows {
+        let row = x.row(start + r);
+        for j in 0..d {
+            xt[j * BLOCK_ROWS + r] = row[j].to_f64();
+        }
+    }
+    let p = padded(rows);
+    for j in 0..d {
+        xt[j * BLOCK_ROWS + rows..j * BLOCK_ROWS + p].fill(0.0);
+    }
+}

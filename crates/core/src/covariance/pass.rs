@@ -1,0 +1,208 @@
+//! The passes over the data, generic over the covariance kernel: the fused E-step with
+//! sufficient statistics (one pass per EM iteration), statistics from given responsibilities
+//! (initialisation), and per-row outputs (labels, probabilities, log-likelihoods).
+
+use super::{Kernel, Params, Shift, Sums};
+use crate::blocks::{BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, padded};
+use crate::data::{DataRef, Float};
+use crate::math::{self, LANES, exp8, ln8};
+use crate::simd::{Isa, V8, dispatch};
+
+/// A per-block row function: `(weighted log-probabilities, row workspace, rows, outputs)`.
+pub(crate) type RowFn<'f, O> = dyn Fn(&mut [f64], &mut [f64], usize, &mut [O]) + Sync + 'f;
+
+/// A data set bound to the pools its passes use, for one kernel. Built once per fit.
+pub(crate) struct Engine<'a, T> {
+    passes: Passes<'a, T>,
+    k: usize,
+    sums: Pool<Sums>,
+}
+
+impl<'a, T: Float> Engine<'a, T> {
+    pub(crate) fn new<K: Kernel>(x: DataRef<'a, T>, k: usize) -> Self {
+        let d = x.n_features();
+        Engine {
+            passes: Passes::new(x, k, K::work_len(k, d)),
+            k,
+            sums: Pool::new(move || Sums::zeros(K::TYPE, k, d)),
+        }
+    }
+
+    /// The data.
+    pub(crate) fn x(&self) -> &DataRef<'a, T> {
+        self.passes.x()
+    }
+
+    /// The passes over the data (for passes of other shapes, such as column moments).
+    pub(crate) fn passes(&self) -> &Passes<'a, T> {
+        &self.passes
+    }
+
+    /// One fused pass: log-probabilities, log-likelihood and responsibilities per block, and the
+    /// statistics centred on `shift`, merged in block order.
+    pub(crate) fn e_step<K: Kernel>(&self, prep: &K::Prepared, shift: &Shift) -> Sums {
+        self.passes
+            .reduce(Layout::FeatureMajor, &self.sums, |s, span, acc| {
+                e_block::<K>(prep, shift, s, acc, span.rows)
+            })
+    }
+
+    /// The E-step's statistics under `params`, centred on their means.
+    pub(crate) fn e_step_stats<K: Kernel>(&self, params: &Params) -> (Sums, Shift) {
+        let shift = Shift::new(&params.means, params.n_components, params.n_features);
+        let prep = K::prepare(params);
+        (self.e_step::<K>(&prep, &shift), shift)
+    }
+
+    /// Statistics from responsibilities supplied by `resp(span, out)`, which fills
+    /// `out[c * BLOCK_ROWS + r]` for the block's rows.
+    pub(crate) fn stats_from<K: Kernel>(
+        &self,
+        shift: &Shift,
+        resp: &(dyn Fn(Span, &mut [f64]) + Sync),
+    ) -> Sums {
+        let k = self.k;
+        self.passes
+            .reduce(Layout::FeatureMajor, &self.sums, |s, span, acc| {
+                let (rows, rows_p) = (span.rows, padded(span.rows));
+                for c in 0..k {
+                    s.comp[c * BLOCK_ROWS..(c + 1) * BLOCK_ROWS].fill(0.0);
+                }
+                resp(span, &mut s.comp);
+                for c in 0..k {
+                    s.comp[c * BLOCK_ROWS + rows..c * BLOCK_ROWS + rows_p].fill(0.0);
+                }
+                acc.n_rows += rows as u64;
+                accumulate_block::<K>(shift, s, acc, rows);
+            })
+    }
+
+    /// Per-row outputs from the weighted log-probabilities: `f(comp, row, rows, out)` turns a
+    /// block's `comp[c * BLOCK_ROWS + r]` into `width` values per row.
+    pub(crate) fn per_row<K: Kernel, O: Send + Copy + Default>(
+        &self,
+        prep: &K::Prepared,
+        width: usize,
+        f: &RowFn<'_, O>,
+    ) -> Vec<O> {
+        let mut out = vec![O::default(); self.x().n_samples() * width];
+        self.passes.map_rows(&mut out, width, |s, span, o| {
+            log_prob_block::<K>(prep, s, span.rows);
+            f(&mut s.comp, &mut s.row, span.rows, o);
+        });
+        out
+    }
+}
+
+dispatch! {
+    /// One block of the fused pass: E-step, responsibilities, statistics.
+    fn e_block<K: Kernel>(
+        prep: &K::Prepared,
+        shift: &Shift,
+        s: &mut Scratch,
+        acc: &mut Sums,
+        rows: usize,
+    ) => e_block_impl
+}
+
+#[inline(always)]
+fn e_block_impl<K: Kernel, I: Isa>(
+    isa: I,
+    prep: &K::Prepared,
+    shift: &Shift,
+    s: &mut Scratch,
+    acc: &mut Sums,
+    rows: usize,
+) {
+    let x = Block::new(&s.xt, rows);
+    K::weighted_log_prob(isa, prep, x, &mut s.comp, &mut s.work);
+    acc.log_likelihood += normalize_impl(isa, &mut s.comp, &mut s.row, shift.k(), rows);
+    acc.n_rows += rows as u64;
+    K::accumulate(isa, shift, x, &s.comp, acc, &mut s.work);
+}
+
+dispatch! {
+    /// Statistics of a block whose responsibilities are in `s.comp`.
+    fn accumulate_block<K: Kernel>(shift: &Shift, s: &mut Scratch, acc: &mut Sums, rows: usize) => accumulate_block_impl
+}
+
+#[inline(always)]
+fn accumulate_block_impl<K: Kernel, I: Isa>(
+    isa: I,
+    shift: &Shift,
+    s: &mut Scratch,
+    acc: &mut Sums,
+    rows: usize,
+) {
+    K::accumulate(
+        isa,
+        shift,
+        Block::new(&s.xt, rows),
+        &s.comp,
+        acc,
+        &mut s.work,
+    );
+}
+
+dispatch! {
+    /// Weighted log-probabilities of a block into `s.comp`.
+    fn log_prob_block<K: Kernel>(prep: &K::Prepared, s: &mut Scratch, rows: usize) => log_prob_block_impl
+}
+
+#[inline(always)]
+fn log_prob_block_impl<K: Kernel, I: Isa>(
+    isa: I,
+    prep: &K::Prepared,
+    s: &mut Scratch,
+    rows: usize,
+) {
+    K::weighted_log_prob(isa, prep, Block::new(&s.xt, rows), &mut s.comp, &mut s.work);
+}
+
+dispatch! {
+    /// Turns a block's weighted log-probabilities into responsibilities in place and writes each
+    /// row's `log Σ_k exp(·)` to `lse`; returns the sum of `lse` over the real rows. Padding rows
+    /// get zero responsibilities.
+    pub(crate) fn normalize<>(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 => normalize_impl
+}
+
+/// [`normalize`]: `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, eight rows at a
+/// time.
+#[inline(always)]
+fn normalize_impl<I: Isa>(isa: I, comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 {
+    let ld = BLOCK_ROWS;
+    let rows_p = padded(rows);
+    let zero = V8::zero(isa);
+    let inf = V8::splat(isa, f64::INFINITY);
+    let mut r0 = 0;
+    while r0 < rows_p {
+        let mut m = V8::splat(isa, f64::NEG_INFINITY);
+        for c in 0..k {
+            m = m.max(V8::load(isa, &comp[c * ld + r0..]));
+        }
+        // A row whose every component is -inf (or NaN) keeps m finite so that nothing below
+        // turns into NaN by accident; its log-likelihood comes out -inf.
+        let abs = m.max(zero.sub(m));
+        let m = abs.lt_select(inf, m, zero);
+        let mut s = V8::zero(isa);
+        for c in 0..k {
+            let e = exp8(V8::load(isa, &comp[c * ld + r0..]).sub(m));
+            e.store(&mut comp[c * ld + r0..]);
+            s = s.add(e);
+        }
+        let l = m.add(ln8(s));
+        zero.lt_select(s, l, V8::splat(isa, f64::NEG_INFINITY))
+            .store(&mut lse[r0..]);
+        let inv = zero.lt_select(s, V8::splat(isa, 1.0).div(s), zero);
+        for c in 0..k {
+            V8::load(isa, &comp[c * ld + r0..])
+                .mul(inv)
+                .store(&mut comp[c * ld + r0..]);
+        }
+        r0 += LANES;
+    }
+    for c in 0..k {
+        comp[c * ld + rows..c * ld + rows_p].fill(0.0);
+    }
+    math::sum(&lse[..rows])
+}

@@ -1,0 +1,285 @@
+//! The k-means block kernels: squared distances of a block of rows to centres, the nearest
+//! centre of each row, and per-centre sums of the rows by label.
+//!
+//! Below [`WIDE_D`] features a lane group's rows stay in registers and distances are
+//! `Σ_j (x_j - c_j)²` (as cheap as the expanded form there, and exact); the nearest centre
+//! minimises `‖c‖² - 2 x·c` over precomputed [`CenterTerms`]. From [`WIDE_D`] on, distances go
+//! through faer's matrix product in the expanded form `‖x‖² - 2 x·c + ‖c‖²`.
+
+use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, transposed8, with_dim};
+use crate::data::{DataRef, Float, load8};
+use crate::math::LANES;
+use crate::simd::{Isa, V8, dispatch};
+
+/// How [`sq_distances`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// `Σ_j (x_j - c_j)²` at every dimension: for the final labels and inertia.
+    Exact,
+    /// The expanded form through a matrix product from [`WIDE_D`] features on.
+    Fast,
+}
+
+/// Squared distances `out[c * BLOCK_ROWS + r] = ‖x_r - centers_c‖²` (clamped at zero) for a
+/// centred block; `xnorm` is workspace for `‖x_r‖²`.
+#[inline]
+pub(crate) fn sq_distances(
+    x: Block<'_>,
+    xnorm: &mut [f64],
+    centers: &[f64],
+    out: &mut [f64],
+    form: Form,
+) {
+    let (d, rows_p) = (x.n_features(), x.rows_p());
+    let m = centers.len() / d;
+    if d >= WIDE_D && form == Form::Fast {
+        // X Cᵀ with X `(rows, d)` column-major; the destination is column-major too (faer 0.24.4
+        // mis-handles row-major destinations, see `covariance::triangular`).
+        let lhs =
+            faer::MatRef::from_column_major_slice_with_stride(x.data(), rows_p, d, BLOCK_ROWS);
+        let rhs = faer::MatRef::from_row_major_slice(centers, m, d).transpose();
+        let dst = faer::MatMut::from_column_major_slice_with_stride_mut(out, rows_p, m, BLOCK_ROWS);
+        faer::linalg::matmul::matmul(dst, faer::Accum::Replace, lhs, rhs, -2.0, faer::Par::Seq);
+        xnorm[..rows_p].fill(0.0);
+        for j in 0..d {
+            for (q, &v) in xnorm[..rows_p].iter_mut().zip(x.feature(j)) {
+                *q += v * v;
+            }
+        }
+        for c in 0..m {
+            let cn: f64 = centers[c * d..(c + 1) * d].iter().map(|v| v * v).sum();
+            for (o, &xn) in out[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p]
+                .iter_mut()
+                .zip(&xnorm[..rows_p])
+            {
+                *o = (*o + cn + xn).max(0.0);
+            }
+        }
+        return;
+    }
+    direct_distances(x, centers, out);
+}
+
+dispatch! {
+    /// `out[c * BLOCK_ROWS + r] = Σ_j (x_rj - c_j)²`, eight rows at a time.
+    fn direct_distances<>(x: Block<'_>, centers: &[f64], out: &mut [f64]) => direct_distances_impl
+}
+
+#[inline(always)]
+fn direct_distances_impl<I: Isa>(isa: I, x: Block<'_>, centers: &[f64], out: &mut [f64]) {
+    let d = x.n_features();
+    for (c, cc) in centers.chunks_exact(d).enumerate() {
+        let mut r0 = 0;
+        while r0 < x.rows_p() {
+            let mut acc = V8::zero(isa);
+            for j in 0..d {
+                let v = x.lanes(isa, j, r0).sub(V8::splat(isa, cc[j]));
+                acc = v.madd(v, acc);
+            }
+            acc.store(&mut out[c * BLOCK_ROWS + r0..]);
+            r0 += LANES;
+        }
+    }
+}
+
+/// What the nearest-centre kernel precomputes per pass: `-2 C` and `‖c‖²` (internal frame).
+pub(crate) struct CenterTerms {
+    /// `-2 C`, `(K, d)`.
+    pub cm2: Vec<f64>,
+    /// `‖c‖²`, `(K,)`.
+    pub cn: Vec<f64>,
+}
+
+impl CenterTerms {
+    pub(crate) fn new(centers: &[f64], d: usize) -> Self {
+        CenterTerms {
+            cm2: centers.iter().map(|v| -2.0 * v).collect(),
+            cn: centers
+                .chunks_exact(d.max(1))
+                .map(|c| c.iter().map(|v| v * v).sum())
+                .collect(),
+        }
+    }
+}
+
+dispatch! {
+    /// The nearest centre (as `f64`) of each of the rows of `span`: the smallest
+    /// `‖c‖² - 2 x·c` over the centres (all centred on `offset`), ties to the lower index.
+    /// Rows are read in place, eight at a time, and transposed in registers.
+    pub(crate) fn nearest_rows<T: Float>(
+        x: &DataRef<'_, T>,
+        span: Span,
+        offset: &[f64],
+        terms: &CenterTerms,
+        out: &mut [f64],
+    ) => nearest_rows_impl
+}
+
+#[inline(always)]
+fn nearest_rows_impl<T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    offset: &[f64],
+    terms: &CenterTerms,
+    out: &mut [f64],
+) {
+    let d = x.n_features();
+    with_dim!(d, D => nearest_rows_small::<D, T, I>(isa, x, span, offset, terms, out), _ => {
+        // Other dimensions below WIDE_D: the same, with the features in a fixed-size array.
+        nearest_rows_small::<WIDE_D, T, I>(isa, x, span, offset, terms, out)
+    })
+}
+
+/// [`nearest_rows`] with the row vectors of a lane group in registers; `D` is the number of
+/// features, or an upper bound on it (features past `d` are zero and their centre terms too).
+#[inline(always)]
+fn nearest_rows_small<const D: usize, T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    offset: &[f64],
+    terms: &CenterTerms,
+    out: &mut [f64],
+) {
+    let Span { start, rows } = span;
+    let d = x.n_features();
+    let full_cols = d / LANES * LANES;
+    let mut r0 = 0;
+    while r0 < rows {
+        let mut xv = [V8::zero(isa); D];
+        if r0 + LANES <= rows {
+            let mut j0 = 0;
+            while j0 < full_cols {
+                xv[j0..j0 + LANES].copy_from_slice(&transposed8(isa, x, start + r0, j0));
+                j0 += LANES;
+            }
+            for j in full_cols..d {
+                let mut lanes = [0.0; LANES];
+                for (t, l) in lanes.iter_mut().enumerate() {
+                    *l = x.row(start + r0 + t)[j].to_f64();
+                }
+                xv[j] = V8::load(isa, &lanes);
+            }
+        } else {
+            let mut lanes = [[0.0; LANES]; D];
+            for t in 0..LANES.min(rows - r0) {
+                for (j, &v) in x.row(start + r0 + t).iter().enumerate() {
+                    lanes[j][t] = v.to_f64();
+                }
+            }
+            for j in 0..d {
+                xv[j] = V8::load(isa, &lanes[j]);
+            }
+        }
+        for j in 0..d {
+            xv[j] = xv[j].sub(V8::splat(isa, offset[j]));
+        }
+        let mut best = V8::splat(isa, f64::INFINITY);
+        let mut idx = V8::zero(isa);
+        for (c, cc) in terms.cm2.chunks_exact(d).enumerate() {
+            let mut acc = V8::splat(isa, terms.cn[c]);
+            for j in 0..D.min(d) {
+                acc = xv[j].madd(V8::splat(isa, cc[j]), acc);
+            }
+            idx = acc.lt_select(best, V8::splat(isa, c as f64), idx);
+            best = acc.lt_select(best, acc, best);
+        }
+        idx.store(&mut out[r0..]);
+        r0 += LANES;
+    }
+}
+
+dispatch! {
+    /// The first component with the smallest value of `comp[c * BLOCK_ROWS + r]` for each of
+    /// the `k` components and padded rows (as `f64`), ties to the lower index.
+    pub(crate) fn argmin_block<>(comp: &[f64], k: usize, rows_p: usize, out: &mut [f64]) => argmin_block_impl
+}
+
+#[inline(always)]
+fn argmin_block_impl<I: Isa>(isa: I, comp: &[f64], k: usize, rows_p: usize, out: &mut [f64]) {
+    let mut r0 = 0;
+    while r0 < rows_p {
+        let mut best = V8::splat(isa, f64::INFINITY);
+        let mut idx = V8::zero(isa);
+        for c in 0..k {
+            let v = V8::load(isa, &comp[c * BLOCK_ROWS + r0..]);
+            idx = v.lt_select(best, V8::splat(isa, c as f64), idx);
+            best = v.lt_select(best, v, best);
+        }
+        idx.store(&mut out[r0..]);
+        r0 += LANES;
+    }
+}
+
+/// What [`add_rows`] adds besides the sums.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Inertia<'c> {
+    /// Only the sums.
+    Skip,
+    /// Also `Σ_r ‖x_r - offset - centers_label‖²` under these centres (internal frame).
+    Under(&'c [f64]),
+}
+
+dispatch! {
+    /// `sums[label_r] += x_r - offset` for the rows of `span` (labels as `f64`), reading the
+    /// rows in their own (row-major) layout, eight features at a time; returns the inertia when
+    /// asked (0 otherwise).
+    pub(crate) fn add_rows<T: Float>(x: &DataRef<'_, T>, span: Span, labels: &[f64], offset: &[f64], sums: &mut [f64], inertia: Inertia<'_>) -> f64 => add_rows_impl
+}
+
+#[inline(always)]
+fn add_rows_impl<T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    labels: &[f64],
+    offset: &[f64],
+    sums: &mut [f64],
+    inertia: Inertia<'_>,
+) -> f64 {
+    match inertia {
+        Inertia::Skip => add_rows_with::<T, I, false>(isa, x, span, labels, offset, sums, &[]),
+        Inertia::Under(c) => add_rows_with::<T, I, true>(isa, x, span, labels, offset, sums, c),
+    }
+}
+
+#[inline(always)]
+fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    labels: &[f64],
+    offset: &[f64],
+    sums: &mut [f64],
+    centers: &[f64],
+) -> f64 {
+    let d = x.n_features();
+    let full = d / LANES * LANES;
+    let mut total = V8::zero(isa);
+    let mut tail = 0.0;
+    for r in 0..span.rows {
+        let c = labels[r] as usize;
+        let row = x.row(span.start + r);
+        let acc = &mut sums[c * d..(c + 1) * d];
+        let mut j = 0;
+        while j < full {
+            let v = load8(isa, &row[j..]).sub(V8::load(isa, &offset[j..]));
+            V8::load(isa, &acc[j..]).add(v).store(&mut acc[j..]);
+            if DISTANCES {
+                let e = v.sub(V8::load(isa, &centers[c * d + j..]));
+                total = e.madd(e, total);
+            }
+            j += LANES;
+        }
+        for j in full..d {
+            let v = row[j].to_f64() - offset[j];
+            acc[j] += v;
+            if DISTANCES {
+                let e = v - centers[c * d + j];
+                tail += e * e;
+            }
+        }
+    }
+    total.sum() + tail
+}

@@ -1,0 +1,430 @@
+//! Lloyd's algorithm on the blocked passes: the data bound to its centring offset, one pass per
+//! iteration (nearest centres, per-centre sums, a fingerprint of the labels), scikit-learn's
+//! relocation of empty clusters, and the final labels and inertia.
+//!
+//! As in scikit-learn, the data are centred on their column means first (which keeps the
+//! expanded distance form accurate), empty clusters are refilled with the rows farthest from
+//! their centres, the loop stops when no label changes ("strict convergence") or the centres
+//! move less than `tol` times the mean feature variance, and the labels are recomputed for the
+//! final centres if the loop did not end on strict convergence. No per-row state is kept during
+//! the iterations: memory is independent of the number of rows.
+
+use super::kernels::{
+    CenterTerms, Form, Inertia, add_rows, argmin_block, nearest_rows, sq_distances,
+};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, WIDE_D};
+use crate::blocks::{load, padded};
+use crate::data::{DataRef, Float};
+use crate::error::Result;
+use crate::math::{self, LANES, add_assign};
+use crate::monitor::{self, Monitor};
+
+/// The data bound to the state of the k-means passes: centred on an offset, with scratch.
+pub(crate) struct Lloyd<'a, T> {
+    passes: Passes<'a, T>,
+    k: usize,
+    d: usize,
+    /// Subtracted from every row as it is loaded: the column means of the data (or, for
+    /// prediction, of the centres).
+    offset: Vec<f64>,
+}
+
+/// Per-pass accumulator of a Lloyd iteration.
+pub(crate) struct Step {
+    /// `(K, d)` sums of the assigned (centred) rows.
+    pub sums: Vec<f64>,
+    pub counts: Vec<f64>,
+    /// Order-free fingerprint of every row's label: equal fingerprints in two iterations mean
+    /// the labels did not change (scikit-learn's "strict convergence"), without storing them.
+    pub fingerprint: u64,
+    /// `Σ ‖x - c_label‖²` under the pass's centres (only when asked for).
+    pub inertia: f64,
+}
+
+impl Accumulator for Step {
+    fn reset(&mut self) {
+        self.sums.fill(0.0);
+        self.counts.fill(0.0);
+        self.fingerprint = 0;
+        self.inertia = 0.0;
+    }
+
+    fn merge(&mut self, b: &Self) {
+        add_assign(&mut self.sums, &b.sums);
+        add_assign(&mut self.counts, &b.counts);
+        self.fingerprint = self.fingerprint.wrapping_add(b.fingerprint);
+        self.inertia += b.inertia;
+    }
+}
+
+/// The `n` rows farthest from their nearest centre, as `(squared distance, row, centre)`, kept
+/// sorted farthest first (ties: lower row).
+struct Farthest {
+    n: usize,
+    top: Vec<(f64, usize, usize)>,
+}
+
+impl Farthest {
+    fn keep(&mut self) {
+        self.top
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.top.truncate(self.n);
+    }
+}
+
+impl Accumulator for Farthest {
+    fn reset(&mut self) {
+        self.top.clear();
+    }
+
+    fn merge(&mut self, right: &Self) {
+        self.top.extend_from_slice(&right.top);
+        self.keep();
+    }
+}
+
+/// The fingerprint of one block's labels, mixed with its position.
+#[inline]
+fn block_fingerprint(start: usize, labels: &[f64]) -> u64 {
+    let mut h = (start as u64)
+        .wrapping_add(1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for &l in labels {
+        h = (h ^ (l as u64)).wrapping_mul(0x0000_0100_0000_01B3);
+        h ^= h >> 29;
+    }
+    // splitmix64's finaliser, so that sums of fingerprints stay well spread.
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
+}
+
+/// One run of Lloyd's algorithm, in the internal (centred) frame.
+pub(crate) struct Run {
+    pub centers: Vec<f64>,
+    pub labels: Option<Vec<usize>>,
+    pub inertia: f64,
+    pub n_iter: usize,
+    pub converged: bool,
+}
+
+/// Whether a pass keeps every row's label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Labels {
+    Keep,
+    Drop,
+}
+
+impl<'a, T: Float> Lloyd<'a, T> {
+    /// Binds `x`; the column offset is the data's mean, or for prediction (`centers` given and
+    /// non-empty) the mean of the centres, which needs no pass over the data.
+    pub(crate) fn new(x: DataRef<'a, T>, k: usize, centers: &[f64]) -> Self {
+        let d = x.n_features();
+        let mut lloyd = Lloyd::with_offset(x, k, Vec::new());
+        lloyd.offset = if centers.is_empty() {
+            lloyd.passes.column_means()
+        } else {
+            let mut m = vec![0.0; d];
+            for c in 0..k {
+                for j in 0..d {
+                    m[j] += centers[c * d + j] / k as f64;
+                }
+            }
+            m
+        };
+        lloyd
+    }
+
+    /// Binds `x` with a given column offset (the point sums are taken about).
+    pub(crate) fn with_offset(x: DataRef<'a, T>, k: usize, offset: Vec<f64>) -> Self {
+        Lloyd {
+            passes: Passes::new(x, k.max(1), 0),
+            k,
+            d: x.n_features(),
+            offset,
+        }
+    }
+
+    /// The data.
+    pub(crate) fn x(&self) -> &DataRef<'a, T> {
+        self.passes.x()
+    }
+
+    /// The passes over the data.
+    pub(crate) fn passes(&self) -> &Passes<'a, T> {
+        &self.passes
+    }
+
+    /// scikit-learn's absolute tolerance: `tol` times the mean over features of the per-feature
+    /// variance of the data (NumPy's `np.var(X, axis=0).mean()`).
+    pub(crate) fn tol_abs(&self, tol: f64) -> f64 {
+        if tol == 0.0 {
+            return 0.0;
+        }
+        let var = self.passes.column_variances(&self.offset);
+        tol * (var.iter().sum::<f64>() / self.d as f64)
+    }
+
+    /// Centres in the internal (centred) frame.
+    pub(crate) fn to_internal(&self, centers: &[f64]) -> Vec<f64> {
+        let d = self.d;
+        centers
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v - self.offset[i % d])
+            .collect()
+    }
+
+    /// Centres in the data's frame.
+    pub(crate) fn to_external(&self, centers: &[f64]) -> Vec<f64> {
+        let d = self.d;
+        centers
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v + self.offset[i % d])
+            .collect()
+    }
+
+    /// Given rows of the data as centres, in the internal frame.
+    pub(crate) fn rows_internal(&self, idx: &[usize]) -> Vec<f64> {
+        let mut c = Vec::with_capacity(idx.len() * self.d);
+        for &i in idx {
+            for (j, &v) in self.x().row(i).iter().enumerate() {
+                c.push(v.to_f64() - self.offset[j]);
+            }
+        }
+        c
+    }
+
+    /// Centres the loaded block in place.
+    #[inline]
+    pub(crate) fn center_block(&self, s: &mut Scratch, rows: usize) {
+        let rows_p = padded(rows);
+        for j in 0..self.d {
+            let o = self.offset[j];
+            for v in &mut s.xt[j * BLOCK_ROWS..j * BLOCK_ROWS + rows_p] {
+                *v -= o;
+            }
+        }
+    }
+
+    /// Centres the loaded block and writes squared distances to every centre to `s.comp`
+    /// (`comp[c * BLOCK_ROWS + r]`, clamped at zero).
+    pub(crate) fn block_distances(
+        &self,
+        s: &mut Scratch,
+        centers: &[f64],
+        rows: usize,
+        form: Form,
+    ) {
+        self.center_block(s, rows);
+        sq_distances(
+            Block::new(&s.xt, rows),
+            &mut s.row,
+            centers,
+            &mut s.comp,
+            form,
+        );
+    }
+
+    /// The layout a pass that only needs labels asks for: the nearest-centre kernel reads rows
+    /// in place below [`WIDE_D`] features; from there on, distances come from a loaded block.
+    pub(crate) fn label_layout(&self) -> Layout {
+        if self.d >= WIDE_D {
+            Layout::FeatureMajor
+        } else {
+            Layout::Rows
+        }
+    }
+
+    /// The nearest centre (as `f64`) of the rows of `span` into `s.row`, ties to the lower
+    /// index, as in scikit-learn. The pass's layout must be at least [`Lloyd::label_layout`]'s;
+    /// from [`WIDE_D`] features the loaded block is left centred.
+    pub(crate) fn block_labels(
+        &self,
+        s: &mut Scratch,
+        span: Span,
+        centers: &[f64],
+        terms: &CenterTerms,
+    ) {
+        if self.d >= WIDE_D {
+            self.block_distances(s, centers, span.rows, Form::Fast);
+            argmin_block(&s.comp, self.k, padded(span.rows), &mut s.row);
+        } else {
+            nearest_rows(self.x(), span, &self.offset, terms, &mut s.row);
+        }
+    }
+
+    /// [`Lloyd::block_labels`] outside a pass: loads the block when the labels need it.
+    pub(crate) fn labels_of(
+        &self,
+        s: &mut Scratch,
+        span: Span,
+        centers: &[f64],
+        terms: &CenterTerms,
+    ) {
+        if self.label_layout() == Layout::FeatureMajor {
+            load(self.x(), span, &mut s.xt);
+        }
+        self.block_labels(s, span, centers, terms);
+    }
+
+    /// One Lloyd pass: per-centre sums and counts of the rows nearest each centre, and the
+    /// labels' fingerprint (and the inertia, when asked for under these same centres).
+    pub(crate) fn step(&self, centers: &[f64], inertia: Inertia<'_>) -> Step {
+        let (k, d) = (self.k, self.d);
+        let terms = CenterTerms::new(centers, d);
+        let accs = Pool::new(move || Step {
+            sums: vec![0.0; k * d],
+            counts: vec![0.0; k],
+            fingerprint: 0,
+            inertia: 0.0,
+        });
+        self.passes
+            .reduce(self.label_layout(), &accs, |s, span, acc| {
+                self.block_labels(s, span, centers, &terms);
+                let labels = &s.row[..span.rows];
+                for &l in labels {
+                    acc.counts[l as usize] += 1.0;
+                }
+                acc.fingerprint = acc
+                    .fingerprint
+                    .wrapping_add(block_fingerprint(span.start, labels));
+                acc.inertia +=
+                    add_rows(self.x(), span, labels, &self.offset, &mut acc.sums, inertia);
+            })
+    }
+
+    /// The nearest centre of every row (kept with [`Labels::Keep`]) and the inertia
+    /// `Σ ‖x - c_label‖²`, with exact distances.
+    pub(crate) fn finish(&self, centers: &[f64], keep: Labels) -> (Option<Vec<usize>>, f64) {
+        let d = self.d;
+        let terms = CenterTerms::new(centers, d);
+        let width = usize::from(keep == Labels::Keep);
+        let mut labels = vec![0usize; self.x().n_samples() * width];
+        let accs = Pool::new(|| 0.0f64);
+        let inertia = self.passes.reduce_rows(
+            Layout::FeatureMajor,
+            &accs,
+            &mut labels,
+            width,
+            |s, span, acc, lab| {
+                self.block_labels(s, span, centers, &terms);
+                if d < WIDE_D {
+                    self.center_block(s, span.rows);
+                }
+                let mut a = [0.0; LANES];
+                for r in 0..span.rows {
+                    let l = s.row[r] as usize;
+                    let c = &centers[l * d..(l + 1) * d];
+                    let mut q = 0.0;
+                    for j in 0..d {
+                        let v = s.xt[j * BLOCK_ROWS + r] - c[j];
+                        q += v * v;
+                    }
+                    a[r % LANES] += q;
+                    if width == 1 {
+                        lab[r] = l;
+                    }
+                }
+                *acc += math::sum(&a);
+            },
+        );
+        ((keep == Labels::Keep).then_some(labels), inertia)
+    }
+
+    /// The `n` rows farthest from their nearest centre, farthest first (ties: lower index), as
+    /// `(row, squared distance, centre)`.
+    pub(crate) fn farthest(&self, centers: &[f64], n: usize) -> Vec<(usize, f64, usize)> {
+        let d = self.d;
+        let terms = CenterTerms::new(centers, d);
+        let accs = Pool::new(move || Farthest { n, top: Vec::new() });
+        let top = self
+            .passes
+            .reduce(Layout::FeatureMajor, &accs, |s, span, acc| {
+                self.block_labels(s, span, centers, &terms);
+                if d < WIDE_D {
+                    self.center_block(s, span.rows);
+                }
+                for r in 0..span.rows {
+                    let l = s.row[r] as usize;
+                    let c = &centers[l * d..(l + 1) * d];
+                    let q: f64 = (0..d)
+                        .map(|j| (s.xt[j * BLOCK_ROWS + r] - c[j]).powi(2))
+                        .sum();
+                    acc.top.push((q, span.start + r, l));
+                }
+                acc.keep();
+            });
+        top.top.into_iter().map(|(q, i, l)| (i, q, l)).collect()
+    }
+
+    /// One run of Lloyd's algorithm from `centers` (internal frame), asking the monitor before
+    /// each pass. Memory stays independent of the number of rows unless `keep` asks for the
+    /// final labels.
+    pub(crate) fn run(
+        &self,
+        mut centers: Vec<f64>,
+        max_iter: usize,
+        tol_abs: f64,
+        keep: Labels,
+        monitor: &mut dyn Monitor,
+    ) -> Result<Run> {
+        let (k, d) = (self.k, self.d);
+        let mut previous: Option<u64> = None;
+        let mut converged = false;
+        let mut n_iter = 0;
+        for it in 0..max_iter {
+            monitor::check(monitor)?;
+            n_iter = it + 1;
+            let mut step = self.step(&centers, Inertia::Skip);
+            let empty: Vec<usize> = (0..k).filter(|&c| step.counts[c] == 0.0).collect();
+            if !empty.is_empty() {
+                // scikit-learn's relocation: each empty cluster takes one of the rows farthest
+                // from their (old) centres; the row keeps its label.
+                let far = self.farthest(&centers, empty.len());
+                for (&c, &(i, _, old)) in empty.iter().zip(&far) {
+                    for j in 0..d {
+                        let v = self.x().row(i)[j].to_f64() - self.offset[j];
+                        step.sums[old * d + j] -= v;
+                        step.sums[c * d + j] = v;
+                    }
+                    step.counts[c] = 1.0;
+                    step.counts[old] -= 1.0;
+                }
+            }
+            let mut shift = 0.0;
+            for c in 0..k {
+                if step.counts[c] > 0.0 {
+                    let alpha = 1.0 / step.counts[c];
+                    for j in 0..d {
+                        let v = step.sums[c * d + j] * alpha;
+                        let delta = v - centers[c * d + j];
+                        shift += delta * delta;
+                        centers[c * d + j] = v;
+                    }
+                }
+            }
+            if previous == Some(step.fingerprint) {
+                // Labels unchanged: scikit-learn's strict convergence.
+                converged = true;
+                break;
+            }
+            previous = Some(step.fingerprint);
+            if shift <= tol_abs {
+                converged = true;
+                break;
+            }
+        }
+        // The labels (and inertia) for the final centres. After strict convergence they are
+        // those of the last pass; otherwise scikit-learn reassigns too.
+        let (labels, inertia) = self.finish(&centers, keep);
+        Ok(Run {
+            centers,
+            labels,
+            inertia,
+            n_iter,
+            converged,
+        })
+    }
+}

@@ -1,0 +1,478 @@
+//! k-means with scikit-learn's `KMeans` semantics (Lloyd's algorithm), on the same blocked,
+//! parallel, deterministic passes as the mixture engine: the estimator ([`KMeans`]) and the
+//! fitted model ([`KMeansModel`]) here; [`init`] the first centres (greedy k-means++, random
+//! rows, given centres), [`lloyd`] the iterations and their passes, [`kernels`] the
+//! nearest-centre kernels.
+
+pub(crate) mod init;
+pub(crate) mod kernels;
+pub(crate) mod lloyd;
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::blocks::{BLOCK_ROWS, Span, with_threads};
+use crate::data::{DataRef, Float, validate_data};
+use crate::error::{Error, Result, invalid};
+use crate::monitor::Monitor;
+use kernels::{CenterTerms, Form, Inertia};
+use lloyd::{Labels, Lloyd};
+
+/// How k-means chooses its first centres.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum KMeansInit {
+    /// Greedy k-means++, as scikit-learn's default.
+    #[default]
+    KMeansPlusPlus,
+    /// `n_clusters` distinct rows chosen uniformly at random.
+    Random,
+    /// Given centres, `(n_clusters, n_features)` row-major. With given centres `n_init` must be 1
+    /// (scikit-learn warns and uses 1; here it is an error, so nothing is silently ignored).
+    Centers(Vec<f64>),
+}
+
+/// k-means parameters, with scikit-learn's names and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeans {
+    /// Number of clusters (`>= 1`).
+    pub n_clusters: usize,
+    /// Initialisation method.
+    pub init: KMeansInit,
+    /// Number of runs with different initialisations; the one with the lowest inertia is kept.
+    pub n_init: usize,
+    /// Maximum number of Lloyd iterations per run (`>= 1`).
+    pub max_iter: usize,
+    /// Relative tolerance: the run stops when the summed squared movement of the centres is at
+    /// most `tol` times the mean per-feature variance of the data.
+    pub tol: f64,
+    /// Seed of the random number generator.
+    pub seed: u64,
+    /// Threads to use; `None` runs on the current rayon pool (all cores by default).
+    pub n_threads: Option<usize>,
+}
+
+impl KMeans {
+    /// scikit-learn's defaults for `n_clusters` clusters: k-means++, `n_init = 1`,
+    /// `max_iter = 300`, `tol = 1e-4`, seed 0.
+    pub fn new(n_clusters: usize) -> Self {
+        KMeans {
+            n_clusters,
+            init: KMeansInit::KMeansPlusPlus,
+            n_init: 1,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            n_threads: None,
+        }
+    }
+
+    /// Sets the initialisation method.
+    pub fn init(mut self, init: KMeansInit) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Sets the number of runs.
+    pub fn n_init(mut self, n_init: usize) -> Self {
+        self.n_init = n_init;
+        self
+    }
+
+    /// Sets the maximum number of iterations.
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Sets the relative tolerance.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the number of threads.
+    pub fn n_threads(mut self, n_threads: Option<usize>) -> Self {
+        self.n_threads = n_threads;
+        self
+    }
+
+    /// Checks every parameter against scikit-learn's ranges (and the shape of given centres).
+    pub fn check(&self, n_features: Option<usize>) -> Result<()> {
+        if self.n_clusters < 1 {
+            return Err(invalid("n_clusters", "must be at least 1, got 0"));
+        }
+        if self.n_init < 1 {
+            return Err(invalid("n_init", "must be at least 1, got 0"));
+        }
+        if self.max_iter < 1 {
+            return Err(invalid("max_iter", "must be at least 1, got 0"));
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return Err(invalid(
+                "tol",
+                format!("must be a finite number >= 0, got {}", self.tol),
+            ));
+        }
+        if self.n_threads == Some(0) {
+            return Err(invalid("n_threads", "must be at least 1, got 0"));
+        }
+        if let KMeansInit::Centers(c) = &self.init {
+            if self.n_init != 1 {
+                return Err(invalid(
+                    "n_init",
+                    format!(
+                        "must be 1 when initial centres are given, got {}",
+                        self.n_init
+                    ),
+                ));
+            }
+            if let Some(d) = n_features
+                && c.len() != self.n_clusters * d
+            {
+                return Err(Error::ShapeMismatch {
+                    what: "the initial centres".into(),
+                    expected: format!("({}, {d})", self.n_clusters),
+                    found: format!("{} values", c.len()),
+                });
+            }
+            if c.iter().any(|v| !v.is_finite()) {
+                return Err(invalid(
+                    "init",
+                    "the initial centres contain NaN or infinity",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs k-means on `x` `(n_samples, n_features)`.
+    pub fn fit<T: Float>(&self, x: DataRef<'_, T>) -> Result<KMeansModel> {
+        self.fit_with(x, None)
+    }
+
+    /// [`KMeans::fit`] with a [`Monitor`], asked before every pass whether to stop.
+    pub fn fit_with<T: Float>(
+        &self,
+        x: DataRef<'_, T>,
+        monitor: Option<&mut dyn Monitor>,
+    ) -> Result<KMeansModel> {
+        self.check(Some(x.n_features()))?;
+        validate_data(&x)?;
+        if x.n_samples() < self.n_clusters {
+            return Err(Error::TooFewSamples {
+                n_samples: x.n_samples(),
+                needed: self.n_clusters,
+                what: "n_samples must be at least n_clusters",
+            });
+        }
+        let mut unwatched = ();
+        let monitor = monitor.unwrap_or(&mut unwatched);
+        with_threads(self.n_threads, || {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
+            fit_runs(self, &x, &mut rng, monitor)
+        })?
+    }
+}
+
+/// A fitted k-means model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansModel {
+    n_clusters: usize,
+    n_features: usize,
+    centers: Vec<f64>,
+    labels: Vec<usize>,
+    inertia: f64,
+    n_iter: usize,
+    converged: bool,
+}
+
+impl KMeansModel {
+    /// A model from given centres `(n_clusters, n_features)` (for prediction), with no labels.
+    pub fn from_centers(centers: Vec<f64>, n_clusters: usize, n_features: usize) -> Result<Self> {
+        if n_clusters == 0 || n_features == 0 || centers.len() != n_clusters * n_features {
+            return Err(Error::ShapeMismatch {
+                what: "the centres".into(),
+                expected: format!("({n_clusters}, {n_features}) with both at least 1"),
+                found: format!("{} values", centers.len()),
+            });
+        }
+        if centers.iter().any(|v| !v.is_finite()) {
+            return Err(Error::InvalidModel(
+                "the centres contain NaN or infinity".into(),
+            ));
+        }
+        Ok(KMeansModel {
+            n_clusters,
+            n_features,
+            centers,
+            labels: Vec::new(),
+            inertia: f64::NAN,
+            n_iter: 0,
+            converged: false,
+        })
+    }
+
+    /// Sets the fit information (for models read back from a file).
+    pub fn with_fit_info(mut self, inertia: f64, n_iter: usize, converged: bool) -> Self {
+        self.inertia = inertia;
+        self.n_iter = n_iter;
+        self.converged = converged;
+        self
+    }
+
+    /// Number of clusters.
+    pub fn n_clusters(&self) -> usize {
+        self.n_clusters
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Cluster centres `(n_clusters, n_features)`, row-major (`cluster_centers_`).
+    pub fn centers(&self) -> &[f64] {
+        &self.centers
+    }
+
+    /// Label of each training row (`labels_`); empty for models built from centres.
+    pub fn labels(&self) -> &[usize] {
+        &self.labels
+    }
+
+    /// Sum of squared distances of the training rows to their centres (`inertia_`).
+    pub fn inertia(&self) -> f64 {
+        self.inertia
+    }
+
+    /// Lloyd iterations of the kept run (`n_iter_`).
+    pub fn n_iter(&self) -> usize {
+        self.n_iter
+    }
+
+    /// Whether the kept run stopped before `max_iter` (labels stable or centres within `tol`).
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+
+    /// Index of the nearest centre for each row of `x`.
+    pub fn predict<T: Float>(&self, x: DataRef<'_, T>) -> Result<Vec<usize>> {
+        self.check_data(&x)?;
+        let km = Lloyd::new(x, self.n_clusters, &self.centers);
+        Ok(km
+            .finish(&km.to_internal(&self.centers), Labels::Keep)
+            .0
+            .expect("labels are kept"))
+    }
+
+    /// Euclidean distances `(n_samples, n_clusters)` of each row to each centre (`transform`).
+    pub fn transform<T: Float>(&self, x: DataRef<'_, T>) -> Result<Vec<f64>> {
+        self.check_data(&x)?;
+        let k = self.n_clusters;
+        let km = Lloyd::new(x, k, &self.centers);
+        let centers = km.to_internal(&self.centers);
+        let mut out = vec![0.0; x.n_samples() * k];
+        km.passes().map_rows(&mut out, k, |s, span, o| {
+            km.block_distances(s, &centers, span.rows, Form::Exact);
+            for r in 0..span.rows {
+                for c in 0..k {
+                    o[r * k + c] = s.comp[c * BLOCK_ROWS + r].sqrt();
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Sum of squared distances of the rows of `x` to their nearest centres (`-score`).
+    pub fn inertia_of<T: Float>(&self, x: DataRef<'_, T>) -> Result<f64> {
+        self.check_data(&x)?;
+        let km = Lloyd::new(x, self.n_clusters, &self.centers);
+        Ok(km.finish(&km.to_internal(&self.centers), Labels::Drop).1)
+    }
+
+    fn check_data<T: Float>(&self, x: &DataRef<'_, T>) -> Result<()> {
+        validate_data(x)?;
+        if x.n_features() != self.n_features {
+            return Err(Error::ShapeMismatch {
+                what: "the data's number of features".into(),
+                expected: self.n_features.to_string(),
+                found: x.n_features().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl KMeans {
+    /// One run (`n_init` must be 1) keeping no per-row state: the fitted centres, for a
+    /// Gaussian mixture's initialisation, which recomputes each block's labels from them.
+    pub(crate) fn fit_centers_only<'a, T: Float>(
+        &self,
+        x: DataRef<'a, T>,
+        rng: &mut Xoshiro256PlusPlus,
+        monitor: &mut dyn Monitor,
+    ) -> Result<NearestCenter<'a, T>> {
+        self.check(Some(x.n_features()))?;
+        debug_assert_eq!(self.n_init, 1);
+        let lloyd = Lloyd::new(x, self.n_clusters, &[]);
+        let tol_abs = lloyd.tol_abs(self.tol);
+        let start = init::initial_centers(&lloyd, self.n_clusters, &self.init, rng, monitor)?;
+        let run = lloyd.run(start, self.max_iter, tol_abs, Labels::Drop, monitor)?;
+        let terms = CenterTerms::new(&run.centers, x.n_features());
+        Ok(NearestCenter {
+            lloyd,
+            centers: run.centers,
+            terms,
+        })
+    }
+}
+
+/// Fitted k-means centres bound to the data: the nearest centre of any block of rows, exactly
+/// as the fit's own final labels are computed.
+pub(crate) struct NearestCenter<'a, T> {
+    lloyd: Lloyd<'a, T>,
+    centers: Vec<f64>,
+    terms: CenterTerms,
+}
+
+impl<T: Float> NearestCenter<'_, T> {
+    /// `out[label_r * BLOCK_ROWS + r] = 1` for the rows of `span` (`out` zeroed by the caller).
+    pub(crate) fn one_hot(&self, span: Span, out: &mut [f64]) {
+        self.lloyd.passes().with_scratch(|s| {
+            self.lloyd.labels_of(s, span, &self.centers, &self.terms);
+            for r in 0..span.rows {
+                out[s.row[r] as usize * BLOCK_ROWS + r] = 1.0;
+            }
+        });
+    }
+}
+
+/// One Lloyd pass over a chunk of rows under fixed centres: what each worker of a distributed
+/// k-means computes. Passes over disjoint chunks merge by adding every field (the fingerprint
+/// with wrapping addition); the next centres are `offset + sums / counts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LloydPass {
+    /// Rows seen.
+    pub n_samples: usize,
+    /// Per-cluster sums of `x - offset` over the rows nearest each centre, `(n_clusters,
+    /// n_features)`.
+    pub sums: Vec<f64>,
+    /// Rows nearest each centre, `(n_clusters,)`.
+    pub counts: Vec<f64>,
+    /// `Σ ‖x - c_label‖²` under these centres.
+    pub inertia: f64,
+    /// Fingerprint of the labels: two passes over the same chunk give the same fingerprint
+    /// exactly when (up to a 2⁻⁶⁴ chance) every label is the same.
+    pub fingerprint: u64,
+}
+
+impl KMeansModel {
+    /// One Lloyd pass over `x` `(n_samples, n_features)` under this model's centres, with
+    /// scikit-learn's assignment (the nearest centre by `‖c‖² - 2 x·c` after centring on
+    /// `offset`, ties to the lower index). `offset` `(n_features,)` is the point sums are taken
+    /// about: the same for every chunk (the data's column means, as scikit-learn centres).
+    pub fn lloyd_pass<T: Float>(&self, x: DataRef<'_, T>, offset: &[f64]) -> Result<LloydPass> {
+        self.check_data(&x)?;
+        self.check_offset(offset)?;
+        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec());
+        let centers = lloyd.to_internal(&self.centers);
+        let step = lloyd.step(&centers, Inertia::Under(&centers));
+        Ok(LloydPass {
+            n_samples: x.n_samples(),
+            sums: step.sums,
+            counts: step.counts,
+            inertia: step.inertia,
+            fingerprint: step.fingerprint,
+        })
+    }
+
+    /// The `n` rows of `x` farthest from their nearest centre, farthest first (ties to the lower
+    /// row), as `(row, squared distance, centre)`: the candidates scikit-learn moves into empty
+    /// clusters. `offset` as in [`KMeansModel::lloyd_pass`].
+    pub fn farthest_rows<T: Float>(
+        &self,
+        x: DataRef<'_, T>,
+        offset: &[f64],
+        n: usize,
+    ) -> Result<Vec<(usize, f64, usize)>> {
+        self.check_data(&x)?;
+        self.check_offset(offset)?;
+        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec());
+        Ok(lloyd.farthest(&lloyd.to_internal(&self.centers), n))
+    }
+
+    fn check_offset(&self, offset: &[f64]) -> Result<()> {
+        if offset.len() != self.n_features || offset.iter().any(|v| !v.is_finite()) {
+            return Err(Error::ShapeMismatch {
+                what: "the offset".into(),
+                expected: format!("{} finite values", self.n_features),
+                found: format!("{} values", offset.len()),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// All runs of a k-means fit; the best by inertia is kept, as scikit-learn keeps it.
+fn fit_runs<T: Float>(
+    p: &KMeans,
+    x: &DataRef<'_, T>,
+    rng: &mut Xoshiro256PlusPlus,
+    monitor: &mut dyn Monitor,
+) -> Result<KMeansModel> {
+    let k = p.n_clusters;
+    let lloyd = Lloyd::new(*x, k, &[]);
+    let tol_abs = lloyd.tol_abs(p.tol);
+    let mut best: Option<KMeansModel> = None;
+    for _ in 0..p.n_init {
+        let start = init::initial_centers(&lloyd, k, &p.init, rng, monitor)?;
+        let run = lloyd.run(start, p.max_iter, tol_abs, Labels::Keep, monitor)?;
+        let model = KMeansModel {
+            n_clusters: k,
+            n_features: x.n_features(),
+            centers: lloyd.to_external(&run.centers),
+            labels: run.labels.expect("labels are kept"),
+            inertia: run.inertia,
+            n_iter: run.n_iter,
+            converged: run.converged,
+        };
+        let better = match &best {
+            None => true,
+            Some(b) => model.inertia < b.inertia && !same_clustering(&model.labels, &b.labels, k),
+        };
+        if better {
+            best = Some(model);
+        }
+    }
+    Ok(best.expect("n_init >= 1"))
+}
+
+/// Whether two labellings are the same up to a permutation of the labels.
+fn same_clustering(a: &[usize], b: &[usize], k: usize) -> bool {
+    let mut map = vec![usize::MAX; k];
+    for (&x, &y) in a.iter().zip(b) {
+        if map[x] == usize::MAX {
+            map[x] = y;
+        } else if map[x] != y {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_clustering_up_to_permutation() {
+        assert!(same_clustering(&[0, 0, 1, 2], &[2, 2, 0, 1], 3));
+        assert!(!same_clustering(&[0, 0, 1, 2], &[2, 1, 0, 1], 3));
+    }
+}

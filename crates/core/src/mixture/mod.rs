@@ -1,0 +1,100 @@
+//! The Gaussian mixture estimator and its EM driver.
+//!
+//! [`params`]: scikit-learn's parameters and their checks; [`init`]: the initial parameters
+//! (responsibilities from `init_params`, then one M-step); [`em`]: the driver, generic over the
+//! covariance [`Kernel`](crate::covariance::Kernel) and chosen once per call by
+//! [`with_kernel!`](crate::covariance::with_kernel); [`reseed`]: the `on_degenerate = "reseed"`
+//! policy. The driver's semantics are scikit-learn's `BaseMixture.fit_predict`: `n_init` runs,
+//! each freshly initialised from one random stream; per iteration one fused pass (E-step and
+//! statistics) and an M-step; the lower bound of an iteration is the mean log-likelihood under
+//! the parameters *before* its M-step; a run stops when `|lower_bound - previous| < tol`; the
+//! run with the highest final lower bound is kept.
+
+mod em;
+mod init;
+mod params;
+mod reseed;
+
+pub use params::{GaussianMixture, InitParams, OnDegenerate};
+
+use crate::blocks::with_threads;
+use crate::covariance::with_kernel;
+use crate::data::{DataRef, Float, validate_data};
+use crate::error::{Error, Result};
+use crate::model::GaussianMixtureModel;
+use crate::monitor::Monitor;
+
+impl GaussianMixture {
+    /// Fits a mixture to `x` `(n_samples, n_features)`.
+    pub fn fit<T: Float>(&self, x: DataRef<'_, T>) -> Result<GaussianMixtureModel> {
+        self.fit_with(x, None, None)
+    }
+
+    /// Fits and returns the labels of the final E-step (scikit-learn's `fit_predict`).
+    pub fn fit_predict<T: Float>(
+        &self,
+        x: DataRef<'_, T>,
+    ) -> Result<(GaussianMixtureModel, Vec<usize>)> {
+        let model = self.fit(x)?;
+        let labels = with_threads(self.n_threads, || model.predict(x))??;
+        Ok((model, labels))
+    }
+
+    /// Fits with a previous model (used when `warm_start` is set) and a [`Monitor`] (a
+    /// per-iteration progress callback, and a way to stop the fit between passes).
+    pub fn fit_with<T: Float>(
+        &self,
+        x: DataRef<'_, T>,
+        previous: Option<&GaussianMixtureModel>,
+        monitor: Option<&mut dyn Monitor>,
+    ) -> Result<GaussianMixtureModel> {
+        self.check()?;
+        validate_data(&x)?;
+        let (n, d) = (x.n_samples(), x.n_features());
+        if n < 2 {
+            return Err(Error::TooFewSamples {
+                n_samples: n,
+                needed: 2,
+                what: "a mixture needs at least 2 samples",
+            });
+        }
+        if n < self.n_components {
+            return Err(Error::TooFewSamples {
+                n_samples: n,
+                needed: self.n_components,
+                what: "n_samples must be at least n_components",
+            });
+        }
+        self.check_init(d)?;
+        let warm = match previous {
+            Some(m) if self.warm_start => {
+                if m.covariance_type() != self.covariance_type
+                    || m.n_components() != self.n_components
+                    || m.n_features() != d
+                {
+                    return Err(Error::ShapeMismatch {
+                        what: "the warm-start model".into(),
+                        expected: format!(
+                            "{} covariances, {} components, {d} features",
+                            self.covariance_type, self.n_components
+                        ),
+                        found: format!(
+                            "{} covariances, {} components, {} features",
+                            m.covariance_type(),
+                            m.n_components(),
+                            m.n_features()
+                        ),
+                    });
+                }
+                Some(m)
+            }
+            _ => None,
+        };
+        let mut unwatched = ();
+        let monitor = monitor.unwrap_or(&mut unwatched);
+        with_threads(
+            self.n_threads,
+            || with_kernel!(self.covariance_type, K => em::run::<K, T>(self, x, warm, monitor)),
+        )?
+    }
+}

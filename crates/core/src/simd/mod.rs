@@ -1,0 +1,357 @@
+//! Explicit vectors and runtime instruction-set dispatch: the bottom of the stack.
+//!
+//! [`V8<I>`] is eight `f64` lanes held in the registers of instruction set `I`: one AVX-512
+//! register, two AVX2 registers, or a plain array for the baseline. The hot per-block functions
+//! are compiled once per instruction set by [`dispatch!`], and the best one the processor
+//! supports runs ([`level`]). Within one machine the same variant always runs, so results stay
+//! bit-identical across thread counts; across machines, FMA changes the last bits.
+//!
+//! # Safety: tokens
+//!
+//! An instruction set is a value, a *token*: [`Base`] (always available), [`Avx2`] and
+//! [`Avx512`]. The AVX tokens have private fields; the only way to get one is
+//! [`Avx2::detect`] / [`Avx512::detect`], which check at run time every target feature in the
+//! token's list. Every vector carries its token and creating a vector needs one, so code that
+//! never saw a detected token cannot reach an AVX intrinsic: calling an AVX-512 path without
+//! detection does not compile. [`dispatch!`] compiles each variant with the features of the same
+//! list ([`variant!`]), so it enables exactly what detection checked. The `unsafe` blocks of the
+//! AVX implementations rely on this invariant alone (and on slice lengths, checked before each
+//! load and store).
+
+mod base;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::OnceLock;
+
+pub(crate) use base::Base;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Avx512};
+
+/// Operations on eight `f64` lanes for one instruction set; `self` is the token.
+pub(crate) trait Isa: Copy + Send + Sync + 'static {
+    /// The register(s) holding eight lanes.
+    type R: Copy;
+    fn splat(self, v: f64) -> Self::R;
+    /// The first eight values of `s` (which must hold at least eight).
+    fn load(self, s: &[f64]) -> Self::R;
+    /// The first eight `f32` values of `s`, widened.
+    fn load_f32(self, s: &[f32]) -> Self::R;
+    /// Writes the lanes to the first eight values of `s`.
+    fn store(self, r: Self::R, s: &mut [f64]);
+    fn add(self, a: Self::R, b: Self::R) -> Self::R;
+    fn sub(self, a: Self::R, b: Self::R) -> Self::R;
+    fn mul(self, a: Self::R, b: Self::R) -> Self::R;
+    fn div(self, a: Self::R, b: Self::R) -> Self::R;
+    fn max(self, a: Self::R, b: Self::R) -> Self::R;
+    fn min(self, a: Self::R, b: Self::R) -> Self::R;
+    /// `a * b + c`, fused where the instruction set has FMA.
+    fn madd(self, a: Self::R, b: Self::R, c: Self::R) -> Self::R;
+    /// Lanes of `x` where `a < b`, of `y` elsewhere (NaN compares false).
+    fn lt_select(self, a: Self::R, b: Self::R, x: Self::R, y: Self::R) -> Self::R;
+    fn to_array(self, r: Self::R) -> [f64; 8];
+    /// Sum of the lanes, in exactly this order: `((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7))`.
+    #[inline(always)]
+    fn sum(self, r: Self::R) -> f64 {
+        let a = self.to_array(r);
+        ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+    }
+    /// `2^n` where `t = n + 1.5·2^52` holds the integer `n` in its low mantissa bits.
+    fn exp2_from_rounded(self, t: Self::R) -> Self::R;
+    /// For positive normal lanes, the biased exponent field (as `f64`) and the mantissa in
+    /// `[1, 2)`.
+    fn split_exponent(self, x: Self::R) -> (Self::R, Self::R);
+    /// Transposes eight rows of eight lanes.
+    fn transpose8(self, r: [Self::R; 8]) -> [Self::R; 8];
+}
+
+/// Eight `f64` lanes, with the token of the instruction set that holds them.
+#[derive(Clone, Copy)]
+pub(crate) struct V8<I: Isa> {
+    r: I::R,
+    isa: I,
+}
+
+impl<I: Isa> V8<I> {
+    #[inline(always)]
+    fn wrap(self, r: I::R) -> Self {
+        V8 { r, isa: self.isa }
+    }
+
+    /// The token of this vector's instruction set.
+    #[inline(always)]
+    pub(crate) fn isa(self) -> I {
+        self.isa
+    }
+
+    #[inline(always)]
+    pub(crate) fn zero(isa: I) -> Self {
+        Self::splat(isa, 0.0)
+    }
+
+    #[inline(always)]
+    pub(crate) fn splat(isa: I, v: f64) -> Self {
+        V8 {
+            r: isa.splat(v),
+            isa,
+        }
+    }
+
+    /// The first eight values of `s`.
+    #[inline(always)]
+    pub(crate) fn load(isa: I, s: &[f64]) -> Self {
+        V8 {
+            r: isa.load(s),
+            isa,
+        }
+    }
+
+    /// The first eight values of `s`, widened to `f64`.
+    #[inline(always)]
+    pub(crate) fn load_f32(isa: I, s: &[f32]) -> Self {
+        V8 {
+            r: isa.load_f32(s),
+            isa,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn store(self, s: &mut [f64]) {
+        self.isa.store(self.r, s)
+    }
+
+    #[inline(always)]
+    pub(crate) fn add(self, o: Self) -> Self {
+        self.wrap(self.isa.add(self.r, o.r))
+    }
+
+    #[inline(always)]
+    pub(crate) fn sub(self, o: Self) -> Self {
+        self.wrap(self.isa.sub(self.r, o.r))
+    }
+
+    #[inline(always)]
+    pub(crate) fn mul(self, o: Self) -> Self {
+        self.wrap(self.isa.mul(self.r, o.r))
+    }
+
+    #[inline(always)]
+    pub(crate) fn div(self, o: Self) -> Self {
+        self.wrap(self.isa.div(self.r, o.r))
+    }
+
+    #[inline(always)]
+    pub(crate) fn max(self, o: Self) -> Self {
+        self.wrap(self.isa.max(self.r, o.r))
+    }
+
+    #[inline(always)]
+    pub(crate) fn min(self, o: Self) -> Self {
+        self.wrap(self.isa.min(self.r, o.r))
+    }
+
+    /// `self * b + c`, fused where the instruction set has FMA.
+    #[inline(always)]
+    pub(crate) fn madd(self, b: Self, c: Self) -> Self {
+        self.wrap(self.isa.madd(self.r, b.r, c.r))
+    }
+
+    /// Lanes of `x` where `self < b`, of `y` elsewhere.
+    #[inline(always)]
+    pub(crate) fn lt_select(self, b: Self, x: Self, y: Self) -> Self {
+        self.wrap(self.isa.lt_select(self.r, b.r, x.r, y.r))
+    }
+
+    /// Sum of the lanes, in a fixed order: `((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7))`.
+    #[inline(always)]
+    pub(crate) fn sum(self) -> f64 {
+        self.isa.sum(self.r)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn to_array(self) -> [f64; 8] {
+        self.isa.to_array(self.r)
+    }
+
+    #[inline(always)]
+    pub(crate) fn exp2_from_rounded(self) -> Self {
+        self.wrap(self.isa.exp2_from_rounded(self.r))
+    }
+
+    /// Transposes eight vectors: lane `j` of output `i` is lane `i` of input `j`.
+    #[inline(always)]
+    pub(crate) fn transpose8(v: [Self; 8]) -> [Self; 8] {
+        let isa = v[0].isa;
+        isa.transpose8(v.map(|x| x.r)).map(|r| V8 { r, isa })
+    }
+
+    #[inline(always)]
+    pub(crate) fn split_exponent(self) -> (Self, Self) {
+        let (e, m) = self.isa.split_exponent(self.r);
+        (self.wrap(e), self.wrap(m))
+    }
+}
+
+/// The instruction set the dispatched functions use on this machine, with its token.
+#[derive(Clone, Copy)]
+pub(crate) enum Level {
+    Base(Base),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(Avx512),
+}
+
+/// Detects (once) the best supported level. `GAUSSMIX_SIMD=base|avx2` caps it, for testing the
+/// other variants on a machine that has more.
+pub(crate) fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let cap = std::env::var("GAUSSMIX_SIMD").ok();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = Avx2::detect();
+            let avx512 = Avx512::detect();
+            match (cap.as_deref(), avx512, avx2) {
+                (Some("base"), _, _) => Level::Base(Base),
+                (Some("avx2"), _, Some(t)) => Level::Avx2(t),
+                (_, Some(t), _) => Level::Avx512(t),
+                (_, None, Some(t)) => Level::Avx2(t),
+                _ => Level::Base(Base),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = cap;
+            Level::Base(Base)
+        }
+    })
+}
+
+/// `$(#[target_feature(enable = $f)])* $item` for the features of a token's list: how
+/// [`dispatch!`] compiles a variant and how the token's `detect` checks the processor, from the
+/// same list (see `x86.rs`).
+macro_rules! variant {
+    ([$($f:tt)*] $item:item) => {
+        $(#[target_feature(enable = $f)])*
+        $item
+    };
+}
+pub(crate) use variant;
+
+/// Defines `$name` that runs `$imp::<..., I>(isa, args)` with the token of the best
+/// [`Level`], each variant compiled with its token's target features.
+macro_rules! dispatch {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<$($g:ident: $bound:path),*>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $imp:ident
+    ) => {
+        $(#[$meta])*
+        #[inline]
+        $vis fn $name<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
+            match $crate::simd::level() {
+                #[cfg(target_arch = "x86_64")]
+                $crate::simd::Level::Avx512(isa) => {
+                    $crate::simd::avx512_features!(variant,
+                        fn v4<$($g: $bound),*>(isa: $crate::simd::Avx512, $($arg: $ty),*) $(-> $ret)? {
+                            $imp::<$($g,)* $crate::simd::Avx512>(isa, $($arg),*)
+                        }
+                    );
+                    // SAFETY: `isa` exists, so `Avx512::detect` found every feature `v4` is
+                    // compiled with.
+                    unsafe { v4::<$($g),*>(isa, $($arg),*) }
+                }
+                #[cfg(target_arch = "x86_64")]
+                $crate::simd::Level::Avx2(isa) => {
+                    $crate::simd::avx2_features!(variant,
+                        fn v3<$($g: $bound),*>(isa: $crate::simd::Avx2, $($arg: $ty),*) $(-> $ret)? {
+                            $imp::<$($g,)* $crate::simd::Avx2>(isa, $($arg),*)
+                        }
+                    );
+                    // SAFETY: as above, for `Avx2::detect`.
+                    unsafe { v3::<$($g),*>(isa, $($arg),*) }
+                }
+                $crate::simd::Level::Base(isa) => $imp::<$($g,)* $crate::simd::Base>(isa, $($arg),*),
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{avx2_features, avx512_features, detected};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<I: Isa>(isa: I) {
+        let a = V8::load(isa, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+        let b = V8::splat(isa, 2.0);
+        assert_eq!(a.mul(b).to_array()[7], 16.0);
+        assert_eq!(a.madd(b, a).to_array()[2], 9.0);
+        assert_eq!(a.sub(b).max(V8::zero(isa)).to_array()[..2], [0.0, 0.0]);
+        assert_eq!(a.min(b).to_array()[..3], [1.0, 2.0, 2.0]);
+        assert_eq!(a.div(b).to_array()[1], 1.0);
+        assert_eq!(a.lt_select(b, a, b).to_array()[..3], [1.0, 2.0, 2.0]);
+        assert_eq!(a.sum(), 36.0);
+        // The order of the lane sum is part of the contract (results must not depend on the
+        // instruction set): these lanes give a different total in any other pairing.
+        let lanes = [1e16, 1.0, -1e16, 3.0, 1.0, -1.0, 1e-3, 2.0];
+        let want = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+            + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+        assert_eq!(V8::load(isa, &lanes).sum().to_bits(), want.to_bits());
+        assert_ne!(lanes.iter().sum::<f64>(), want);
+        let mut s = [0.0; 9];
+        a.store(&mut s[1..]);
+        assert_eq!(V8::load(isa, &s[1..]).to_array(), a.to_array());
+        let (e, m) = V8::splat(isa, 12.0).split_exponent();
+        assert_eq!((e.to_array()[0], m.to_array()[0]), (1026.0, 1.5));
+        let t = V8::splat(isa, f64::from_bits(base::ROUND_MAGIC_BITS) + 3.0);
+        assert_eq!(t.exp2_from_rounded().to_array()[4], 8.0);
+        let w: Vec<f32> = (0..10).map(|i| i as f32 * 0.5).collect();
+        assert_eq!(
+            V8::load_f32(isa, &w[2..]).to_array(),
+            [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5]
+        );
+        let m: Vec<f64> = (0..64).map(|i| i as f64).collect();
+        let mut rows = [V8::zero(isa); 8];
+        for (i, r) in rows.iter_mut().enumerate() {
+            *r = V8::load(isa, &m[i * 8..]);
+        }
+        let t = V8::transpose8(rows);
+        for i in 0..8 {
+            for j in 0..8 {
+                assert_eq!(t[i].to_array()[j], m[j * 8 + i], "({i}, {j})");
+            }
+        }
+    }
+
+    #[test]
+    fn every_variant_computes_the_same_lanes() {
+        check(Base);
+        #[cfg(target_arch = "x86_64")]
+        {
+            avx2_features!(
+                variant,
+                fn avx2(isa: Avx2) {
+                    check(isa);
+                }
+            );
+            avx512_features!(
+                variant,
+                fn avx512(isa: Avx512) {
+                    check(isa);
+                }
+            );
+            if let Some(isa) = Avx2::detect() {
+                // SAFETY: the token proves the features `avx2` is compiled with.
+                unsafe { avx2(isa) };
+            }
+            if let Some(isa) = Avx512::detect() {
+                // SAFETY: as above.
+                unsafe { avx512(isa) };
+            }
+        }
+    }
+}

@@ -149,7 +149,7 @@ impl SufficientStats {
                 }
             }
         }
-        let centre = Shift::new(shift, k, d);
+        let shifts = Shift::new(shift, k, d);
         let fill = |Span { start, rows }: Span, out: &mut [f64]| match resp {
             Responsibilities::Labels(l) => {
                 for r in 0..rows {
@@ -167,9 +167,9 @@ impl SufficientStats {
             }
         };
         let sums = with_kernel!(covariance_type, K => {
-            Engine::new::<K>(x, k).stats_from::<K>(&centre, &fill)
+            Engine::new::<K>(x, k).stats_from::<K>(&shifts, &fill)
         });
-        Ok(SufficientStats::new(covariance_type, k, d, centre, sums))
+        Ok(SufficientStats::new(covariance_type, k, d, shifts, sums))
     }
 
     /// Covariance type.

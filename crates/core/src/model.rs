@@ -11,7 +11,6 @@ use crate::covariance::pass::{Engine, RowFn, normalize};
 use crate::covariance::{CovarianceType, Kernel, Params, StepInfo, Weights, estimate, with_kernel};
 use crate::data::{DataRef, Float, validate_data};
 use crate::error::{Error, Result, try_with_capacity};
-use crate::linalg;
 use crate::stats::SufficientStats;
 
 /// scikit-learn's `ConvergenceWarning` text for a fit whose best run did not converge.
@@ -107,13 +106,8 @@ impl GaussianMixtureModel {
             Some(c) => format!("the covariance of component {c}"),
             None => "the tied covariance".to_string(),
         };
-        if matrices {
-            for (c, m) in covariances.chunks(d * d).enumerate() {
-                if !linalg::is_symmetric(m, d, 1e-8) {
-                    let c = (t == CovarianceType::Full).then_some(c);
-                    return Err(Error::InvalidModel(format!("{} is not symmetric", what(c))));
-                }
-            }
+        if let Some(c) = convert::first_asymmetric(t, &covariances, k, d) {
+            return Err(Error::InvalidModel(format!("{} is not symmetric", what(c))));
         }
         let precisions_cholesky =
             convert::precision_cholesky(t, &covariances, k, d).map_err(|e| {

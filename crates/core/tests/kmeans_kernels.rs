@@ -8,7 +8,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn data(n: usize, d: usize, seed: u64) -> Vec<f64> {
     let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (0..n * d).map(|i| g.random::<f64>() * 4.0 + (i % d) as f64 * 10.0).collect()
+    (0..n * d)
+        .map(|i| g.random::<f64>() * 4.0 + (i % d) as f64 * 10.0)
+        .collect()
 }
 
 fn sq(a: &[f64], b: &[f64]) -> f64 {
@@ -60,12 +62,18 @@ fn kernels_match_the_definition_at_every_shape() {
                 inertia += sq(row, &centers[l * d..(l + 1) * d]);
                 for c in 0..k {
                     let want = sq(row, &centers[c * d..(c + 1) * d]).sqrt();
-                    assert!((dist[i * k + c] - want).abs() <= 1e-9 * want.max(1.0), "d={d}");
+                    assert!(
+                        (dist[i * k + c] - want).abs() <= 1e-9 * want.max(1.0),
+                        "d={d}"
+                    );
                 }
             }
             assert_eq!(pass.counts, counts, "d={d} n={n} k={k}");
             for (a, b) in pass.sums.iter().zip(&sums) {
-                assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "d={d}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    "d={d}: {a} vs {b}"
+                );
             }
             let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-300);
             assert!(rel(pass.inertia, inertia) < 1e-10, "d={d}");
@@ -83,7 +91,10 @@ fn kernels_match_the_definition_at_every_shape() {
                 for j in 0..d {
                     let mean = sums[c * d + j] / counts[c] + offset[j];
                     let got = fit.centers()[c * d + j];
-                    assert!((got - mean).abs() <= 1e-9 * mean.abs().max(1.0), "d={d} c={c}");
+                    assert!(
+                        (got - mean).abs() <= 1e-9 * mean.abs().max(1.0),
+                        "d={d} c={c}"
+                    );
                 }
             }
         }

@@ -57,7 +57,10 @@ fn modules_import_only_from_below() {
     // Every module declared in lib.rs is in the table.
     for line in lib.lines() {
         if let Some(m) = line.strip_prefix("mod ").and_then(|l| l.strip_suffix(';')) {
-            assert!(rank.contains_key(m), "module {m} is missing from lib.rs's stack table");
+            assert!(
+                rank.contains_key(m),
+                "module {m} is missing from lib.rs's stack table"
+            );
         }
     }
     let mut files = Vec::new();
@@ -87,7 +90,11 @@ fn modules_import_only_from_below() {
             }
         }
     }
-    assert!(violations.is_empty(), "upward imports:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "upward imports:\n{}",
+        violations.join("\n")
+    );
 }
 
 #[test]

@@ -88,6 +88,23 @@ impl NotPositiveDefinite {
     }
 }
 
+/// The first covariance matrix that is not symmetric (to a relative `1e-8`), named as
+/// [`NotPositiveDefinite`] names it; `None` when all are (and for the types without matrices).
+pub(crate) fn first_asymmetric(
+    t: CovarianceType,
+    cov: &[f64],
+    k: usize,
+    d: usize,
+) -> Option<Option<usize>> {
+    match t.storage(k, d) {
+        Storage::Matrices(_) => cov
+            .chunks(d * d)
+            .position(|m| !linalg::is_symmetric(m, d, 1e-8))
+            .map(|c| NotPositiveDefinite::at(t, c).component),
+        Storage::Values(_) => None,
+    }
+}
+
 /// The `(d, d)` matrices of `a` (`m` of them), or its values grouped per component.
 fn chunks(a: &[f64], s: Storage, d: usize) -> std::slice::Chunks<'_, f64> {
     match s {

@@ -71,7 +71,7 @@ pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};
 pub use kmeans::{KMeans, KMeansInit, KMeansModel, LloydPass};
-pub use mixture::{GaussianMixture, InitParams, OnDegenerate};
+pub use mixture::{GaussianMixture, InitParams, OnDegenerate, StatsSource};
 pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel, Reseed};
 pub use monitor::{Monitor, Progress};
 pub use stats::{Responsibilities, StatsParts, SufficientStats};

@@ -11,7 +11,7 @@ use crate::covariance::convert::{
     covariances_from_precision_cholesky, precision_cholesky_from_precisions,
 };
 use crate::covariance::pass::Engine;
-use crate::covariance::{Kernel, Params, Shift, StepInfo, Weights, estimate};
+use crate::covariance::{Estimate, Kernel, Params, Shift, StepInfo, Sums, Weights, estimate};
 use crate::data::Float;
 use crate::error::Result;
 use crate::kmeans::init::{Seeding, seed_rows};
@@ -19,7 +19,8 @@ use crate::kmeans::lloyd::Lloyd;
 use crate::kmeans::{KMeans, NearestCenter};
 use crate::monitor::Monitor;
 
-/// The initial parameters of one run.
+/// The initial parameters of one in-memory run: the statistics of the responsibilities
+/// `init_params` chooses, then [`from_statistics`].
 pub(super) fn initialize<K: Kernel, T: Float>(
     p: &GaussianMixture,
     engine: &Engine<'_, T>,
@@ -27,47 +28,68 @@ pub(super) fn initialize<K: Kernel, T: Float>(
     monitor: &mut dyn Monitor,
 ) -> Result<Params> {
     let (k, d) = (p.n_components, engine.x().n_features());
-    let t = K::TYPE;
-    let user = (&p.weights_init, &p.means_init, &p.precisions_init);
-    if let (Some(w), Some(m), Some(prec)) = user {
-        let u = precision_cholesky_from_precisions(t, prec, k, d)?;
-        let covariances = covariances_from_precision_cholesky(t, &u, k, d);
-        return Ok(Params {
+    if needs_statistics(p) {
+        let source = RespSource::new(p, engine, rng, monitor)?;
+        let resp = |span: Span, out: &mut [f64]| source.fill(span, out, k);
+        // Means first (about the origin), then every statistic about those means.
+        let first = engine.stats_from::<K>(&Shift::origin(k, d), &resp);
+        let means: Vec<f64> = (0..k * d)
+            .map(|i| first.s1[i] / (first.nk[i / d] + 10.0 * f64::EPSILON))
+            .collect();
+        let shift = Shift::new(&means, k, d);
+        let sums = engine.stats_from::<K>(&shift, &resp);
+        from_statistics::<K>(p, Some((&sums, &shift)), d, T::IS_F32)
+    } else {
+        from_statistics::<K>(p, None, d, T::IS_F32)
+    }
+}
+
+/// Whether the initialisation needs statistics of initial responsibilities: unless
+/// `weights_init`, `means_init` and `precisions_init` are all given.
+pub(super) fn needs_statistics(p: &GaussianMixture) -> bool {
+    p.weights_init.is_none() || p.means_init.is_none() || p.precisions_init.is_none()
+}
+
+/// The initial parameters from the statistics of initial responsibilities (`None` when
+/// [`needs_statistics`] says none are needed): one M-step-like estimate with weights `N_k / n`,
+/// then the user's initial values replace what they cover.
+pub(super) fn from_statistics<K: Kernel>(
+    p: &GaussianMixture,
+    stats: Option<(&Sums, &Shift)>,
+    d: usize,
+    f32_input: bool,
+) -> Result<Params> {
+    let (k, t) = (p.n_components, K::TYPE);
+    let user_factors = match &p.precisions_init {
+        Some(prec) => Some(precision_cholesky_from_precisions(t, prec, k, d)?),
+        None => None,
+    };
+    let mut estimated = match stats {
+        Some((sums, shift)) => estimate::<K>(sums, shift, p.reg_covar, Weights::PerSample),
+        None => Estimate {
             covariance_type: t,
             n_components: k,
             n_features: d,
-            weights: w.clone(),
-            means: m.clone(),
-            covariances,
-            precisions_cholesky: u,
-        });
-    }
-    let source = RespSource::new(p, engine, rng, monitor)?;
-    let resp = |span: Span, out: &mut [f64]| source.fill(span, out, k);
-    // Means first (about the origin), then every statistic about those means.
-    let first = engine.stats_from::<K>(&Shift::origin(k, d), &resp);
-    let means: Vec<f64> = (0..k * d)
-        .map(|i| first.s1[i] / (first.nk[i / d] + 10.0 * f64::EPSILON))
-        .collect();
-    let shift = Shift::new(&means, k, d);
-    let sums = engine.stats_from::<K>(&shift, &resp);
-    let mut estimated = estimate::<K>(&sums, &shift, p.reg_covar, Weights::PerSample);
-    if let Some(w) = user.0 {
+            weights: Vec::new(),
+            means: Vec::new(),
+            covariances: Vec::new(),
+        },
+    };
+    if let Some(w) = &p.weights_init {
         estimated.weights = w.clone();
     }
-    if let Some(m) = user.1 {
+    if let Some(m) = &p.means_init {
         estimated.means = m.clone();
     }
-    match user.2 {
-        Some(prec) => {
+    match user_factors {
+        Some(u) => {
             // scikit-learn estimates covariances it then discards for the user's precisions.
-            let u = precision_cholesky_from_precisions(t, prec, k, d)?;
             estimated.covariances = covariances_from_precision_cholesky(t, &u, k, d);
             Ok(estimated.with_factors(u))
         }
         None => estimated.factorize(StepInfo {
             iteration: 0,
-            f32_input: T::IS_F32,
+            f32_input,
         }),
     }
 }

@@ -15,12 +15,13 @@ mod init;
 mod params;
 mod reseed;
 
+pub use em::StatsSource;
 pub use params::{GaussianMixture, InitParams, OnDegenerate};
 
 use crate::blocks::with_threads;
 use crate::covariance::with_kernel;
 use crate::data::{DataRef, Float, validate_data};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, invalid};
 use crate::model::GaussianMixtureModel;
 use crate::monitor::Monitor;
 
@@ -66,7 +67,55 @@ impl GaussianMixture {
             });
         }
         self.check_init(d)?;
-        let warm = match previous {
+        let warm = self.warm_model(previous, d)?;
+        let mut unwatched = ();
+        let monitor = monitor.unwrap_or(&mut unwatched);
+        with_threads(
+            self.n_threads,
+            || with_kernel!(self.covariance_type, K => em::run::<K, T>(self, x, warm, monitor)),
+        )?
+    }
+
+    /// Fits a mixture to data the engine does not hold, of `n_features` features: `source`
+    /// computes the initial statistics and each E-step's statistics (out of core, or on a
+    /// cluster), and the same driver as [`GaussianMixture::fit_with`] runs the rest: `n_init`
+    /// runs, the M-steps, the stopping rule, the best run, warm start. `on_degenerate` must be
+    /// `Error` (re-seeding needs the rows); `n_threads` is the source's business.
+    pub fn fit_source(
+        &self,
+        n_features: usize,
+        source: &mut dyn StatsSource,
+        previous: Option<&GaussianMixtureModel>,
+        monitor: Option<&mut dyn Monitor>,
+    ) -> Result<GaussianMixtureModel> {
+        self.check()?;
+        if self.on_degenerate != OnDegenerate::Error {
+            return Err(invalid(
+                "on_degenerate",
+                "\"reseed\" needs the rows in memory; fits over a StatsSource support \"error\" only",
+            ));
+        }
+        if n_features == 0 {
+            return Err(Error::EmptyData {
+                n_samples: 0,
+                n_features,
+            });
+        }
+        self.check_init(n_features)?;
+        let warm = self.warm_model(previous, n_features)?;
+        let mut unwatched = ();
+        let monitor = monitor.unwrap_or(&mut unwatched);
+        with_kernel!(self.covariance_type, K => em::run_source::<K>(self, source, n_features, warm, monitor))
+    }
+
+    /// The previous model to continue from, when `warm_start` is set, checked against this
+    /// fit's shape.
+    fn warm_model<'m>(
+        &self,
+        previous: Option<&'m GaussianMixtureModel>,
+        d: usize,
+    ) -> Result<Option<&'m GaussianMixtureModel>> {
+        Ok(match previous {
             Some(m) if self.warm_start => {
                 if m.covariance_type() != self.covariance_type
                     || m.n_components() != self.n_components
@@ -89,12 +138,6 @@ impl GaussianMixture {
                 Some(m)
             }
             _ => None,
-        };
-        let mut unwatched = ();
-        let monitor = monitor.unwrap_or(&mut unwatched);
-        with_threads(
-            self.n_threads,
-            || with_kernel!(self.covariance_type, K => em::run::<K, T>(self, x, warm, monitor)),
-        )?
+        })
     }
 }

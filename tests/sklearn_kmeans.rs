@@ -58,6 +58,73 @@ fn empty_cluster_is_relocated_as_scikit_learn_does() {
     check_fixture("empty");
 }
 
+/// `KMeans(init=C, n_init=1, algorithm="lloyd", tol=0).fit(X, sample_weight=w)`.
+fn check_weighted_fixture(case: &str) {
+    let f = fixture(&format!("kmeans_{case}.json"));
+    let (x, n, d) = match f.get("data") {
+        Some(v) => {
+            let rows = v.as_array().unwrap();
+            (flat(v), rows.len(), rows[0].as_array().unwrap().len())
+        }
+        None => dataset(f["dataset"].as_str().unwrap()),
+    };
+    let w: Option<Vec<f64>> = (!f["sample_weight"].is_null()).then(|| flat(&f["sample_weight"]));
+    let data = DataRef::new(&x, n, d).unwrap();
+    let data = match &w {
+        Some(w) => data.with_weights(w).unwrap(),
+        None => data,
+    };
+    let k = f["n_clusters"].as_u64().unwrap() as usize;
+    let km = KMeans::new(k)
+        .init(KMeansInit::Centers(flat(&f["init_centers"])))
+        .max_iter(f["max_iter"].as_u64().unwrap() as usize)
+        .tol(0.0)
+        .fit(data)
+        .unwrap();
+    let r = &f["result"];
+    assert_eq!(
+        km.n_iter(),
+        r["n_iter"].as_u64().unwrap() as usize,
+        "{case}: n_iter"
+    );
+    if f["compare_labels"].as_bool().unwrap() {
+        assert_eq!(km.labels(), &ints(&r["labels"])[..], "{case}: labels");
+    }
+    let c = flat(&r["cluster_centers"]);
+    let dc = max_rel(km.centers(), &c, scale(&c) * 1e-3);
+    assert!(dc < 1e-12, "{case}: centres differ by {dc}");
+    let inertia = r["inertia"].as_f64().unwrap();
+    let di = (km.inertia() - inertia).abs() / inertia.max(1e-300 + scale(&c) * 1e-12);
+    assert!(
+        di < 1e-12 || (km.inertia() - inertia).abs() < 1e-20,
+        "{case}: inertia {} vs {inertia}",
+        km.inertia()
+    );
+    // scikit-learn's score is minus the weighted inertia.
+    let score = r["score"].as_f64().unwrap();
+    let mine = -km.inertia_of(data).unwrap();
+    assert!(
+        (mine - score).abs() <= 1e-12 * score.abs().max(1e-18),
+        "{case}: score {mine} vs {score}"
+    );
+    println!("kmeans {case:>24}: centres {dc:.1e}  inertia {di:.1e}");
+}
+
+#[test]
+fn weighted_lloyd_matches_scikit_learn() {
+    for case in ["w_blobs", "w_integer", "w_zero_cluster"] {
+        check_weighted_fixture(case);
+    }
+}
+
+#[test]
+fn empty_clusters_without_distance_take_the_heaviest_centre_as_scikit_learn() {
+    // More clusters than distinct points: no relocation, and each empty cluster moves to the
+    // heaviest cluster's centre (with and without weights).
+    check_weighted_fixture("w_duplicates_unweighted");
+    check_weighted_fixture("w_duplicates");
+}
+
 #[test]
 fn results_are_bit_identical_for_any_thread_count() {
     let (x, n, d) = dataset("blobs16k64");

@@ -76,17 +76,21 @@ impl Float for f64 {
     }
 }
 
-/// A borrowed row-major matrix of shape `(n_samples, n_features)`.
+/// A borrowed row-major matrix of shape `(n_samples, n_features)`, with optional sample weights.
 ///
 /// Element `(i, j)` lives at `data[i * row_stride + j]`. `row_stride` is `n_features` for dense
 /// data and larger for strided layouts such as `.fvecs` files, whose rows carry a leading length
 /// word. Nothing is copied: views of memory-mapped files are used as they are.
+///
+/// Sample weights ([`DataRef::with_weights`]) weigh each row in every fit and score: a row of
+/// weight `w` counts as `w` copies of itself (see "Sample weights" in the crate docs).
 #[derive(Debug, Clone, Copy)]
 pub struct DataRef<'a, T> {
     data: &'a [T],
     n_samples: usize,
     n_features: usize,
     row_stride: usize,
+    weights: Option<&'a [f64]>,
 }
 
 impl<'a, T: Float> DataRef<'a, T> {
@@ -134,7 +138,53 @@ impl<'a, T: Float> DataRef<'a, T> {
             n_samples,
             n_features,
             row_stride,
+            weights: None,
         })
+    }
+
+    /// The same rows with sample weights `(n_samples,)`: finite, non-negative, not all zero
+    /// (scikit-learn's `_check_sample_weight` rules). A row of weight 0 changes no fit.
+    pub fn with_weights(self, weights: &'a [f64]) -> Result<Self> {
+        if weights.len() != self.n_samples {
+            return Err(Error::ShapeMismatch {
+                what: "sample_weight".into(),
+                expected: format!("({},) (one weight per row)", self.n_samples),
+                found: format!("{} values", weights.len()),
+            });
+        }
+        if let Some(i) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+            return Err(crate::error::invalid(
+                "sample_weight",
+                format!(
+                    "sample_weight[{i}] = {}: weights must be finite and non-negative",
+                    weights[i]
+                ),
+            ));
+        }
+        if self.n_samples > 0 && weights.iter().all(|&w| w == 0.0) {
+            return Err(crate::error::invalid(
+                "sample_weight",
+                "every weight is zero: at least one row must have a positive weight",
+            ));
+        }
+        Ok(DataRef {
+            weights: Some(weights),
+            ..self
+        })
+    }
+
+    /// The sample weights, if any.
+    #[inline]
+    pub fn weights(&self) -> Option<&'a [f64]> {
+        self.weights
+    }
+
+    /// The total weight: `Σ_i w_i`, or `n_samples` without weights.
+    pub fn total_weight(&self) -> f64 {
+        match self.weights {
+            Some(w) => w.iter().sum(),
+            None => self.n_samples as f64,
+        }
     }
 
     /// Number of rows.
@@ -181,6 +231,7 @@ impl<'a, T: Float> DataRef<'a, T> {
             n_samples: end - start,
             n_features: self.n_features,
             row_stride: self.row_stride,
+            weights: self.weights.map(|w| &w[start..end]),
         }
     }
 
@@ -251,6 +302,35 @@ mod tests {
         let sub = x.rows(1, 3);
         assert_eq!(sub.n_samples(), 2);
         assert_eq!(sub.row(1), &[6.0, 7.0]);
+    }
+
+    #[test]
+    fn weights_are_checked_and_follow_sub_views() {
+        let v = vec![0.0f64; 8];
+        let x = DataRef::new(&v, 4, 2).unwrap();
+        assert!(x.weights().is_none());
+        assert_eq!(x.total_weight(), 4.0);
+        let w = [1.0, 0.0, 2.5, 3.0];
+        let xw = x.with_weights(&w).unwrap();
+        assert_eq!(xw.total_weight(), 6.5);
+        assert_eq!(xw.rows(1, 3).weights(), Some(&w[1..3]));
+        assert!(matches!(
+            x.with_weights(&w[..3]),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        for bad in [
+            [1.0, -1.0, 0.0, 0.0],
+            [1.0, f64::NAN, 0.0, 0.0],
+            [0.0, 0.0, f64::INFINITY, 0.0],
+        ] {
+            let e = x.with_weights(&bad).unwrap_err().to_string();
+            assert!(
+                e.contains("sample_weight[") && e.contains("non-negative"),
+                "{e}"
+            );
+        }
+        let e = x.with_weights(&[0.0; 4]).unwrap_err().to_string();
+        assert!(e.contains("every weight is zero"), "{e}");
     }
 
     #[test]

@@ -31,6 +31,31 @@
 //! assert_ne!(labels[0], labels[1]);
 //! ```
 //!
+//! # Sample weights
+//!
+//! [`DataRef::with_weights`] attaches one weight `w_i` per row: finite, non-negative, not all
+//! zero. A row of weight `w` counts as `w` copies of itself:
+//! - EM: `N_k = Σ w_i r_ik`, `μ_k = Σ w_i r_ik x_i / N_k`, covariances from
+//!   `Σ w_i r_ik (x_i - μ_k)(x_i - μ_k)ᵀ` (tied: the pooled scatter weighs each row by `w_i`),
+//!   `weights = N'_k / Σ_k N'_k`; the lower bound and [`GaussianMixtureModel::score`] are the
+//!   weighted mean log-likelihood `Σ w_i log p(x_i) / Σ w_i`; BIC and AIC take `n = Σ w_i`. The
+//!   initialisation's weights are `N'_k / Σ w_i` (scikit-learn's `N_k / n`).
+//!   [`GaussianMixtureModel::score_samples`] stays per row.
+//! - k-means: scikit-learn's `KMeans.fit(X, sample_weight=w)`: centres `Σ w x / Σ w` per
+//!   cluster, inertia `Σ w ‖x - c‖²`, greedy k-means++ drawing candidates by `w · D²` (the first
+//!   centre by `w`), `random` drawing rows by `w`, empty clusters (no weight) relocated to the
+//!   farthest rows with their weights; as in scikit-learn, the column-mean centring and the scale
+//!   of `tol` are unweighted.
+//! - A mixture's `kmeans` initialisation runs weighted k-means; `k-means++` and
+//!   `random_from_data` seed on rows drawn as k-means draws them; `random` responsibilities are
+//!   weighted like any others. (scikit-learn's `GaussianMixture` has no weights; these are the
+//!   choices its k-means makes.)
+//! - The weight multiplies each row's responsibilities once (its `1 / Σ_k` is scaled), in the
+//!   same fused pass: no second pass, no stored `n × K` matrix. Rows of weight zero contribute
+//!   exactly nothing to the statistics (appending them to the data changes no bit of a mixture's
+//!   E-step statistics as long as no leaf of the reduction tree is added); weights that are all
+//!   equal draw the same seeds as no weights, and weights all 1 give bit-identical fits.
+//!
 //! # The stack
 //!
 //! The modules form a one-way stack: each imports only from the ones listed before it, never

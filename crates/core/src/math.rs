@@ -178,6 +178,19 @@ pub(crate) fn sum(a: &[f64]) -> f64 {
     combine(acc)
 }
 
+/// `sum_i w[i] a[i]` in the lanes of [`sum`], a term with `w[i] = 0` contributing exactly zero
+/// (even where `a[i]` is infinite): a weighted log-likelihood.
+#[inline(always)]
+pub(crate) fn weighted_sum(a: &[f64], w: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    for (i, (&v, &wi)) in a.iter().zip(w).enumerate() {
+        if wi != 0.0 {
+            acc[i % LANES] += wi * v;
+        }
+    }
+    combine(acc)
+}
+
 /// `a[i] += b[i]`: how accumulators of one shape merge.
 pub(crate) fn add_assign(a: &mut [f64], b: &[f64]) {
     debug_assert_eq!(a.len(), b.len());
@@ -266,6 +279,24 @@ mod tests {
         let a: Vec<f64> = (0..37).map(|i| (i as f64 * 0.37).sin()).collect();
         assert!((sum(&a) - a.iter().sum::<f64>()).abs() < 1e-13);
         assert_eq!(sum(&[]), 0.0);
+    }
+
+    #[test]
+    fn weighted_sums_skip_zero_weights_and_keep_the_lanes() {
+        let a: Vec<f64> = (0..21).map(|i| (i as f64 * 0.37).sin()).collect();
+        // Unit weights: exactly the unweighted sum.
+        assert_eq!(weighted_sum(&a, &[1.0; 21]).to_bits(), sum(&a).to_bits());
+        let mut b = a.clone();
+        b[4] = f64::NEG_INFINITY;
+        let mut w = vec![2.0; 21];
+        w[4] = 0.0;
+        let want: f64 = a
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 4)
+            .map(|(_, v)| 2.0 * v)
+            .sum();
+        assert!((weighted_sum(&b, &w) - want).abs() < 1e-13);
     }
 
     #[test]

@@ -358,21 +358,35 @@ impl GaussianMixtureModel {
         })
     }
 
-    /// Mean log-likelihood of the rows (`score`).
+    /// Mean log-likelihood of the rows (`score`); with sample weights the weighted mean
+    /// `Σ_i w_i log p(x_i) / Σ_i w_i`.
     pub fn score<T: Float>(&self, x: DataRef<'_, T>) -> Result<f64> {
         let s = self.score_samples(x)?;
-        Ok(s.iter().sum::<f64>() / s.len() as f64)
+        Ok(match x.weights() {
+            None => s.iter().sum::<f64>() / s.len() as f64,
+            Some(w) => {
+                let total: f64 = s
+                    .iter()
+                    .zip(w)
+                    .filter(|(_, w)| **w != 0.0)
+                    .map(|(v, w)| w * v)
+                    .sum();
+                total / x.total_weight()
+            }
+        })
     }
 
-    /// Bayesian information criterion: `-2 · score · n + n_parameters · ln n`.
+    /// Bayesian information criterion: `-2 · score · n + n_parameters · ln n`, with `n` the
+    /// number of rows (their total weight, with sample weights).
     pub fn bic<T: Float>(&self, x: DataRef<'_, T>) -> Result<f64> {
-        let n = x.n_samples() as f64;
+        let n = x.total_weight();
         Ok(-2.0 * self.score(x)? * n + self.n_parameters() as f64 * n.ln())
     }
 
-    /// Akaike information criterion: `-2 · score · n + 2 · n_parameters`.
+    /// Akaike information criterion: `-2 · score · n + 2 · n_parameters`, `n` as in
+    /// [`GaussianMixtureModel::bic`].
     pub fn aic<T: Float>(&self, x: DataRef<'_, T>) -> Result<f64> {
-        let n = x.n_samples() as f64;
+        let n = x.total_weight();
         Ok(-2.0 * self.score(x)? * n + 2.0 * self.n_parameters() as f64)
     }
 

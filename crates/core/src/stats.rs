@@ -55,11 +55,13 @@ pub struct StatsParts {
     pub center: Vec<f64>,
     /// Rows summarised.
     pub n_samples: u64,
-    /// `Σ_i log p(x_i)`.
+    /// Their total weight `Σ_i w_i` (`n_samples` without sample weights).
+    pub weight: f64,
+    /// `Σ_i w_i log p(x_i)`.
     pub log_likelihood: f64,
-    /// `Σ_i r_ik` `(K,)`.
+    /// `Σ_i w_i r_ik` `(K,)`.
     pub nk: Vec<f64>,
-    /// `Σ_i r_ik (x_i - s_k)` `(K, d)`.
+    /// `Σ_i w_i r_ik (x_i - s_k)` `(K, d)`.
     pub s1: Vec<f64>,
     /// full `(K, d, d)` and tied `(d, d)` scatter (lower triangle), diag/spherical `(K, d)`.
     pub s2: Vec<f64>,
@@ -192,17 +194,23 @@ impl SufficientStats {
         self.sums.n_rows
     }
 
-    /// `Σ_i log p(x_i)` over the rows.
+    /// Total weight of the rows summarised, `Σ_i w_i` (their number, without sample weights).
+    pub fn total_weight(&self) -> f64 {
+        self.sums.weight
+    }
+
+    /// `Σ_i w_i log p(x_i)` over the rows.
     pub fn log_likelihood(&self) -> f64 {
         self.sums.log_likelihood
     }
 
-    /// Mean log-likelihood of the rows: the lower bound of the EM iteration.
+    /// Weighted mean log-likelihood of the rows, `Σ_i w_i log p(x_i) / Σ_i w_i`: the lower bound
+    /// of the EM iteration.
     pub fn mean_log_likelihood(&self) -> f64 {
-        self.sums.log_likelihood / self.sums.n_rows as f64
+        self.sums.log_likelihood / self.sums.weight
     }
 
-    /// Responsibility mass per component `Σ_i r_ik` `(K,)`.
+    /// Responsibility mass per component `Σ_i w_i r_ik` `(K,)`.
     pub fn nk(&self) -> &[f64] {
         &self.sums.nk
     }
@@ -244,6 +252,7 @@ impl SufficientStats {
             shift: self.shift.shift.clone(),
             center: self.shift.center.clone(),
             n_samples: self.sums.n_rows,
+            weight: self.sums.weight,
             log_likelihood: self.sums.log_likelihood,
             nk: self.sums.nk.clone(),
             s1: self.sums.s1.clone(),
@@ -264,6 +273,15 @@ impl SufficientStats {
             ("s2", p.s2.len(), want.s2.len()),
             ("t1", p.t1.len(), want.t1.len()),
         ];
+        if !(p.weight.is_finite() && p.weight >= 0.0) {
+            return Err(crate::error::invalid(
+                "weight",
+                format!(
+                    "the statistics' total weight must be finite and >= 0, got {}",
+                    p.weight
+                ),
+            ));
+        }
         for (name, got, expected) in lens {
             if got != expected {
                 return Err(Error::ShapeMismatch {
@@ -283,6 +301,7 @@ impl SufficientStats {
             },
             sums: Sums {
                 n_rows: p.n_samples,
+                weight: p.weight,
                 log_likelihood: p.log_likelihood,
                 nk: p.nk,
                 s1: p.s1,

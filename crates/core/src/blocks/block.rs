@@ -88,6 +88,11 @@ pub(crate) struct Scratch {
     pub row: Vec<f64>,
     /// Kernel workspace.
     pub work: Vec<f64>,
+    /// The block's sample weights (zero on padding rows), when the data has weights: see
+    /// [`Scratch::weights`].
+    pub w: Vec<f64>,
+    /// Whether `w` holds this block's weights.
+    pub weighted: bool,
 }
 
 impl Scratch {
@@ -97,6 +102,23 @@ impl Scratch {
             comp: vec![0.0; n_components * BLOCK_ROWS],
             row: vec![0.0; BLOCK_ROWS],
             work: vec![0.0; work],
+            w: vec![0.0; BLOCK_ROWS],
+            weighted: false,
+        }
+    }
+
+    /// The block's sample weights `(BLOCK_ROWS,)`, zero past its rows; `None` without weights.
+    #[inline(always)]
+    pub(crate) fn weights(&self) -> Option<&[f64]> {
+        self.weighted.then_some(&self.w[..])
+    }
+
+    /// Loads the weights of `span` (or notes that there are none).
+    pub(crate) fn load_weights(&mut self, weights: Option<&[f64]>, span: Span) {
+        self.weighted = weights.is_some();
+        if let Some(w) = weights {
+            self.w[..span.rows].copy_from_slice(&w[span.start..span.start + span.rows]);
+            self.w[span.rows..].fill(0.0);
         }
     }
 }

@@ -157,6 +157,7 @@ impl Kernel for Diag {
         shift: &Shift,
         x: Block<'_>,
         resp: &[f64],
+        _weights: Option<&[f64]>,
         sums: &mut Sums,
         _work: &mut [f64],
     ) {

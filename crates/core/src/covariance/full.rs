@@ -175,6 +175,7 @@ impl Kernel for Full {
         shift: &Shift,
         x: Block<'_>,
         resp: &[f64],
+        _weights: Option<&[f64]>,
         sums: &mut Sums,
         work: &mut [f64],
     ) {

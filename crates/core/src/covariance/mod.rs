@@ -114,6 +114,8 @@ pub(crate) struct Params {
 pub(crate) struct Sums {
     /// Rows seen.
     pub n_rows: u64,
+    /// Their total weight `Σ_i w_i` (`n_rows` without weights).
+    pub weight: f64,
     /// `Σ_i log p(x_i)` (only for statistics computed from an E-step).
     pub log_likelihood: f64,
     /// `Σ_i r_ik`: `(n_components,)`.
@@ -138,6 +140,7 @@ impl Sums {
         let t1 = if kind == CovarianceType::Tied { d } else { 0 };
         Sums {
             n_rows: 0,
+            weight: 0.0,
             log_likelihood: 0.0,
             nk: vec![0.0; k],
             s1: vec![0.0; k * d],
@@ -151,6 +154,7 @@ impl Sums {
 impl Accumulator for Sums {
     fn reset(&mut self) {
         self.n_rows = 0;
+        self.weight = 0.0;
         self.log_likelihood = 0.0;
         self.nk.fill(0.0);
         self.s1.fill(0.0);
@@ -160,6 +164,7 @@ impl Accumulator for Sums {
 
     fn merge(&mut self, o: &Sums) {
         self.n_rows += o.n_rows;
+        self.weight += o.weight;
         self.log_likelihood += o.log_likelihood;
         add_assign(&mut self.nk, &o.nk);
         add_assign(&mut self.s1, &o.s1);
@@ -263,12 +268,15 @@ pub(crate) trait Kernel: Send + Sync + 'static {
     );
 
     /// Adds the statistics of a block with responsibilities `resp[c * BLOCK_ROWS + r]` (zero on
-    /// padding rows) to `sums`, centred on `shift`.
+    /// padding rows, already multiplied by the sample weights) to `sums`, centred on `shift`.
+    /// `weights` are the rows' sample weights, for statistics that count rows rather than
+    /// responsibilities (tied's pooled scatter).
     fn accumulate<I: Isa>(
         isa: I,
         shift: &Shift,
         x: Block<'_>,
         resp: &[f64],
+        weights: Option<&[f64]>,
         sums: &mut Sums,
         work: &mut [f64],
     );
@@ -319,8 +327,8 @@ pub(crate) fn log_constants(weights: &[f64], log_det: &[f64], d: usize) -> Vec<f
 pub(crate) enum Weights {
     /// `Σ_k N'_k`: the weights sum to one (every EM iteration).
     Normalized,
-    /// The number of rows: scikit-learn's `_initialize`, whose weights from single points
-    /// (k-means++, random_from_data) do not sum to one.
+    /// The number of rows (their total weight): scikit-learn's `_initialize`, whose weights from
+    /// single points (k-means++, random_from_data) do not sum to one.
     PerSample,
 }
 
@@ -383,7 +391,7 @@ pub(crate) fn estimate<K: Kernel>(
     }
     let total: f64 = match weights {
         Weights::Normalized => nk.iter().sum(),
-        Weights::PerSample => sums.n_rows as f64,
+        Weights::PerSample => sums.weight,
     };
     Estimate {
         covariance_type: K::TYPE,

@@ -72,7 +72,15 @@ impl<'a, T: Float> Engine<'a, T> {
                 for c in 0..k {
                     s.comp[c * BLOCK_ROWS + rows..c * BLOCK_ROWS + rows_p].fill(0.0);
                 }
-                acc.n_rows += rows as u64;
+                if s.weighted {
+                    let w = &s.w[..rows];
+                    for c in 0..k {
+                        for (r, wr) in s.comp[c * BLOCK_ROWS..].iter_mut().zip(w) {
+                            *r *= wr;
+                        }
+                    }
+                }
+                add_rows(acc, s.weights(), rows);
                 accumulate_block::<K>(shift, s, acc, rows);
             })
     }
@@ -92,6 +100,16 @@ impl<'a, T: Float> Engine<'a, T> {
         });
         out
     }
+}
+
+/// Counts a block's rows and their weight.
+#[inline]
+fn add_rows(acc: &mut Sums, weights: Option<&[f64]>, rows: usize) {
+    acc.n_rows += rows as u64;
+    acc.weight += match weights {
+        Some(w) => math::sum(&w[..rows]),
+        None => rows as f64,
+    };
 }
 
 dispatch! {
@@ -115,10 +133,11 @@ fn e_block_impl<K: Kernel, I: Isa>(
     rows: usize,
 ) {
     let x = Block::new(&s.xt, rows);
+    let w = s.weighted.then_some(&s.w[..]);
     K::weighted_log_prob(isa, prep, x, &mut s.comp, &mut s.work);
-    acc.log_likelihood += normalize_impl(isa, &mut s.comp, &mut s.row, shift.k(), rows);
-    acc.n_rows += rows as u64;
-    K::accumulate(isa, shift, x, &s.comp, acc, &mut s.work);
+    acc.log_likelihood += normalize_impl(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
+    add_rows(acc, w, rows);
+    K::accumulate(isa, shift, x, &s.comp, w, acc, &mut s.work);
 }
 
 dispatch! {
@@ -134,11 +153,13 @@ fn accumulate_block_impl<K: Kernel, I: Isa>(
     acc: &mut Sums,
     rows: usize,
 ) {
+    let w = s.weighted.then_some(&s.w[..]);
     K::accumulate(
         isa,
         shift,
         Block::new(&s.xt, rows),
         &s.comp,
+        w,
         acc,
         &mut s.work,
     );
@@ -163,13 +184,32 @@ dispatch! {
     /// Turns a block's weighted log-probabilities into responsibilities in place and writes each
     /// row's `log Σ_k exp(·)` to `lse`; returns the sum of `lse` over the real rows. Padding rows
     /// get zero responsibilities.
-    pub(crate) fn normalize<>(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 => normalize_impl
+    pub(crate) fn normalize<>(comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 => normalize_unweighted
+}
+
+#[inline(always)]
+fn normalize_unweighted<I: Isa>(
+    isa: I,
+    comp: &mut [f64],
+    lse: &mut [f64],
+    k: usize,
+    rows: usize,
+) -> f64 {
+    normalize_impl(isa, comp, lse, k, rows, None)
 }
 
 /// [`normalize`]: `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, eight rows at a
-/// time.
+/// time. With sample `weights` the responsibilities come out multiplied by them (one multiply
+/// per row: the row's `1 / Σ` is scaled), and the returned sum is `Σ_r w_r lse_r`.
 #[inline(always)]
-fn normalize_impl<I: Isa>(isa: I, comp: &mut [f64], lse: &mut [f64], k: usize, rows: usize) -> f64 {
+fn normalize_impl<I: Isa>(
+    isa: I,
+    comp: &mut [f64],
+    lse: &mut [f64],
+    k: usize,
+    rows: usize,
+    weights: Option<&[f64]>,
+) -> f64 {
     let ld = BLOCK_ROWS;
     let rows_p = padded(rows);
     let zero = V8::zero(isa);
@@ -193,7 +233,10 @@ fn normalize_impl<I: Isa>(isa: I, comp: &mut [f64], lse: &mut [f64], k: usize, r
         let l = m.add(ln8(s));
         zero.lt_select(s, l, V8::splat(isa, f64::NEG_INFINITY))
             .store(&mut lse[r0..]);
-        let inv = zero.lt_select(s, V8::splat(isa, 1.0).div(s), zero);
+        let mut inv = zero.lt_select(s, V8::splat(isa, 1.0).div(s), zero);
+        if let Some(w) = weights {
+            inv = inv.mul(V8::load(isa, &w[r0..]));
+        }
         for c in 0..k {
             V8::load(isa, &comp[c * ld + r0..])
                 .mul(inv)
@@ -204,5 +247,8 @@ fn normalize_impl<I: Isa>(isa: I, comp: &mut [f64], lse: &mut [f64], k: usize, r
     for c in 0..k {
         comp[c * ld + rows..c * ld + rows_p].fill(0.0);
     }
-    math::sum(&lse[..rows])
+    match weights {
+        None => math::sum(&lse[..rows]),
+        Some(w) => math::weighted_sum(&lse[..rows], &w[..rows]),
+    }
 }

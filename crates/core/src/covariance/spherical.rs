@@ -73,6 +73,7 @@ impl Kernel for Spherical {
         shift: &Shift,
         x: Block<'_>,
         resp: &[f64],
+        _weights: Option<&[f64]>,
         sums: &mut Sums,
         _work: &mut [f64],
     ) {

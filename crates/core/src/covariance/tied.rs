@@ -119,6 +119,7 @@ impl Kernel for Tied {
         shift: &Shift,
         x: Block<'_>,
         resp: &[f64],
+        weights: Option<&[f64]>,
         sums: &mut Sums,
         work: &mut [f64],
     ) {
@@ -132,14 +133,36 @@ impl Kernel for Tied {
                 sums.s1[c * d + j] += weighted_centered_sum(isa, rk, x.feature(j), s);
             }
         }
-        // The pooled scatter counts every real row once, padding rows not at all.
-        let a = &mut work[..d * BLOCK_ROWS];
+        // The pooled scatter counts every real row once (with its weight), padding rows not at
+        // all.
+        let (a, wa) = work.split_at_mut(d * BLOCK_ROWS);
         center(isa, x, &shift.center, a);
         for j in 0..d {
             a[j * BLOCK_ROWS + rows..j * BLOCK_ROWS + rows_p].fill(0.0);
-            sums.t1[j] += math::sum(&a[j * BLOCK_ROWS..j * BLOCK_ROWS + rows_p]);
         }
-        let a = Block::new(a, rows);
+        let a = match weights {
+            None => {
+                for j in 0..d {
+                    sums.t1[j] += math::sum(&a[j * BLOCK_ROWS..j * BLOCK_ROWS + rows_p]);
+                }
+                Block::new(a, rows)
+            }
+            Some(w) => {
+                let wa = &mut wa[..d * BLOCK_ROWS];
+                for j in 0..d {
+                    let f = j * BLOCK_ROWS;
+                    for r0 in (0..rows_p).step_by(LANES) {
+                        V8::load(isa, &a[f + r0..])
+                            .mul(V8::load(isa, &w[r0..]))
+                            .store(&mut wa[f + r0..]);
+                    }
+                    sums.t1[j] += math::sum(&wa[f..f + rows_p]);
+                }
+                let a = Block::new(a, rows);
+                add_scatter(isa, a, &[], Block::new(wa, rows), &mut sums.s2);
+                return;
+            }
+        };
         add_scatter(isa, a, &[], a, &mut sums.s2);
     }
 
@@ -160,7 +183,7 @@ impl Kernel for Tied {
                 g[j] -= nk[c] * m[c * d + j];
             }
         }
-        let dn = sums.n_rows as f64 - total;
+        let dn = sums.weight - total;
         let mut cov = vec![0.0; d * d];
         for i in 0..d {
             for j in 0..i + 1 {

@@ -1,11 +1,15 @@
 //! The first centres of a k-means run, and the seed rows of a mixture's `k-means++` and
 //! `random_from_data` initialisations: one entry for both.
 //!
-//! Greedy k-means++ (scikit-learn's `_kmeans_plusplus`): the first centre is a uniformly random
-//! row; each next one draws `2 + ⌊ln k⌋` candidates with probability proportional to the squared
-//! distance to the nearest chosen centre (NumPy's `searchsorted(cumsum(D²), u · ΣD²)`), and keeps
-//! the candidate that lowers the potential `Σ_i min(D²_i, ‖x_i - cand‖²)` most. Each candidate's
-//! potential is one blocked pass, summed in the fixed order of the reduction tree.
+//! Greedy k-means++ (scikit-learn's `_kmeans_plusplus`): the first centre is a random row (with
+//! probability proportional to its sample weight); each next one draws `2 + ⌊ln k⌋` candidates
+//! with probability proportional to `w · D²`, the weighted squared distance to the nearest chosen
+//! centre (NumPy's `searchsorted(cumsum(w D²), u · Σ w D²)`), and keeps the candidate that lowers
+//! the potential `Σ_i w_i min(D²_i, ‖x_i - cand‖²)` most. Each candidate's potential is one
+//! blocked pass, summed in the fixed order of the reduction tree. `random` draws `k` distinct
+//! rows with probabilities proportional to their weights (NumPy's `choice(replace=False, p)`).
+//!
+//! Weights that are all equal draw exactly as no weights do: the same rows for the same seed.
 
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -15,33 +19,24 @@ use super::kernels::{Form, sq_distances};
 use super::lloyd::Lloyd;
 use crate::blocks::{BLOCK_ROWS, Block, Layout, Pool};
 use crate::data::{DataRef, Float};
-use crate::error::Result;
+use crate::error::{Result, invalid};
 use crate::math::{self, LANES};
 use crate::monitor::{self, Monitor};
 
 /// Above this many rows, k-means++ seeds on a strided subsample (see [`plusplus`]).
 pub(crate) const PLUSPLUS_MAX_ROWS: usize = 1 << 20;
 
-/// How seed rows are drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Seeding {
-    /// Greedy k-means++.
-    PlusPlus,
-    /// `k` distinct rows uniformly at random.
-    Random,
-}
-
-/// The indices of `k` seed rows of the data bound to `lloyd` (`k` its number of clusters).
-pub(crate) fn seed_rows<T: Float>(
-    lloyd: &Lloyd<'_, T>,
+/// `k` distinct rows drawn at random: uniformly, or with sample weights (not all equal)
+/// with probabilities proportional to them (NumPy's `choice(replace=False, p)`), in the order
+/// drawn.
+pub(crate) fn random_rows<T: Float>(
+    x: &DataRef<'_, T>,
     k: usize,
-    seeding: Seeding,
     rng: &mut Xoshiro256PlusPlus,
-    monitor: &mut dyn Monitor,
 ) -> Result<Vec<usize>> {
-    match seeding {
-        Seeding::PlusPlus => plusplus(lloyd, k, rng, monitor),
-        Seeding::Random => Ok(rand::seq::index::sample(rng, lloyd.x().n_samples(), k).into_vec()),
+    match unequal_weights(x) {
+        None => Ok(rand::seq::index::sample(rng, x.n_samples(), k).into_vec()),
+        Some(w) => weighted_distinct(rng, w, k),
     }
 }
 
@@ -53,12 +48,61 @@ pub(crate) fn initial_centers<T: Float>(
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
 ) -> Result<Vec<f64>> {
-    let seeding = match init {
+    let rows = match init {
         KMeansInit::Centers(c) => return Ok(lloyd.to_internal(c)),
-        KMeansInit::KMeansPlusPlus => Seeding::PlusPlus,
-        KMeansInit::Random => Seeding::Random,
+        KMeansInit::KMeansPlusPlus => plusplus(lloyd, k, rng, monitor)?,
+        KMeansInit::Random => random_rows(lloyd.x(), k, rng)?,
     };
-    Ok(lloyd.rows_internal(&seed_rows(lloyd, k, seeding, rng, monitor)?))
+    Ok(lloyd.rows_internal(&rows))
+}
+
+/// The sample weights when they are not all equal (equal weights draw as no weights do).
+fn unequal_weights<'a, T: Float>(x: &DataRef<'a, T>) -> Option<&'a [f64]> {
+    x.weights().filter(|w| w.iter().any(|&v| v != w[0]))
+}
+
+/// `k` distinct indices drawn one after another with probabilities proportional to `w`, in the
+/// order drawn: Efraimidis and Spirakis' keys `u^(1/w)` (largest first), kept in a heap of `k`.
+fn weighted_distinct(rng: &mut Xoshiro256PlusPlus, w: &[f64], k: usize) -> Result<Vec<usize>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    /// A key with a total order.
+    #[derive(PartialEq)]
+    struct Key(f64, usize);
+    impl Eq for Key {}
+    impl PartialOrd for Key {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Key {
+        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&o.0).then(o.1.cmp(&self.1))
+        }
+    }
+    let mut heap = BinaryHeap::with_capacity(k + 1);
+    for (i, &wi) in w.iter().enumerate() {
+        if wi > 0.0 {
+            // ln(u) / w orders as u^(1/w); u in (0, 1].
+            let u = 1.0 - rng.random::<f64>();
+            heap.push(Reverse(Key(u.ln() / wi, i)));
+            if heap.len() > k {
+                heap.pop();
+            }
+        }
+    }
+    if heap.len() < k {
+        return Err(invalid(
+            "sample_weight",
+            format!(
+                "only {} rows have a positive weight, fewer than the {k} rows to draw",
+                heap.len()
+            ),
+        ));
+    }
+    let mut keys: Vec<Key> = heap.into_iter().map(|Reverse(key)| key).collect();
+    keys.sort_by(|a, b| b.cmp(a));
+    Ok(keys.into_iter().map(|key| key.1).collect())
 }
 
 /// Greedy k-means++: the indices of the chosen rows, asking the monitor before each step.
@@ -66,7 +110,7 @@ pub(crate) fn initial_centers<T: Float>(
 /// The seeding keeps one distance per row; beyond [`PLUSPLUS_MAX_ROWS`] rows it runs on an
 /// evenly strided subsample of the rows (a zero-copy view), so that memory stays bounded however
 /// large the data. Lloyd's iterations then use every row.
-fn plusplus<T: Float>(
+pub(crate) fn plusplus<T: Float>(
     lloyd: &Lloyd<'_, T>,
     k: usize,
     rng: &mut Xoshiro256PlusPlus,
@@ -79,15 +123,31 @@ fn plusplus<T: Float>(
         let m = (n - 1) / step + 1;
         let view = DataRef::with_stride(x.as_slice(), m, d, x.row_stride() * step)
             .expect("every strided row lies inside the data");
-        let sub = Lloyd::new(view, k, &[]);
-        return Ok(plusplus(&sub, k, rng, monitor)?
-            .into_iter()
-            .map(|i| i * step)
-            .collect());
+        let sub_weights: Option<Vec<f64>> =
+            x.weights().map(|w| (0..m).map(|i| w[i * step]).collect());
+        // A subsample without weight cannot seed: then every row is used.
+        if sub_weights
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|&v| v > 0.0))
+        {
+            let view = match &sub_weights {
+                Some(w) => view.with_weights(w)?,
+                None => view,
+            };
+            let sub = Lloyd::new(view, k, &[]);
+            return Ok(plusplus(&sub, k, rng, monitor)?
+                .into_iter()
+                .map(|i| i * step)
+                .collect());
+        }
     }
     let trials = 2 + (k as f64).ln() as usize;
+    let weights = x.weights();
     let mut indices = Vec::with_capacity(k);
-    let first = rng.random_range(0..n);
+    let first = match unequal_weights(x) {
+        None => rng.random_range(0..n),
+        Some(w) => first_weighted(w, rng.random::<f64>()),
+    };
     indices.push(first);
     let mut closest = vec![0.0; n];
     distances_to(
@@ -96,11 +156,11 @@ fn plusplus<T: Float>(
         &mut closest,
         |_, v| v,
     );
-    let mut pot = sum_sequential(&closest);
+    let mut pot = potential(&closest, weights);
     for _ in 1..k {
         monitor::check(monitor)?;
         let targets: Vec<f64> = (0..trials).map(|_| rng.random::<f64>() * pot).collect();
-        let cand = search_cumsum(&closest, &targets);
+        let cand = search_cumsum(&closest, weights, &targets);
         let cands = lloyd.rows_internal(&cand);
         // Potential of each candidate: Σ_i min(closest_i, ‖x_i - cand‖²).
         let accs = Pool::new(move || vec![0.0; trials]);
@@ -115,8 +175,15 @@ fn plusplus<T: Float>(
                 sq_distances(xb, &mut s.row, &cands, &mut s.comp, Form::Exact);
                 for t in 0..trials {
                     let mut a = [0.0; LANES];
-                    for r in 0..span.rows {
-                        a[r % LANES] += cl[r].min(s.comp[t * BLOCK_ROWS + r]);
+                    let dist = &s.comp[t * BLOCK_ROWS..];
+                    if s.weighted {
+                        for r in 0..span.rows {
+                            a[r % LANES] += s.w[r] * cl[r].min(dist[r]);
+                        }
+                    } else {
+                        for r in 0..span.rows {
+                            a[r % LANES] += cl[r].min(dist[r]);
+                        }
                     }
                     acc[t] += math::sum(&a);
                 }
@@ -131,7 +198,7 @@ fn plusplus<T: Float>(
         indices.push(cand[best]);
         let chosen = lloyd.rows_internal(&[cand[best]]);
         distances_to(lloyd, &chosen, &mut closest, f64::min);
-        pot = sum_sequential(&closest);
+        pot = potential(&closest, weights);
     }
     Ok(indices)
 }
@@ -158,28 +225,54 @@ fn distances_to<T: Float>(
     });
 }
 
-/// Left-to-right sum (the running sum [`search_cumsum`] walks).
-fn sum_sequential(v: &[f64]) -> f64 {
-    v.iter().sum()
+/// The potential `Σ_i w_i D²_i`, left to right (the running sum [`search_cumsum`] walks).
+fn potential(d2: &[f64], weights: Option<&[f64]>) -> f64 {
+    match weights {
+        None => d2.iter().sum(),
+        Some(w) => d2.iter().zip(w).map(|(d, w)| w * d).sum(),
+    }
 }
 
-/// For each target `t`, the first index whose running sum of `w` reaches `t` (NumPy's
-/// `searchsorted(cumsum(w), t)`), clipped to the last index.
-fn search_cumsum(w: &[f64], targets: &[f64]) -> Vec<usize> {
+/// The first row drawn with probability proportional to `w`, for `u` uniform in `[0, 1)`: the
+/// first index whose running sum exceeds `u Σ w` (NumPy's `choice(p=w / Σw)`), so that a row of
+/// weight zero is never drawn.
+fn first_weighted(w: &[f64], u: f64) -> usize {
+    let target = u * w.iter().sum::<f64>();
+    let mut run = 0.0;
+    let mut last = 0;
+    for (i, &wi) in w.iter().enumerate() {
+        if wi > 0.0 {
+            run += wi;
+            last = i;
+            if run > target {
+                return i;
+            }
+        }
+    }
+    last
+}
+
+/// For each target `t`, the first index whose running sum of `w_i v_i` (`v_i` without
+/// weights) reaches `t` (NumPy's `searchsorted(cumsum(w v), t)`), clipped to the last index.
+fn search_cumsum(v: &[f64], weights: Option<&[f64]>, targets: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by(|&a, &b| targets[a].total_cmp(&targets[b]));
-    let mut out = vec![w.len() - 1; targets.len()];
+    let term = |i: usize| match weights {
+        None => v[i],
+        Some(w) => w[i] * v[i],
+    };
+    let mut out = vec![v.len() - 1; targets.len()];
     let mut run = 0.0;
     let mut i = 0;
     for &t in &order {
-        while i < w.len() {
-            if run + w[i] >= targets[t] {
+        while i < v.len() {
+            if run + term(i) >= targets[t] {
                 break;
             }
-            run += w[i];
+            run += term(i);
             i += 1;
         }
-        out[t] = i.min(w.len() - 1);
+        out[t] = i.min(v.len() - 1);
     }
     out
 }
@@ -187,14 +280,43 @@ fn search_cumsum(w: &[f64], targets: &[f64]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     #[test]
     fn searchsorted_semantics() {
         let w = [1.0, 0.0, 2.0, 3.0];
         // cumsum = [1, 1, 3, 6]
         assert_eq!(
-            search_cumsum(&w, &[0.5, 1.0, 1.5, 6.0, 7.0]),
+            search_cumsum(&w, None, &[0.5, 1.0, 1.5, 6.0, 7.0]),
             vec![0, 0, 2, 3, 3]
         );
+        // Weighted: cumsum(w v) = [2, 2, 2, 5].
+        let v = [1.0, 5.0, 0.0, 1.0];
+        let wt = [2.0, 0.0, 1.0, 3.0];
+        assert_eq!(
+            search_cumsum(&v, Some(&wt), &[1.0, 2.0, 2.5]),
+            vec![0, 0, 3]
+        );
+    }
+
+    #[test]
+    fn weighted_draws_never_pick_zero_weights_and_follow_the_weights() {
+        let w = [0.0, 1.0, 0.0, 3.0, 0.0];
+        assert_eq!(first_weighted(&w, 0.0), 1);
+        assert_eq!(first_weighted(&w, 0.2499), 1);
+        assert_eq!(first_weighted(&w, 0.25), 3);
+        assert_eq!(first_weighted(&w, 0.9999), 3);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut firsts = [0usize; 5];
+        for _ in 0..4000 {
+            let d = weighted_distinct(&mut rng, &w, 2).unwrap();
+            assert_eq!(d.len(), 2);
+            assert!(d.contains(&1) && d.contains(&3), "{d:?}");
+            firsts[d[0]] += 1;
+        }
+        // Row 3 (weight 3) is drawn first three times as often as row 1.
+        let ratio = firsts[3] as f64 / firsts[1] as f64;
+        assert!((2.6..3.4).contains(&ratio), "{firsts:?}");
+        assert!(weighted_distinct(&mut rng, &w, 3).is_err());
     }
 }

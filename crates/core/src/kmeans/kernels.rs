@@ -221,11 +221,18 @@ pub(crate) enum Inertia<'c> {
     Under(&'c [f64]),
 }
 
+/// The rows of a block as [`add_rows`] reads them: their labels (as `f64`) and sample weights.
+#[derive(Clone, Copy)]
+pub(crate) struct Assigned<'a> {
+    pub labels: &'a [f64],
+    pub weights: Option<&'a [f64]>,
+}
+
 dispatch! {
-    /// `sums[label_r] += x_r - offset` for the rows of `span` (labels as `f64`), reading the
-    /// rows in their own (row-major) layout, eight features at a time; returns the inertia when
-    /// asked (0 otherwise).
-    pub(crate) fn add_rows<T: Float>(x: &DataRef<'_, T>, span: Span, labels: &[f64], offset: &[f64], sums: &mut [f64], inertia: Inertia<'_>) -> f64 => add_rows_impl
+    /// `sums[label_r] += w_r (x_r - offset)` for the rows of `span` (`w_r = 1` without
+    /// weights), reading the rows in their own (row-major) layout, eight features at a time;
+    /// returns the inertia `Σ_r w_r ‖x_r - offset - centers_label‖²` when asked (0 otherwise).
+    pub(crate) fn add_rows<T: Float>(x: &DataRef<'_, T>, span: Span, rows: Assigned<'_>, offset: &[f64], sums: &mut [f64], inertia: Inertia<'_>) -> f64 => add_rows_impl
 }
 
 #[inline(always)]
@@ -233,23 +240,34 @@ fn add_rows_impl<T: Float, I: Isa>(
     isa: I,
     x: &DataRef<'_, T>,
     span: Span,
-    labels: &[f64],
+    rows: Assigned<'_>,
     offset: &[f64],
     sums: &mut [f64],
     inertia: Inertia<'_>,
 ) -> f64 {
-    match inertia {
-        Inertia::Skip => add_rows_with::<T, I, false>(isa, x, span, labels, offset, sums, &[]),
-        Inertia::Under(c) => add_rows_with::<T, I, true>(isa, x, span, labels, offset, sums, c),
+    let w = rows.weights;
+    match (inertia, w) {
+        (Inertia::Skip, None) => {
+            add_rows_with::<T, I, false, false>(isa, x, span, rows, offset, sums, &[])
+        }
+        (Inertia::Under(c), None) => {
+            add_rows_with::<T, I, true, false>(isa, x, span, rows, offset, sums, c)
+        }
+        (Inertia::Skip, Some(_)) => {
+            add_rows_with::<T, I, false, true>(isa, x, span, rows, offset, sums, &[])
+        }
+        (Inertia::Under(c), Some(_)) => {
+            add_rows_with::<T, I, true, true>(isa, x, span, rows, offset, sums, c)
+        }
     }
 }
 
 #[inline(always)]
-fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool>(
+fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
     isa: I,
     x: &DataRef<'_, T>,
     span: Span,
-    labels: &[f64],
+    rows: Assigned<'_>,
     offset: &[f64],
     sums: &mut [f64],
     centers: &[f64],
@@ -259,25 +277,39 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool>(
     let mut total = V8::zero(isa);
     let mut tail = 0.0;
     for r in 0..span.rows {
-        let c = labels[r] as usize;
+        let c = rows.labels[r] as usize;
+        let wr = if WEIGHTED {
+            rows.weights.unwrap_or(&[])[r]
+        } else {
+            1.0
+        };
         let row = x.row(span.start + r);
         let acc = &mut sums[c * d..(c + 1) * d];
         let mut j = 0;
         while j < full {
             let v = load8(isa, &row[j..]).sub(V8::load(isa, &offset[j..]));
-            V8::load(isa, &acc[j..]).add(v).store(&mut acc[j..]);
+            let add = if WEIGHTED {
+                v.mul(V8::splat(isa, wr))
+            } else {
+                v
+            };
+            V8::load(isa, &acc[j..]).add(add).store(&mut acc[j..]);
             if DISTANCES {
                 let e = v.sub(V8::load(isa, &centers[c * d + j..]));
-                total = e.madd(e, total);
+                total = if WEIGHTED {
+                    e.mul(e).madd(V8::splat(isa, wr), total)
+                } else {
+                    e.madd(e, total)
+                };
             }
             j += LANES;
         }
         for j in full..d {
             let v = row[j].to_f64() - offset[j];
-            acc[j] += v;
+            acc[j] += if WEIGHTED { wr * v } else { v };
             if DISTANCES {
                 let e = v - centers[c * d + j];
-                tail += e * e;
+                tail += if WEIGHTED { wr * (e * e) } else { e * e };
             }
         }
     }

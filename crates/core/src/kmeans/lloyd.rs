@@ -10,7 +10,7 @@
 //! the iterations: memory is independent of the number of rows.
 
 use super::kernels::{
-    CenterTerms, Form, Inertia, add_rows, argmin_block, nearest_rows, sq_distances,
+    Assigned, CenterTerms, Form, Inertia, add_rows, argmin_block, nearest_rows, sq_distances,
 };
 use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, WIDE_D};
 use crate::blocks::{load, padded};
@@ -31,13 +31,15 @@ pub(crate) struct Lloyd<'a, T> {
 
 /// Per-pass accumulator of a Lloyd iteration.
 pub(crate) struct Step {
-    /// `(K, d)` sums of the assigned (centred) rows.
+    /// `(K, d)` sums of the assigned (centred) rows, times their sample weights.
     pub sums: Vec<f64>,
+    /// The rows' weight per cluster (their number without sample weights): scikit-learn's
+    /// `weight_in_clusters`.
     pub counts: Vec<f64>,
     /// Order-free fingerprint of every row's label: equal fingerprints in two iterations mean
     /// the labels did not change (scikit-learn's "strict convergence"), without storing them.
     pub fingerprint: u64,
-    /// `Σ ‖x - c_label‖²` under the pass's centres (only when asked for).
+    /// `Σ w ‖x - c_label‖²` under the pass's centres (only when asked for).
     pub inertia: f64,
 }
 
@@ -106,6 +108,38 @@ pub(crate) struct Run {
     pub inertia: f64,
     pub n_iter: usize,
     pub converged: bool,
+}
+
+/// The new centres from a pass's sums (scikit-learn's `_average_centers`), in place, and the
+/// summed squared movement of the centres. A cluster without weight takes the centre of the
+/// heaviest cluster (the first of the heaviest) as it stands when its turn comes, as
+/// scikit-learn's loop does.
+fn average(centers: &mut [f64], step: &Step, d: usize) -> f64 {
+    let k = step.counts.len();
+    let mut heaviest = 0;
+    for c in 1..k {
+        if step.counts[c] > step.counts[heaviest] {
+            heaviest = c;
+        }
+    }
+    let mut new = step.sums.clone();
+    let mut shift = 0.0;
+    for c in 0..k {
+        if step.counts[c] > 0.0 {
+            let alpha = 1.0 / step.counts[c];
+            for j in 0..d {
+                new[c * d + j] *= alpha;
+            }
+        } else {
+            new.copy_within(heaviest * d..(heaviest + 1) * d, c * d);
+        }
+        for j in 0..d {
+            let delta = new[c * d + j] - centers[c * d + j];
+            shift += delta * delta;
+        }
+    }
+    centers.copy_from_slice(&new);
+    shift
 }
 
 /// Whether a pass keeps every row's label.
@@ -284,19 +318,29 @@ impl<'a, T: Float> Lloyd<'a, T> {
             .reduce(self.label_layout(), &accs, |s, span, acc| {
                 self.block_labels(s, span, centers, &terms);
                 let labels = &s.row[..span.rows];
-                for &l in labels {
-                    acc.counts[l as usize] += 1.0;
+                let weights = s.weighted.then_some(&s.w[..span.rows]);
+                match weights {
+                    None => {
+                        for &l in labels {
+                            acc.counts[l as usize] += 1.0;
+                        }
+                    }
+                    Some(w) => {
+                        for (&l, &wr) in labels.iter().zip(w) {
+                            acc.counts[l as usize] += wr;
+                        }
+                    }
                 }
                 acc.fingerprint = acc
                     .fingerprint
                     .wrapping_add(block_fingerprint(span.start, labels));
-                acc.inertia +=
-                    add_rows(self.x(), span, labels, &self.offset, &mut acc.sums, inertia);
+                let rows = Assigned { labels, weights };
+                acc.inertia += add_rows(self.x(), span, rows, &self.offset, &mut acc.sums, inertia);
             })
     }
 
     /// The nearest centre of every row (kept with [`Labels::Keep`]) and the inertia
-    /// `Σ ‖x - c_label‖²`, with exact distances.
+    /// `Σ w ‖x - c_label‖²`, with exact distances.
     pub(crate) fn finish(&self, centers: &[f64], keep: Labels) -> (Option<Vec<usize>>, f64) {
         let d = self.d;
         let terms = CenterTerms::new(centers, d);
@@ -322,7 +366,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                         let v = s.xt[j * BLOCK_ROWS + r] - c[j];
                         q += v * v;
                     }
-                    a[r % LANES] += q;
+                    a[r % LANES] += if s.weighted { s.w[r] * q } else { q };
                     if width == 1 {
                         lab[r] = l;
                     }
@@ -359,6 +403,34 @@ impl<'a, T: Float> Lloyd<'a, T> {
         top.top.into_iter().map(|(q, i, l)| (i, q, l)).collect()
     }
 
+    /// scikit-learn's relocation of empty clusters (`_relocate_empty_clusters_dense`): each
+    /// cluster without weight takes one of the rows farthest from their (old) centres, with its
+    /// weight, and the row's own cluster loses it; nothing moves when every row sits on its
+    /// centre.
+    fn relocate_empty(&self, centers: &[f64], step: &mut Step) {
+        let d = self.d;
+        let empty: Vec<usize> = (0..self.k).filter(|&c| step.counts[c] == 0.0).collect();
+        if empty.is_empty() {
+            return;
+        }
+        let far = self.farthest(centers, empty.len());
+        if far.first().is_none_or(|f| f.1 == 0.0) {
+            return;
+        }
+        let weights = self.x().weights();
+        for (&c, &(i, _, old)) in empty.iter().zip(&far) {
+            let w = weights.map_or(1.0, |w| w[i]);
+            for j in 0..d {
+                let v = self.x().row(i)[j].to_f64() - self.offset[j];
+                let wv = if weights.is_some() { v * w } else { v };
+                step.sums[old * d + j] -= wv;
+                step.sums[c * d + j] = wv;
+            }
+            step.counts[c] = w;
+            step.counts[old] -= w;
+        }
+    }
+
     /// One run of Lloyd's algorithm from `centers` (internal frame), asking the monitor before
     /// each pass. Memory stays independent of the number of rows unless `keep` asks for the
     /// final labels.
@@ -370,7 +442,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         keep: Labels,
         monitor: &mut dyn Monitor,
     ) -> Result<Run> {
-        let (k, d) = (self.k, self.d);
+        let d = self.d;
         let mut previous: Option<u64> = None;
         let mut converged = false;
         let mut n_iter = 0;
@@ -378,33 +450,8 @@ impl<'a, T: Float> Lloyd<'a, T> {
             monitor::check(monitor)?;
             n_iter = it + 1;
             let mut step = self.step(&centers, Inertia::Skip);
-            let empty: Vec<usize> = (0..k).filter(|&c| step.counts[c] == 0.0).collect();
-            if !empty.is_empty() {
-                // scikit-learn's relocation: each empty cluster takes one of the rows farthest
-                // from their (old) centres; the row keeps its label.
-                let far = self.farthest(&centers, empty.len());
-                for (&c, &(i, _, old)) in empty.iter().zip(&far) {
-                    for j in 0..d {
-                        let v = self.x().row(i)[j].to_f64() - self.offset[j];
-                        step.sums[old * d + j] -= v;
-                        step.sums[c * d + j] = v;
-                    }
-                    step.counts[c] = 1.0;
-                    step.counts[old] -= 1.0;
-                }
-            }
-            let mut shift = 0.0;
-            for c in 0..k {
-                if step.counts[c] > 0.0 {
-                    let alpha = 1.0 / step.counts[c];
-                    for j in 0..d {
-                        let v = step.sums[c * d + j] * alpha;
-                        let delta = v - centers[c * d + j];
-                        shift += delta * delta;
-                        centers[c * d + j] = v;
-                    }
-                }
-            }
+            self.relocate_empty(&centers, &mut step);
+            let shift = average(&mut centers, &step, d);
             if previous == Some(step.fingerprint) {
                 // Labels unchanged: scikit-learn's strict convergence.
                 converged = true;

@@ -258,7 +258,7 @@ fn iterate<K: Kernel>(
         };
         let next = estimate::<K>(&sums, &shift, p.reg_covar, Weights::Normalized);
         params = steps.factorize(&params, next, info, &mut reseeds)?;
-        lower_bound = sums.log_likelihood / sums.n_rows as f64;
+        lower_bound = sums.log_likelihood / sums.weight;
         lower_bounds.push(lower_bound);
         let change = lower_bound - prev;
         monitor.progress(&Progress {

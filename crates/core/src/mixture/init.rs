@@ -14,7 +14,7 @@ use crate::covariance::pass::Engine;
 use crate::covariance::{Estimate, Kernel, Params, Shift, StepInfo, Sums, Weights, estimate};
 use crate::data::Float;
 use crate::error::Result;
-use crate::kmeans::init::{Seeding, seed_rows};
+use crate::kmeans::init::{plusplus, random_rows};
 use crate::kmeans::lloyd::Lloyd;
 use crate::kmeans::{KMeans, NearestCenter};
 use crate::monitor::Monitor;
@@ -122,12 +122,10 @@ impl<'a, T: Float> RespSource<'a, T> {
             }
             InitParams::KMeansPlusPlus => {
                 let lloyd = Lloyd::new(x, k, &[]);
-                RespSource::Points(seed_rows(&lloyd, k, Seeding::PlusPlus, rng, monitor)?)
+                RespSource::Points(plusplus(&lloyd, k, rng, monitor)?)
             }
             InitParams::Random => RespSource::Random(rng.next_u64()),
-            InitParams::RandomFromData => {
-                RespSource::Points(rand::seq::index::sample(rng, x.n_samples(), k).into_vec())
-            }
+            InitParams::RandomFromData => RespSource::Points(random_rows(&x, k, rng)?),
         })
     }
 

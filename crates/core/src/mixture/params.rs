@@ -66,7 +66,7 @@ pub enum OnDegenerate {
     Error,
     /// Re-initialise the collapsed component on the row with the lowest likelihood (weight
     /// `1/K`, covariance the data's per-feature variance plus `reg_covar`), record it in
-    /// [`GaussianMixtureModel::reseeds`], and go on. A shared (`tied`) covariance cannot be
+    /// [`GaussianMixtureModel::reseeds`](crate::GaussianMixtureModel::reseeds), and go on. A shared (`tied`) covariance cannot be
     /// re-seeded and still stops with the error.
     Reseed,
 }

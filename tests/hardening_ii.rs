@@ -391,6 +391,12 @@ fn an_output_that_cannot_be_replaced_changes_no_other_output() {
             "fit", "x.npy", "-k", "2", "--labels", "l.npy", "-o", &model, "--quiet",
         ],
     );
+    drop(guard);
+    assert_eq!(
+        listing(p),
+        before,
+        "every output unchanged, no temporary file"
+    );
     no_crash(&o, "fit");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("m.json"), "{}", stderr(&o));
@@ -398,12 +404,6 @@ fn an_output_that_cannot_be_replaced_changes_no_other_output() {
         stderr(&o).contains("no output was changed"),
         "{}",
         stderr(&o)
-    );
-    drop(guard);
-    assert_eq!(
-        listing(p),
-        before,
-        "every output unchanged, no temporary file"
     );
 }
 

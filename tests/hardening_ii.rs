@@ -601,6 +601,13 @@ fn output_names_a_command_cannot_write_are_refused_up_front() {
             .unwrap_or("l");
         fails(p, args, 2, &[bad, ext]);
     }
+    // One file for two outputs, however it is spelled.
+    fails(
+        p,
+        &["fit", "x.npy", "--labels", "a.npy", "--proba", "./a.npy"],
+        2,
+        &["a.npy", "two outputs", "--labels", "--proba"],
+    );
     // Upper-case extensions are the same formats, and read back.
     ok(
         p,

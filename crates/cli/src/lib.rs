@@ -54,15 +54,15 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    output::install_interrupt_handler();
     // A file-size limit (`ulimit -f`) makes a write fail with "File too large" instead of
     // killing the process half-way through writing a temporary file.
     #[cfg(unix)]
-    // SAFETY: setting the disposition of SIGXFSZ to "ignore" installs no handler code; it is
-    // done once, before any other thread of ours runs.
+    // SAFETY: `signal` with `SIG_IGN` installs no handler code (nothing runs in signal context);
+    // it only sets the process-wide disposition of SIGXFSZ, which nothing else in gaussmix uses.
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
+    output::install_interrupt_handler();
     // No panic reaches the user as a backtrace: report it as an internal error instead.
     std::panic::set_hook(Box::new(|info| {
         let msg = info

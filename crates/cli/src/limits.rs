@@ -182,7 +182,8 @@ pub fn check_memory(
     advice: &str,
 ) -> Result<()> {
     let limit = available_memory()?;
-    let too_big_for_any_machine = !(bytes < (isize::MAX as f64) / 2.0);
+    // NaN counts as too big.
+    let too_big_for_any_machine = bytes.is_nan() || bytes >= (isize::MAX as f64) / 2.0;
     let detail = if detail.is_empty() {
         String::new()
     } else {

@@ -121,8 +121,8 @@ pub fn check_outputs(outputs: &[Out<'_>], inputs: &[Option<&Path>]) -> Result<()
         if !has_extension(path, out.kind.extensions()) {
             return Err(UsageError(out.kind.refusal(out.flag, path)).into());
         }
-        let real = real.canonicalize().unwrap_or(real);
-        if let Some((other, _)) = files.iter().find(|(_, r)| same_file(r, &real)) {
+        let real = file_key(&real);
+        if let Some((other, _)) = files.iter().find(|(_, r)| *r == real) {
             return Err(UsageError(format!(
                 "{} is given as two outputs ({} and {}): give each its own path",
                 path.display(),
@@ -144,6 +144,20 @@ pub fn check_outputs(outputs: &[Out<'_>], inputs: &[Option<&Path>]) -> Result<()
         files.push((out, real));
     }
     Ok(())
+}
+
+/// The file `path` names, as its directory's canonical path and its name (whether or not the
+/// file exists), so that `a.npy` and `./a.npy` are one output.
+fn file_key(path: &Path) -> std::path::PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let dir = dir.canonicalize().unwrap_or(dir);
+    match path.file_name() {
+        Some(name) => dir.join(name),
+        None => dir,
+    }
 }
 
 /// Whether two paths name the same file (by canonical path when both exist).

@@ -119,6 +119,17 @@ fn resolve_links(path: &Path) -> Result<Result<PathBuf, OutputTarget>, WriteErro
     })
 }
 
+/// The file `path` names, as its directory's canonical path and its name, so that `a.npy`,
+/// `./a.npy` and `sub/../a.npy` compare equal whether or not the file exists.
+fn file_key(path: &Path) -> PathBuf {
+    let dir = parent_dir(path);
+    let dir = dir.canonicalize().unwrap_or(dir);
+    match path.file_name() {
+        Some(name) => dir.join(name),
+        None => dir,
+    }
+}
+
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -396,9 +407,10 @@ impl<'a> OutputSet<'a> {
         for (path, write) in self.items {
             match output_target(&path)? {
                 OutputTarget::File { path: dest, exists } => {
+                    let key = file_key(&dest);
                     let earlier: Option<&PathBuf> = files
                         .iter()
-                        .find(|f: &&PendingFile<'a>| f.dest == dest)
+                        .find(|f: &&PendingFile<'a>| file_key(&f.dest) == key)
                         .map(|f| &f.given);
                     if let Some(other) = earlier {
                         return Err(WriteError::SameFile {
@@ -486,12 +498,11 @@ impl<'a> OutputSet<'a> {
         if let Some(e) = failure {
             for s in staged[..done].iter().rev() {
                 match &s.backup {
-                    Some(b) => {
-                        if fs::rename(b, &s.dest).is_ok() {
-                            st.forget(b);
-                            temps.0.retain(|p| p != b);
-                        }
+                    Some(b) if fs::rename(b, &s.dest).is_ok() => {
+                        st.forget(b);
+                        temps.0.retain(|p| p != b);
                     }
+                    Some(_) => {}
                     None if !s.existed => {
                         let _ = fs::remove_file(&s.dest);
                     }

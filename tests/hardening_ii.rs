@@ -764,6 +764,51 @@ fn sizes_from_flags_are_checked_before_anything_is_allocated() {
         }
         assert!(!p.join("g.npy").exists() && !p.join("s.npy").exists());
     }
+    for args in [
+        vec![
+            "bench",
+            "--workload",
+            "lesson",
+            "--threads",
+            "1",
+            "--repeat",
+            &max,
+        ],
+        vec![
+            "bench",
+            "--workload",
+            "lesson",
+            "--threads",
+            "1",
+            "--iters",
+            &max,
+        ],
+    ] {
+        let (status, err) = finish(spawn(p, &args), Duration::from_secs(60));
+        assert_eq!(status.and_then(|s| s.code()), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("of memory") && err.contains(&max),
+            "{args:?}: {err}"
+        );
+    }
+    // A model file may claim any size: nothing is allocated before its arrays are seen.
+    let claims = serde_json::json!({
+        "format": "gaussmix-model", "version": 1, "kind": "gaussian_mixture",
+        "covariance_type": "full", "n_components": 1_000_000_000_000u64,
+        "n_features": 4_294_967_296u64, "weights": [1.0], "means": [[0.0]],
+        "covariances": [[[1.0]]],
+    });
+    fs::write(p.join("claims.json"), claims.to_string()).unwrap();
+    for args in [
+        vec!["predict", "claims.json", "x.npy", "-o", "l.npy"],
+        vec!["sample", "claims.json", "-n", "3", "-o", "s.npy"],
+    ] {
+        let o = gaussmix(p, &args);
+        no_crash(&o, &args.join(" "));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("claims.json"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("wrong shape"), "{}", stderr(&o));
+    }
     // The documented cap, GAUSSMIX_MAX_MEMORY, applies to sizes this machine could hold.
     let o = Command::new(BIN)
         .args(["sample", "m.json", "-n", "100000", "-o", "s.npy"])

@@ -207,7 +207,7 @@ pub fn measure<T: Float>(
                         .precisions_init(precisions.clone());
                     // Time the iterations only: from the end of the first to the end of the
                     // last (setup, validation and initialisation excluded).
-                    let mut stamps = Vec::with_capacity(iters + 1);
+                    let mut stamps = Vec::with_capacity(iters.saturating_add(1));
                     let start = Instant::now();
                     let mut tick = |_: &gaussmix_core::Progress| stamps.push(Instant::now());
                     let m = gm.fit_with(data, None, Some(&mut tick))?;
@@ -352,7 +352,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             base_n
         };
         limits::check_memory(
-            bench_bytes(w, n, a.dtype),
+            bench_bytes(w, n, a.dtype)
+                // Per run: a time stamp per iteration; per thread count: every repeat's time,
+                // kept for the report (as JSON numbers).
+                + 16.0 * a.iters as f64
+                + 64.0 * a.repeat as f64 * threads.len() as f64,
             || {
                 let weak = if a.weak {
                     format!(" (--weak: {base_n} × {max_threads} threads)")
@@ -360,12 +364,12 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                     String::new()
                 };
                 format!(
-                    "bench workload {} with --n {n}{weak} ({n} × {} data, {} components)",
-                    w.name, w.d, w.k
+                    "bench workload {} with --n {n}{weak} ({n} × {} data, {} components), --iters {}, --repeat {}",
+                    w.name, w.d, w.k, a.iters, a.repeat
                 )
             },
-            "the generated data and its copies, and the fit",
-            "use a smaller --n",
+            "the generated data and its copies, the fit, and the timings of --iters and --repeat",
+            "use a smaller --n, --iters or --repeat",
         )?;
     }
     let mut report = Vec::new();

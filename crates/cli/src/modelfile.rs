@@ -242,7 +242,9 @@ fn count(v: &Value, key: &str) -> Result<usize> {
 /// Flattens a nested JSON array, checking it has exactly `shape`.
 fn array(v: &Value, key: &str, shape: &[usize]) -> Result<Vec<f64>> {
     let a = v.get(key).ok_or_else(|| anyhow!("missing {key:?}"))?;
-    let mut out = Vec::with_capacity(shape.iter().product());
+    // Grown as the values are read: the counts in the file (which may claim anything) are not
+    // trusted with an allocation before the array is seen to hold that many values.
+    let mut out = Vec::new();
     fn walk(a: &Value, shape: &[usize], key: &str, out: &mut Vec<f64>) -> Result<()> {
         match shape {
             [] => {

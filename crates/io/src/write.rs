@@ -459,6 +459,9 @@ impl<'a> OutputSet<'a> {
         }
 
         // 3. Streams, in place, before any file is replaced.
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(WriteError::Interrupted);
+        }
         for (given, target, write) in streams {
             write_stream(&given, &target, write)?;
         }

@@ -212,21 +212,15 @@ impl<'a> Outputs<'a> {
         if self.0.is_empty() {
             return Ok(());
         }
-        let several = self.0.len() > 1;
         match self.0.commit() {
             Ok(()) => Ok(()),
             Err(e @ WriteError::Interrupted) => Err(e.into()),
             Err(e) => {
                 let full = matches!(&e, WriteError::Io { kind, .. } if *kind == std::io::ErrorKind::StorageFull || *kind == std::io::ErrorKind::QuotaExceeded);
-                let what = if several {
-                    "no output was changed"
-                } else {
-                    "the output was not changed"
-                };
                 if full {
-                    bail!("{e}; {what}: free some space or write elsewhere");
+                    bail!("{e}; no output was changed: free some space or write elsewhere");
                 }
-                bail!("{e}; {what}")
+                bail!("{e}; no output was changed")
             }
         }
     }

@@ -337,7 +337,14 @@ fn model_covariance_not_positive_definite() {
     });
     fails(
         d.path(),
-        &["fit", "x.npy", "--init-model", "bad.json", "-o", "keep.npy"],
+        &[
+            "fit",
+            "x.npy",
+            "--init-model",
+            "bad.json",
+            "--labels",
+            "keep.npy",
+        ],
         1,
         &["bad.json", "component 2", "positive definite"],
     );
@@ -590,7 +597,7 @@ fn degenerate_cluster_error_is_scikit_learns() {
             "init.json",
             "--reg-covar",
             "0",
-            "-o",
+            "--labels",
             "keep.npy",
         ],
         1,

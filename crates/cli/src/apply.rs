@@ -1,13 +1,13 @@
 //! Commands that apply a fitted model: `predict`, `score`, `sample`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::args::{PlotArgs, PredictArgs, SampleArgs, ScoreArgs};
 use crate::input::{Input, load};
 use crate::modelfile::{self, Model};
-use crate::output::{check_outputs, write_f64, write_labels};
-use crate::with_data;
+use crate::output::{Kind, Out, Outputs, check_outputs};
+use crate::{limits, with_data};
 
 fn check_features(
     model_features: usize,
@@ -28,7 +28,10 @@ fn check_features(
 /// Runs `gaussmix predict`.
 pub fn predict(a: &PredictArgs) -> Result<()> {
     check_outputs(
-        &[Some(&a.output), a.proba.as_deref()],
+        &[
+            Out::new("-o", Some(&a.output), Kind::Npy),
+            Out::new("--proba", a.proba.as_deref(), Kind::Npy),
+        ],
         &[Some(&a.model), Some(&a.input)],
     )?;
     let model = modelfile::read(&a.model)?;
@@ -40,27 +43,37 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
     }
     let input = load(Some(&a.input), a.input_args.dim, false)?;
     check_features(model.n_features(), &input, &a.model)?;
-    match &model {
+    let (n, k) = (input.ds.n_samples(), model.n_components());
+    let per_row = 1.0 + if a.proba.is_some() { k as f64 } else { 0.0 };
+    limits::check_memory(
+        8.0 * n as f64 * (per_row + k as f64),
+        || format!("labelling the {n} rows of {}", input.name()),
+        "labels and membership probabilities",
+        "split the data into smaller files",
+    )?;
+    let (labels, proba) = match &model {
         Model::Gmm(m) => {
             let labels = with_data!(input, x => m.predict(x)?);
-            if let Some(p) = &a.proba {
-                let proba = with_data!(input, x => m.predict_proba(x)?);
-                write_f64(p, &proba, &[input.ds.n_samples(), m.n_components()])?;
-            }
-            write_labels(&a.output, &labels)?;
+            let proba = match &a.proba {
+                Some(_) => Some(with_data!(input, x => m.predict_proba(x)?)),
+                None => None,
+            };
+            (labels, proba)
         }
-        Model::KMeans(m) => {
-            let labels = with_data!(input, x => m.predict(x)?);
-            write_labels(&a.output, &labels)?;
-        }
+        Model::KMeans(m) => (with_data!(input, x => m.predict(x)?), None),
+    };
+    let mut out = Outputs::new();
+    if let (Some(p), Some(v)) = (&a.proba, &proba) {
+        out.f64(p, v, &[n, k])?;
     }
-    Ok(())
+    out.labels(&a.output, &labels)?;
+    out.commit()
 }
 
 /// Runs `gaussmix score`.
 pub fn score(a: &ScoreArgs) -> Result<()> {
     check_outputs(
-        &[a.per_sample.as_deref()],
+        &[Out::new("--per-sample", a.per_sample.as_deref(), Kind::Npy)],
         &[Some(&a.model), Some(&a.input)],
     )?;
     let model = modelfile::read_gmm(&a.model)?;
@@ -73,7 +86,9 @@ pub fn score(a: &ScoreArgs) -> Result<()> {
     let bic = -2.0 * mean * n + p * n.ln();
     let aic = -2.0 * mean * n + 2.0 * p;
     if let Some(path) = &a.per_sample {
-        write_f64(path, &per, &[per.len()])?;
+        let mut out = Outputs::new();
+        out.f64(path, &per, &[per.len()])?;
+        out.commit()?;
     }
     if a.json {
         println!(
@@ -97,20 +112,48 @@ pub fn score(a: &ScoreArgs) -> Result<()> {
 
 /// Runs `gaussmix sample`.
 pub fn sample(a: &SampleArgs) -> Result<()> {
-    check_outputs(&[Some(&a.output), a.labels.as_deref()], &[Some(&a.model)])?;
+    check_outputs(
+        &[
+            Out::new("-o", Some(&a.output), Kind::Npy),
+            Out::new("--labels", a.labels.as_deref(), Kind::Npy),
+        ],
+        &[Some(&a.model)],
+    )?;
     let model = modelfile::read_gmm(&a.model)?;
-    let (points, labels) = model.sample(a.n, a.seed)?;
-    write_f64(&a.output, &points, &[a.n, model.n_features()])?;
+    let (n, d) = (a.n, model.n_features());
+    // The points (n × d), their components, and the engine's per-point work.
+    limits::check_memory(
+        8.0 * n as f64 * (d as f64 + 2.0),
+        || {
+            format!(
+                "sample -n {n} ({n} points of {d} features from {})",
+                a.model.display()
+            )
+        },
+        "the points, their components and the engine's work per point",
+        "draw fewer points per run (several runs with different --seed values draw more)",
+    )?;
+    let (points, labels) = model.sample(n, a.seed).map_err(|e| match e {
+        gaussmix_core::Error::InvalidModel(why) => anyhow::anyhow!(
+            "cannot sample from {}: {why}, so no point can be drawn from it (predict and score use the precisions and can still use this model; refit it or give its covariances)",
+            a.model.display()
+        ),
+        e => anyhow::Error::new(e).context(format!("sampling from {}", a.model.display())),
+    })?;
+    let mut out = Outputs::new();
+    out.f64(&a.output, &points, &[n, d])?;
     if let Some(p) = &a.labels {
-        write_labels(p, &labels)?;
+        out.labels(p, &labels)?;
     }
-    Ok(())
+    out.commit()
 }
 
 /// Runs `gaussmix plot`.
 pub fn plot(a: &PlotArgs) -> Result<()> {
-    check_outputs(&[Some(&a.output)], &[Some(&a.model), Some(&a.input)])?;
-    crate::plot::Format::from_path(&a.output)?;
+    check_outputs(
+        &[Out::new("-o", Some(&a.output), Kind::Figure)],
+        &[Some(&a.model), Some(&a.input)],
+    )?;
     let model = modelfile::read(&a.model)?;
     let input = load(Some(&a.input), a.input_args.dim, false)?;
     check_features(model.n_features(), &input, &a.model)?;
@@ -129,5 +172,9 @@ pub fn plot(a: &PlotArgs) -> Result<()> {
             with_data!(input, x => crate::plot::kmeans_scatter(m, x, &name, a.figure.dims)?)
         }
     };
-    crate::plot::draw_scatter(&a.output, &fig)
+    let bytes = crate::plot::render_scatter(&a.output, &fig)
+        .with_context(|| format!("drawing over {}", input.name()))?;
+    let mut out = Outputs::new();
+    out.bytes(&a.output, bytes);
+    out.commit()
 }

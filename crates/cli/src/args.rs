@@ -73,8 +73,8 @@ pub struct FigureArgs {
 pub struct LessonArgs {
     /// Directory to write the figures and index.html into (created if missing).
     pub outdir: std::path::PathBuf,
-    /// Threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    /// Threads (default: all cores; at most 4 × the cores).
+    #[arg(long, value_name = "N", value_parser = crate::limits::thread_count)]
     pub threads: Option<usize>,
 }
 
@@ -177,8 +177,8 @@ pub struct InputArgs {
     /// Number of features per row, required for raw .f32/.f64 files.
     #[arg(long, value_name = "D", value_parser = positive_usize)]
     pub dim: Option<usize>,
-    /// Number of threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    /// Number of threads (default: all cores; at most 4 × the cores).
+    #[arg(long, value_name = "N", value_parser = crate::limits::thread_count)]
     pub threads: Option<usize>,
 }
 
@@ -574,8 +574,9 @@ pub struct BenchArgs {
     /// Rows per workload [default: each workload's own size].
     #[arg(long, value_name = "N", value_parser = positive_usize)]
     pub n: Option<usize>,
-    /// Comma-separated thread counts [default: 1, 2, 4, … up to the number of cores].
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = positive_usize)]
+    /// Comma-separated thread counts [default: 1, 2, 4, … up to the number of cores; each at
+    /// most 4 × the cores].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = crate::limits::thread_count)]
     pub threads: Option<Vec<usize>>,
     /// Element type of the data.
     #[arg(long, value_enum, default_value = "f64")]

@@ -12,9 +12,9 @@ use anyhow::{Result, bail};
 use gaussmix_core::{CovarianceType, DataRef, Float, GaussianMixture, KMeans, KMeansInit};
 use serde_json::json;
 
-use crate::UsageError;
 use crate::args::{BenchArgs, BenchDtype, BenchWorkload};
 use crate::generate::blobs;
+use crate::{UsageError, limits};
 
 /// One benchmark workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +207,7 @@ pub fn measure<T: Float>(
                         .precisions_init(precisions.clone());
                     // Time the iterations only: from the end of the first to the end of the
                     // last (setup, validation and initialisation excluded).
-                    let mut stamps = Vec::with_capacity(iters + 1);
+                    let mut stamps = Vec::with_capacity(iters.saturating_add(1));
                     let start = Instant::now();
                     let mut tick = |_: &gaussmix_core::Progress| stamps.push(Instant::now());
                     let m = gm.fit_with(data, None, Some(&mut tick))?;
@@ -264,6 +264,18 @@ pub fn measure<T: Float>(
         objective,
         hash,
     })
+}
+
+/// Bytes one run of workload `w` on `n` rows needs: the generated data (f64, and its f32 copy),
+/// the f64 copy the initial model is drawn from, and the fit.
+fn bench_bytes(w: &Workload, n: usize, dtype: BenchDtype) -> f64 {
+    let (nf, df, kf) = (n as f64, w.d as f64, w.k as f64);
+    let data = nf * df * (16.0 + if dtype == BenchDtype::F32 { 4.0 } else { 0.0 }) + 24.0 * nf;
+    let fit = match w.covariance {
+        Some(t) => limits::fit_bytes(t, n, w.d, w.k),
+        None => 8.0 * (8.0 * kf * df + 3.0 * nf),
+    };
+    data + fit
 }
 
 fn default_threads() -> Vec<usize> {
@@ -325,6 +337,40 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     };
     if threads.contains(&0) {
         return Err(UsageError("--threads takes thread counts of at least 1".into()).into());
+    }
+    // Every workload's largest run is checked before the first one starts.
+    let max_threads = threads.iter().copied().max().unwrap_or(1);
+    for w in &workloads {
+        let base_n = a.n.unwrap_or(w.n);
+        let n = if a.weak {
+            base_n.checked_mul(max_threads).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "bench --n {base_n} --weak with {max_threads} threads: {base_n} × {max_threads} rows is more than any machine can address"
+                )
+            })?
+        } else {
+            base_n
+        };
+        limits::check_memory(
+            bench_bytes(w, n, a.dtype)
+                // Per run: a time stamp per iteration; per thread count: every repeat's time,
+                // kept for the report (as JSON numbers).
+                + 16.0 * a.iters as f64
+                + 64.0 * a.repeat as f64 * threads.len() as f64,
+            || {
+                let weak = if a.weak {
+                    format!(" (--weak: {base_n} × {max_threads} threads)")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "bench workload {} with --n {n}{weak} ({n} × {} data, {} components), --iters {}, --repeat {}",
+                    w.name, w.d, w.k, a.iters, a.repeat
+                )
+            },
+            "the generated data and its copies, the fit, and the timings of --iters and --repeat",
+            "use a smaller --n, --iters or --repeat",
+        )?;
     }
     let mut report = Vec::new();
     let mut failed = false;

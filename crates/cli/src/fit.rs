@@ -8,10 +8,10 @@ use anyhow::{Context, Result};
 use gaussmix_core::{CovarianceType, GaussianMixture, GaussianMixtureModel, Progress};
 use serde_json::json;
 
-use crate::args::{Covariance, FitArgs, SelectArgs, SelectCovariance};
+use crate::args::{Covariance, Degenerate, FitArgs, SelectArgs, SelectCovariance};
 use crate::input::{Input, load};
-use crate::output::{check_outputs, write_f64, write_json, write_labels};
-use crate::{UsageError, modelfile, with_data};
+use crate::output::{Kind, Out, Outputs, check_outputs};
+use crate::{UsageError, limits, modelfile, with_data};
 
 /// A progress bar on stderr, shown only when stderr is a terminal.
 pub struct Bar(Option<indicatif::ProgressBar>);
@@ -56,16 +56,13 @@ impl Bar {
 pub fn fit(a: &FitArgs) -> Result<()> {
     check_outputs(
         &[
-            a.output.as_deref(),
-            a.labels.as_deref(),
-            a.proba.as_deref(),
-            a.plot.as_deref(),
+            Out::new("-o", a.output.as_deref(), Kind::Model),
+            Out::new("--labels", a.labels.as_deref(), Kind::Npy),
+            Out::new("--proba", a.proba.as_deref(), Kind::Npy),
+            Out::new("--plot", a.plot.as_deref(), Kind::Figure),
         ],
         &[a.input.as_deref(), a.init_model.as_deref()],
     )?;
-    if let Some(p) = &a.plot {
-        crate::plot::Format::from_path(p)?;
-    }
     let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
     if a.plot.is_some() {
         crate::plot::check_dims(a.figure.dims, input.ds.n_features())?;
@@ -83,6 +80,19 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         let m = modelfile::read_gmm(path)?;
         init_from_model(&mut gm, &m, a, path)?;
     }
+    let (n, d, k) = (input.ds.n_samples(), input.ds.n_features(), gm.n_components);
+    limits::check_fit(
+        gm.covariance_type,
+        n,
+        d,
+        k,
+        &format!(
+            "fitting {k} component{} to {} ({n} × {d})",
+            if k == 1 { "" } else { "s" },
+            input.name()
+        ),
+        "-k",
+    )?;
     let bar = Bar::new(!a.quiet && !a.json, a.max_iter as u64);
     let start = Instant::now();
     let fitted = with_data!(input, x => {
@@ -90,24 +100,41 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         gm.fit_with(x, None, Some(&mut report))
     });
     bar.finish();
-    let model = fitted.with_context(|| format!("fitting {}", input.name()))?;
+    let model = fitted
+        .map_err(|e| explain(e, a.on_degenerate, "-k"))
+        .with_context(|| format!("fitting {}", input.name()))?;
     let seconds = start.elapsed().as_secs_f64();
 
-    if let Some(p) = &a.labels {
-        let labels = with_data!(input, x => model.predict(x)?);
-        write_labels(p, &labels)?;
+    // Everything is computed first, then written together (all outputs or none).
+    let labels = match &a.labels {
+        Some(_) => Some(with_data!(input, x => model.predict(x)?)),
+        None => None,
+    };
+    let proba = match &a.proba {
+        Some(_) => Some(with_data!(input, x => model.predict_proba(x)?)),
+        None => None,
+    };
+    let figure = match &a.plot {
+        Some(p) => {
+            let fig = with_data!(input, x => crate::plot::gmm_scatter(&model, x, &input.short_name(), a.figure.dims, a.figure.proba_size)?);
+            Some(crate::plot::render_scatter(p, &fig)?)
+        }
+        None => None,
+    };
+    let mut out = Outputs::new();
+    if let (Some(p), Some(l)) = (&a.labels, &labels) {
+        out.labels(p, l)?;
     }
-    if let Some(p) = &a.proba {
-        let proba = with_data!(input, x => model.predict_proba(x)?);
-        write_f64(p, &proba, &[input.ds.n_samples(), model.n_components()])?;
+    if let (Some(p), Some(v)) = (&a.proba, &proba) {
+        out.f64(p, v, &[n, model.n_components()])?;
     }
     if let Some(p) = &a.output {
-        write_json(p, &modelfile::gmm_json(&model))?;
+        out.json(p, modelfile::gmm_json(&model))?;
     }
-    if let Some(p) = &a.plot {
-        let fig = with_data!(input, x => crate::plot::gmm_scatter(&model, x, &input.short_name(), a.figure.dims, a.figure.proba_size)?);
-        crate::plot::draw_scatter(p, &fig)?;
+    if let (Some(p), Some(bytes)) = (&a.plot, figure) {
+        out.bytes(p, bytes);
     }
+    out.commit()?;
     if a.json {
         println!(
             "{}",
@@ -125,6 +152,27 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         warn_about(&model);
     }
     Ok(())
+}
+
+/// The engine's error, with what to do on the command line when a covariance cannot be
+/// factorised (`k_flag`: how the command names the number of components).
+pub fn explain(e: gaussmix_core::Error, on_degenerate: Degenerate, k_flag: &str) -> anyhow::Error {
+    let gaussmix_core::Error::IllDefinedCovariance(ill) = &e else {
+        return e.into();
+    };
+    let hint = match (ill.iteration, on_degenerate, ill.component) {
+        (0, Degenerate::Reseed, _) => format!(
+            "--on-degenerate reseed applies from the first M-step on and does not re-seed a component that collapses at initialisation: try --init k-means++ or --init random-from-data, another --seed, a larger --reg-covar, or fewer components ({k_flag})"
+        ),
+        (0, Degenerate::Error, _) => format!(
+            "on the command line: fewer components ({k_flag}), a larger --reg-covar, or another --init or --seed"
+        ),
+        (_, Degenerate::Error, Some(_)) => format!(
+            "on the command line: fewer components ({k_flag}), a larger --reg-covar, or --on-degenerate reseed to re-seed the component and go on"
+        ),
+        _ => format!("on the command line: fewer components ({k_flag}) or a larger --reg-covar"),
+    };
+    anyhow::anyhow!("{e}; {hint}")
 }
 
 /// Prints the fit's warnings: re-seeded components and non-convergence.
@@ -227,6 +275,10 @@ pub fn select(a: &SelectArgs) -> Result<()> {
         ))
         .into());
     }
+    check_outputs(
+        &[Out::new("--plot", a.plot.as_deref(), Kind::Figure)],
+        &[a.input.as_deref()],
+    )?;
     let input = load(a.input.as_deref(), a.input_args.dim, a.json)?;
     let types: Vec<CovarianceType> = match a.covariance {
         SelectCovariance::All => CovarianceType::ALL.to_vec(),
@@ -235,14 +287,15 @@ pub fn select(a: &SelectArgs) -> Result<()> {
         SelectCovariance::Diag => vec![CovarianceType::Diag],
         SelectCovariance::Spherical => vec![CovarianceType::Spherical],
     };
-    check_outputs(&[a.plot.as_deref()], &[a.input.as_deref()])?;
-    if let Some(p) = &a.plot {
-        crate::plot::Format::from_path(p)?;
-    }
     let rows = select_table(&input, a, &types)?;
     let best = best_by_bic(&rows);
     if let Some(p) = &a.plot {
-        crate::plot::draw_curves(p, &bic_curves(&rows, &input.short_name()))?;
+        let mut out = Outputs::new();
+        out.bytes(
+            p,
+            crate::plot::render_curves(p, &bic_curves(&rows, &input.short_name()))?,
+        );
+        out.commit()?;
     }
     if a.json {
         let results: Vec<_> = rows
@@ -303,13 +356,30 @@ pub fn select_table(
     a: &SelectArgs,
     types: &[CovarianceType],
 ) -> Result<Vec<SelectRow>> {
-    let n = input.ds.n_samples();
+    let (n, d) = (input.ds.n_samples(), input.ds.n_features());
     if a.k_max > n {
         anyhow::bail!(
             "--k-max {} is larger than the {n} samples of {}",
             a.k_max,
             input.name()
         );
+    }
+    // The largest fit of the range decides the memory needed.
+    if let Some(&t) = types.iter().max_by(|&&s, &&t| {
+        limits::fit_bytes(s, n, d, a.k_max).total_cmp(&limits::fit_bytes(t, n, d, a.k_max))
+    }) {
+        limits::check_fit(
+            t,
+            n,
+            d,
+            a.k_max,
+            &format!(
+                "fitting up to --k-max {} components to {} ({n} × {d})",
+                a.k_max,
+                input.name()
+            ),
+            "--k-max",
+        )?;
     }
     let mut rows = Vec::new();
     for &t in types {
@@ -324,7 +394,7 @@ pub fn select_table(
                 .seed(a.seed)
                 .on_degenerate(a.on_degenerate.into());
             let (model, bic, aic) = with_data!(input, x => {
-                let m = gm.fit(x).with_context(|| format!("fitting {} components ({t}) to {}", k, input.name()))?;
+                let m = gm.fit(x).map_err(|e| explain(e, a.on_degenerate, "--k-min/--k-max")).with_context(|| format!("fitting {} components ({t}) to {}", k, input.name()))?;
                 let (bic, aic) = (m.bic(x)?, m.aic(x)?);
                 (m, bic, aic)
             });

@@ -9,7 +9,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::UsageError;
 use crate::args::{GenArgs, GenKind};
-use crate::output::{check_outputs, write_f64, write_labels};
+use crate::limits;
+use crate::output::{Kind, Out, Outputs, check_outputs};
 
 /// Points `(n, d)` row-major and their labels.
 pub struct Generated {
@@ -93,25 +94,73 @@ pub fn stretch(data: &mut Generated, seed: u64) {
 
 /// Runs `gaussmix gen`.
 pub fn run(a: &GenArgs) -> Result<()> {
-    check_outputs(&[Some(&a.output), a.labels.as_deref()], &[])?;
-    let mut data = match a.kind {
-        GenKind::Blobs => blobs(a.n.unwrap_or(400), a.dim, a.centers, a.std, a.seed),
+    check_outputs(
+        &[
+            Out::new("-o", Some(&a.output), Kind::Npy),
+            Out::new("--labels", a.labels.as_deref(), Kind::Npy),
+        ],
+        &[],
+    )?;
+    let (n, d) = match a.kind {
+        GenKind::Blobs => (a.n.unwrap_or(400), a.dim),
         GenKind::Moons => {
             if a.dim != 2 {
                 return Err(UsageError("moons are two-dimensional: drop --dim".into()).into());
             }
-            moons(a.n.unwrap_or(200), a.noise, a.seed)
+            (a.n.unwrap_or(200), 2)
         }
+    };
+    // The points (n × d), the labels, the shuffled order, the centres (k × d) and the stretch
+    // matrix (d × d).
+    let (nf, df) = (n as f64, d as f64);
+    let centers = if a.kind == GenKind::Blobs {
+        a.centers as f64
+    } else {
+        0.0
+    };
+    limits::check_memory(
+        8.0 * (nf * df + 3.0 * nf + centers * df + df * df),
+        || match a.kind {
+            GenKind::Blobs => format!("gen blobs -n {n} --dim {d} --centers {}", a.centers),
+            GenKind::Moons => format!("gen moons -n {n}"),
+        },
+        "the points, their labels and order, the centres and the stretch matrix",
+        "generate fewer points (-n), features (--dim) or centres (--centers)",
+    )?;
+    let mut data = match a.kind {
+        GenKind::Blobs => blobs(n, d, a.centers, a.std, a.seed),
+        GenKind::Moons => moons(n, a.noise, a.seed),
     };
     if a.stretch {
         stretch(&mut data, a.seed);
     }
-    let n = data.labels.len();
-    write_f64(&a.output, &data.x, &[n, data.d])?;
-    if let Some(p) = &a.labels {
-        write_labels(p, &data.labels)?;
+    // Parameters so large that a value overflows are refused: the file would hold infinities
+    // that no reader (gaussmix included) accepts.
+    if let Some(i) = data.x.iter().position(|v| !v.is_finite()) {
+        let short = |v: f64| {
+            let s = v.to_string();
+            if s.len() > 12 { format!("{v:e}") } else { s }
+        };
+        let flag = match (a.kind, a.stretch) {
+            (GenKind::Blobs, false) => format!("--std {}", short(a.std)),
+            (GenKind::Blobs, true) => format!("--std {} with --stretch", short(a.std)),
+            (GenKind::Moons, _) => format!("--noise {}", short(a.noise)),
+        };
+        return Err(UsageError(format!(
+            "{flag} makes point {} overflow to {} in feature {}: nothing was written; use a smaller value (the points must stay within ±1.8e308)",
+            i / data.d,
+            data.x[i],
+            i % data.d
+        ))
+        .into());
     }
-    Ok(())
+    let n = data.labels.len();
+    let mut out = Outputs::new();
+    out.f64(&a.output, &data.x, &[n, data.d])?;
+    if let Some(p) = &a.labels {
+        out.labels(p, &data.labels)?;
+    }
+    out.commit()
 }
 
 #[cfg(test)]

@@ -8,18 +8,19 @@ use serde_json::json;
 
 use crate::args::{KmInit, KmeansArgs};
 use crate::input::load;
-use crate::output::{check_outputs, write_json, write_labels};
-use crate::{UsageError, modelfile, with_data};
+use crate::output::{Kind, Out, Outputs, check_outputs};
+use crate::{UsageError, limits, modelfile, with_data};
 
 /// Runs `gaussmix kmeans`.
 pub fn kmeans(a: &KmeansArgs) -> Result<()> {
     check_outputs(
-        &[a.output.as_deref(), a.labels.as_deref(), a.plot.as_deref()],
+        &[
+            Out::new("-o", a.output.as_deref(), Kind::Model),
+            Out::new("--labels", a.labels.as_deref(), Kind::Npy),
+            Out::new("--plot", a.plot.as_deref(), Kind::Figure),
+        ],
         &[a.input.as_deref(), a.init_centers.as_deref()],
     )?;
-    if let Some(p) = &a.plot {
-        crate::plot::Format::from_path(p)?;
-    }
     let k = match (a.k, &a.input) {
         (Some(k), _) => k,
         (None, None) => 4,
@@ -31,7 +32,14 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
         }
     };
     let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
-    let d = input.ds.n_features();
+    let (n, d) = (input.ds.n_samples(), input.ds.n_features());
+    // Centres, per-thread sums and the best centres so far (k·d each), labels and distances.
+    limits::check_memory(
+        8.0 * (8.0 * k as f64 * d as f64 + 3.0 * n as f64),
+        || format!("k-means with -k {k} on {} ({n} × {d})", input.name()),
+        "centres and per-thread sums of k·d numbers, labels and distances per row",
+        "use fewer clusters (-k) or fewer features",
+    )?;
     if a.plot.is_some() {
         crate::plot::check_dims(a.dims, d)?;
     }
@@ -73,16 +81,18 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
     let model = with_data!(input, x => km.fit(x))
         .with_context(|| format!("k-means on {}", input.name()))?;
     let seconds = start.elapsed().as_secs_f64();
+    let mut out = Outputs::new();
     if let Some(p) = &a.labels {
-        write_labels(p, model.labels())?;
+        out.labels(p, model.labels())?;
     }
     if let Some(p) = &a.output {
-        write_json(p, &modelfile::kmeans_json(&model))?;
+        out.json(p, modelfile::kmeans_json(&model))?;
     }
     if let Some(p) = &a.plot {
         let fig = with_data!(input, x => crate::plot::kmeans_scatter(&model, x, &input.short_name(), a.dims)?);
-        crate::plot::draw_scatter(p, &fig)?;
+        out.bytes(p, crate::plot::render_scatter(p, &fig)?);
     }
+    out.commit()?;
     if a.json {
         println!(
             "{}",

@@ -11,7 +11,10 @@ use gaussmix_io::Dataset;
 use crate::args::LessonArgs;
 use crate::fit::{SelectRow, bic_curves};
 use crate::input::DEMO_NPY;
-use crate::plot::{Scatter, draw_curves, draw_scatter, gmm_scatter, kmeans_scatter, plain_scatter};
+use crate::output::{Kind, Out, Outputs};
+use crate::plot::{
+    Scatter, gmm_scatter, kmeans_scatter, plain_scatter, render_curves, render_scatter,
+};
 
 const STRETCHED_NPY: &[u8] = include_bytes!("../../../datasets/stretched400.npy");
 const MOONS_NPY: &[u8] = include_bytes!("../../../datasets/moons200.npy");
@@ -93,7 +96,14 @@ pub fn run(a: &LessonArgs) -> Result<()> {
     crate::output::check_outputs(
         &outputs
             .iter()
-            .map(|p| Some(p.as_path()))
+            .map(|p| {
+                let kind = if p.extension().is_some_and(|e| e == "html") {
+                    Kind::Page
+                } else {
+                    Kind::Figure
+                };
+                Out::new("OUTDIR", Some(p.as_path()), kind)
+            })
             .collect::<Vec<_>>(),
         &[],
     )?;
@@ -186,13 +196,15 @@ pub fn run(a: &LessonArgs) -> Result<()> {
          <style>body{font-family:sans-serif;max-width:860px;margin:2em auto;color:#222}img{max-width:100%;border:1px solid #ddd}</style>\n\
          </head>\n<body>\n<h1>Gaussian mixtures versus k-means</h1>\n<p>Figures made by <code>gaussmix lesson</code>.</p>\n",
     );
+    let mut out = Outputs::new();
     for (i, (page, fig)) in PAGES.iter().zip(&figures).enumerate() {
         for ext in ["svg", "png"] {
             let path = dir.join(format!("{}.{ext}", page.stem));
-            match fig {
-                Figure::Scatter(s) => draw_scatter(&path, s)?,
-                Figure::Curves(c) => draw_curves(&path, c)?,
-            }
+            let bytes = match fig {
+                Figure::Scatter(s) => render_scatter(&path, s)?,
+                Figure::Curves(c) => render_curves(&path, c)?,
+            };
+            out.bytes(&path, bytes);
         }
         let _ = write!(
             html,
@@ -205,7 +217,9 @@ pub fn run(a: &LessonArgs) -> Result<()> {
         );
     }
     html.push_str("</body>\n</html>\n");
-    gaussmix_io::write_atomic(&dir.join("index.html"), |w| w.write_all(html.as_bytes()))?;
+    out.bytes(&dir.join("index.html"), html.into_bytes());
+    // Every figure and the page, or none of them.
+    out.commit()?;
     println!(
         "gaussmix lesson: wrote {} figures and index.html to {}",
         PAGES.len() * 2,

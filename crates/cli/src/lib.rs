@@ -17,6 +17,7 @@ pub mod generate;
 pub mod input;
 mod kmeans;
 mod lesson;
+pub mod limits;
 pub mod modelfile;
 mod output;
 pub mod plot;
@@ -53,6 +54,14 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // A file-size limit (`ulimit -f`) makes a write fail with "File too large" instead of
+    // killing the process half-way through writing a temporary file.
+    #[cfg(unix)]
+    // SAFETY: `signal` with `SIG_IGN` installs no handler code (nothing runs in signal context);
+    // it only sets the process-wide disposition of SIGXFSZ, which nothing else in gaussmix uses.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     output::install_interrupt_handler();
     // No panic reaches the user as a backtrace: report it as an internal error instead.
     std::panic::set_hook(Box::new(|info| {
@@ -67,7 +76,16 @@ pub fn main() -> ExitCode {
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            eprintln!("gaussmix: error: {e:#}");
+            if matches!(
+                e.downcast_ref::<gaussmix_io::WriteError>(),
+                Some(gaussmix_io::WriteError::Interrupted)
+            ) {
+                // The interrupt handler has the last word: it reports and exits with 130.
+                std::thread::sleep(std::time::Duration::from_secs(10));
+                eprintln!("gaussmix: interrupted; no output was changed");
+                return ExitCode::from(130);
+            }
+            eprintln!("gaussmix: error: {}", message(&e));
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -76,6 +94,23 @@ pub fn main() -> ExitCode {
         }
         Err(_) => ExitCode::from(1),
     }
+}
+
+/// The error and its causes, each cause once: a cause whose text the message already holds
+/// (an I/O error that its wrapper quotes) is not repeated.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Runs a parsed command, on a pool of `--threads` threads when given.

@@ -42,6 +42,14 @@ impl Model {
             Model::KMeans(m) => m.n_features(),
         }
     }
+
+    /// Number of components (or clusters).
+    pub fn n_components(&self) -> usize {
+        match self {
+            Model::Gmm(m) => m.n_components(),
+            Model::KMeans(m) => m.n_clusters(),
+        }
+    }
 }
 
 /// Nests a flat row-major array into JSON arrays of the given shape.
@@ -121,10 +129,65 @@ pub fn check_finite(value: &Value) -> Result<()> {
     Ok(())
 }
 
-/// Reads and validates a model file.
+/// Reads a model file's text: only from a regular file (a device, a FIFO or an endless
+/// stream is refused before any read) of at most [`MAX_MODEL_BYTES`](crate::limits::MAX_MODEL_BYTES).
+fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let limit = crate::limits::MAX_MODEL_BYTES;
+    let cannot = |why: String| anyhow!("cannot read model file {}: {why}", path.display());
+    let not_regular = || {
+        cannot(
+            "it is not a regular file (a device, a FIFO or a stream); model files are read only from regular files"
+                .into(),
+        )
+    };
+    let check = |m: &std::fs::Metadata| -> Result<()> {
+        if m.is_dir() {
+            return Err(cannot("it is a directory".into()));
+        }
+        if !m.is_file() {
+            return Err(not_regular());
+        }
+        if m.len() > limit {
+            return Err(cannot(format!(
+                "it is {} long, more than the limit of {} for a model file",
+                crate::limits::human(m.len() as f64),
+                crate::limits::human(limit as f64)
+            )));
+        }
+        Ok(())
+    };
+    // Checked before opening (opening a FIFO would wait for a writer), and again on the open
+    // file, which is opened without blocking in case the path changed in between.
+    check(&std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| cannot(e.to_string()))?;
+    check(&file.metadata().map_err(|e| cannot(e.to_string()))?)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(cannot(format!(
+            "it grew past the limit of {} while being read",
+            crate::limits::human(limit as f64)
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow!(
+            "invalid model file {}: not valid JSON (not UTF-8 text at byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Reads and validates a model file; every command reads model files through this.
 pub fn read(path: &Path) -> Result<Model> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow!("cannot read model file {}: {e}", path.display()))?;
+    let text = read_text(path)?;
     parse(&text).with_context(|| format!("invalid model file {}", path.display()))
 }
 
@@ -179,7 +242,9 @@ fn count(v: &Value, key: &str) -> Result<usize> {
 /// Flattens a nested JSON array, checking it has exactly `shape`.
 fn array(v: &Value, key: &str, shape: &[usize]) -> Result<Vec<f64>> {
     let a = v.get(key).ok_or_else(|| anyhow!("missing {key:?}"))?;
-    let mut out = Vec::with_capacity(shape.iter().product());
+    // Grown as the values are read: the counts in the file (which may claim anything) are not
+    // trusted with an allocation before the array is seen to hold that many values.
+    let mut out = Vec::new();
     fn walk(a: &Value, shape: &[usize], key: &str, out: &mut Vec<f64>) -> Result<()> {
         match shape {
             [] => {

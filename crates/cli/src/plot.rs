@@ -1,6 +1,6 @@
 //! Figures, with plotters' pure-Rust backends: SVG, or PNG rendered with an embedded DejaVu
-//! font (nothing depends on system font libraries). Files are written through a temporary file
-//! and a rename, like every other output.
+//! font (nothing depends on system font libraries). Figures are rendered in memory and written
+//! with the command's other outputs, all or nothing (`crate::output::Outputs`).
 //!
 //! Two kinds of figure: a scatter of two features (points coloured by component, optionally
 //! sized by their membership probability, with each Gaussian's 1, 2 and 3 standard deviation
@@ -51,6 +51,17 @@ impl Format {
             ))
             .into()),
         }
+    }
+}
+
+impl Format {
+    /// The format of an output: from its extension, or SVG for a stream (a character device,
+    /// a FIFO, `/dev/stdout`) whose name has no figure extension.
+    pub fn for_output(path: &Path) -> Result<Format> {
+        Format::from_path(path).or_else(|e| match gaussmix_io::output_target(path) {
+            Ok(t) if !t.is_file() => Ok(Format::Svg),
+            _ => Err(e),
+        })
     }
 }
 
@@ -143,14 +154,15 @@ fn register_font() {
     });
 }
 
-/// Renders with `draw` and writes the file atomically.
+/// Renders with `draw` into the bytes of the file `path` (SVG or PNG, by its extension; SVG
+/// for a stream such as `/dev/stdout`), for [`Outputs`](crate::output::Outputs) to write.
 fn render(
     path: &Path,
     draw: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()> + Copy,
     draw_png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     register_font();
-    match Format::from_path(path)? {
+    match Format::for_output(path)? {
         Format::Svg => {
             let mut svg = String::new();
             {
@@ -159,7 +171,7 @@ fn render(
                 root.present()
                     .map_err(|e| anyhow!("drawing {}: {e}", path.display()))?;
             }
-            gaussmix_io::write_atomic(path, |w| w.write_all(svg.as_bytes()))?;
+            Ok(svg.into_bytes())
         }
         Format::Png => {
             let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
@@ -169,19 +181,22 @@ fn render(
                 root.present()
                     .map_err(|e| anyhow!("drawing {}: {e}", path.display()))?;
             }
-            gaussmix_io::write_atomic(path, |w| {
-                let mut enc = png::Encoder::new(w, SIZE.0, SIZE.1);
-                enc.set_color(png::ColorType::Rgb);
-                enc.set_depth(png::BitDepth::Eight);
-                let mut writer = enc.write_header().map_err(std::io::Error::other)?;
-                writer
-                    .write_image_data(&rgb)
-                    .map_err(std::io::Error::other)?;
-                writer.finish().map_err(std::io::Error::other)
-            })?;
+            let mut bytes = Vec::new();
+            let mut enc = png::Encoder::new(&mut bytes, SIZE.0, SIZE.1);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut writer = enc
+                .write_header()
+                .map_err(|e| anyhow!("encoding {}: {e}", path.display()))?;
+            writer
+                .write_image_data(&rgb)
+                .map_err(|e| anyhow!("encoding {}: {e}", path.display()))?;
+            writer
+                .finish()
+                .map_err(|e| anyhow!("encoding {}: {e}", path.display()))?;
+            Ok(bytes)
         }
     }
-    Ok(())
 }
 
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
@@ -327,14 +342,14 @@ macro_rules! draw_scatter_on {
     }};
 }
 
-/// Draws a scatter figure to an `.svg` or `.png` file.
-pub fn draw_scatter(path: &Path, s: &Scatter) -> Result<()> {
+/// Draws a scatter figure: the bytes of the `.svg` or `.png` file `path`.
+pub fn render_scatter(path: &Path, s: &Scatter) -> Result<Vec<u8>> {
     render(
         path,
         |root| draw_scatter_on!(root, s),
         |root| draw_scatter_on!(root, s),
     )
-    .with_context(|| format!("writing the figure {}", path.display()))
+    .with_context(|| format!("drawing the figure {}", path.display()))
 }
 
 macro_rules! draw_curves_on {
@@ -401,14 +416,14 @@ macro_rules! draw_curves_on {
     }};
 }
 
-/// Draws BIC/AIC curves to an `.svg` or `.png` file.
-pub fn draw_curves(path: &Path, c: &Curves) -> Result<()> {
+/// Draws BIC/AIC curves: the bytes of the `.svg` or `.png` file `path`.
+pub fn render_curves(path: &Path, c: &Curves) -> Result<Vec<u8>> {
     render(
         path,
         |root| draw_curves_on!(root, c),
         |root| draw_curves_on!(root, c),
     )
-    .with_context(|| format!("writing the figure {}", path.display()))
+    .with_context(|| format!("drawing the figure {}", path.display()))
 }
 
 /// Which rows to draw: all, or an evenly spaced subsample of [`MAX_POINTS`].

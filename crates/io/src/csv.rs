@@ -1,6 +1,7 @@
 //! A small CSV / whitespace-separated text reader for small data sets.
 //!
-//! Rules: blank lines and lines starting with `#` are skipped; the separator is a comma if
+//! Rules: lines end with `\n`, `\r\n` or a lone `\r`; blank lines and lines starting with `#` are
+//! skipped; the separator is a comma if
 //! the first non-comment line contains one, otherwise runs of spaces and tabs; the first
 //! non-comment line is a header (and skipped) when any of its fields is not a number; every
 //! row must have the same number of fields; fields may be wrapped in double quotes.
@@ -32,6 +33,26 @@ fn parse_number(field: &str) -> Option<f64> {
     f.parse::<f64>().ok()
 }
 
+/// The lines of `text`, ended by `\n`, `\r\n` or a lone `\r` (old Mac spreadsheets), without
+/// their ends.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\n', '\r']) {
+            Some(i) => {
+                let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&t[i + skip..]);
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
 pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<CsvData, LoadError> {
     let p = || path.to_path_buf();
     if bytes.is_empty() {
@@ -41,7 +62,7 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<CsvData, LoadError> {
         Ok(t) => t,
         Err(e) => {
             let good = bytes.get(..e.valid_up_to()).unwrap_or(&[]);
-            let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line = lines(std::str::from_utf8(good).unwrap_or("")).count();
             return Err(LoadError::Csv {
                 path: p(),
                 line,
@@ -57,9 +78,8 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<CsvData, LoadError> {
     let mut header = false;
     let mut values = Vec::new();
     let mut n_samples = 0usize;
-    for (idx, raw_line) in text.split('\n').enumerate() {
+    for (idx, line) in lines(text).enumerate() {
         let line_no = idx + 1;
-        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
@@ -169,6 +189,24 @@ mod tests {
         let d = ok("\u{feff}\"a\",\"b\"\n\"1\", 2\n");
         assert!(d.header);
         assert_eq!(d.values, [1.0, 2.0]);
+    }
+
+    #[test]
+    fn every_line_ending() {
+        for text in [
+            "x,y\n1,2\n3,4\n5,6\n",
+            "x,y\r\n1,2\r\n3,4\r\n5,6\r\n",
+            "x,y\r1,2\r3,4\r5,6\r",
+            "x,y\r1,2\n3,4\r\n5,6",
+        ] {
+            let d = ok(text);
+            assert!(d.header, "{text:?}");
+            assert_eq!((d.n_samples, d.n_features), (3, 2), "{text:?}");
+            assert_eq!(d.values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "{text:?}");
+        }
+        // Line numbers count each ending once, whichever it is.
+        assert_eq!(err("1,2\r3,4\r\n5,x\n").0, 3);
+        assert_eq!(err("1,2\r\r3,x\r").0, 3);
     }
 
     #[test]

@@ -188,7 +188,7 @@ pub enum LoadError {
         value: f64,
     },
     /// The file extension names no known format.
-    #[error("{path}: unknown format{ext}: use .npy, .fvecs, .bvecs, .fbin, .u8bin, .f32, .f64, .csv, .tsv or .txt, or pass --format", path = .path.display(), ext = match .extension { Some(e) => format!(" (extension .{e})"), None => " (no extension)".to_string() })]
+    #[error("{path}: unknown format{ext}: name the file .npy, .fvecs, .bvecs, .fbin, .u8bin, .csv, .tsv or .txt (headerless little-endian floats: .f32 or .f64)", path = .path.display(), ext = match .extension { Some(e) => format!(" (extension .{e})"), None => " (no extension)".to_string() })]
     UnknownFormat {
         /// The file.
         path: PathBuf,
@@ -268,7 +268,7 @@ impl LoadError {
 #[non_exhaustive]
 pub enum WriteError {
     /// An I/O error not covered by a more specific variant; the temporary file has been removed.
-    #[error("{path}: {op} failed ({kind}): {source}", path = .path.display())]
+    #[error("{path}: {op} failed: {source}", path = .path.display())]
     Io {
         /// The destination file.
         path: PathBuf,
@@ -300,6 +300,27 @@ pub enum WriteError {
         /// The destination.
         path: PathBuf,
     },
+    /// The destination is neither a regular file (nor a name for a new one), a character
+    /// device nor a FIFO, or cannot hold what is written.
+    #[error("cannot write {path}: {reason}", path = .path.display())]
+    NotWritable {
+        /// The destination.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Two outputs of one [`OutputSet`](crate::OutputSet) are the same file.
+    #[error("{path} and {other} are the same file: give each output its own path", path = .path.display(), other = .other.display())]
+    SameFile {
+        /// The later output.
+        path: PathBuf,
+        /// The earlier output naming the same file.
+        other: PathBuf,
+    },
+    /// The process was interrupted ([`abandon_outputs`](crate::abandon_outputs)) before the
+    /// outputs were committed; none was changed.
+    #[error("interrupted: no output was changed")]
+    Interrupted,
     /// The data length does not match the product of the shape.
     #[error("{path}: shape {shape:?} needs {n} values but {found} were given", path = .path.display(), n = match .expected { Some(n) => n.to_string(), None => "more than usize::MAX".to_string() })]
     ShapeMismatch {
@@ -331,7 +352,10 @@ impl WriteError {
             | WriteError::PermissionDenied { path }
             | WriteError::IsDirectory { path }
             | WriteError::ShapeMismatch { path, .. }
-            | WriteError::UnsupportedShape { path, .. } => path,
+            | WriteError::UnsupportedShape { path, .. }
+            | WriteError::NotWritable { path, .. }
+            | WriteError::SameFile { path, .. } => path,
+            WriteError::Interrupted => Path::new(""),
         }
     }
 

@@ -9,7 +9,9 @@
 //! Supported inputs: `.npy` (versions 1.0, 2.0, 3.0), `.fvecs`, `.bvecs`, `.fbin`, `.u8bin`,
 //! raw little-endian `.f32` / `.f64`, and `.csv` / `.tsv` / `.txt` text. Results are written
 //! back as `.npy` with [`write_npy_f64`], [`write_npy_f32`] and [`write_npy_i64`], always
-//! through [`write_atomic`] so that a failure never leaves half a file.
+//! through [`write_atomic`] so that a failure never leaves half a file; [`OutputSet`] writes
+//! the several outputs of one run all or nothing (streams such as `/dev/null` written in place,
+//! symbolic links followed, permissions kept; see [`OutputSet`]).
 //!
 //! No input makes the loader panic: every malformed file gives a [`LoadError`] naming the
 //! file and what was wrong.
@@ -53,7 +55,10 @@ use std::str::FromStr;
 
 pub use dataset::{Dataset, read_npy_f64, read_npy_i64};
 pub use error::{LoadError, WriteError};
-pub use write::{write_atomic, write_npy_f32, write_npy_f64, write_npy_i64};
+pub use write::{
+    OutputSet, OutputTarget, abandon_outputs, output_target, write_atomic, write_npy_f32,
+    write_npy_f64, write_npy_i64,
+};
 
 /// A file format the loader understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -248,18 +248,36 @@ pub(crate) fn parse_descr(descr: &str, path: &Path) -> Result<(Elem, Endian), Lo
     let mut rest_chars = rest.chars();
     let kind = rest_chars.next().ok_or_else(|| refuse("empty dtype"))?;
     let size_text = rest_chars.as_str();
+    // As numpy: the item size, when present, is decimal digits only ('<fxyz', '<f+8', '<f 8'
+    // and item sizes too large for any type are not understood).
     let size: Option<usize> = if size_text.is_empty() {
         None
+    } else if !size_text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(refuse(
+            "malformed item size (expected a type code and a size in bytes, such as <f8)",
+        ));
     } else {
-        size_text.parse().ok()
+        match size_text.parse::<usize>() {
+            Ok(s) if s <= 64 => Some(s),
+            _ => {
+                return Err(refuse(
+                    "item size out of range (no numeric type has that many bytes)",
+                ));
+            }
+        }
     };
     let elem = match (kind, size) {
         ('f', Some(2)) | ('e', None) => Elem::F16,
         ('f', Some(4)) | ('f', None) => Elem::F32,
         ('f', Some(8)) | ('d', None) => Elem::F64,
-        ('f', _) | ('g', None) => {
+        ('f', Some(12 | 16)) | ('g', None) => {
             return Err(refuse(
                 "extended-precision floats are not supported; convert to float64",
+            ));
+        }
+        ('f', Some(_)) => {
+            return Err(refuse(
+                "no float type has that item size (numpy floats are f2, f4, f8)",
             ));
         }
         ('i', Some(1)) | ('b', None) => Elem::I8,
@@ -540,7 +558,26 @@ mod tests {
         assert_eq!(ok("<f2"), (Elem::F16, Endian::Little));
         assert_eq!(ok(">i8"), (Elem::I64, Endian::Big));
         for bad in [
-            "|O", "<c16", "<U5", "|S3", "|V8", "<M8[ns]", "<f16", "|f8", "", "<", "<x4", "<i3",
+            "|O",
+            "<c16",
+            "<U5",
+            "|S3",
+            "|V8",
+            "<M8[ns]",
+            "<f16",
+            "|f8",
+            "",
+            "<",
+            "<x4",
+            "<i3",
+            "<fxyz",
+            "<f3",
+            "<f+8",
+            "<f 8",
+            "<f8 ",
+            "<f99999999999999999999",
+            "<f0",
+            "<i16",
         ] {
             let e = parse_descr(bad, p()).unwrap_err();
             assert!(

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use common::{assert_view_in_map, open};
 use gaussmix_io::{
-    Dtype, LoadError, WriteError, read_npy_f64, read_npy_i64, write_atomic, write_npy_f32,
-    write_npy_f64, write_npy_i64,
+    Dtype, LoadError, OutputSet, OutputTarget, WriteError, read_npy_f64, read_npy_i64,
+    write_atomic, write_npy_f32, write_npy_f64, write_npy_i64,
 };
 
 fn f64_data() -> Vec<f64> {
@@ -227,4 +227,181 @@ fn writer_errors_are_typed() {
     assert!(matches!(e, WriteError::IsDirectory { .. }), "{e}");
     assert!(entries(&sub).is_empty());
     assert!(!dir.path().join("x.npy").exists());
+}
+
+// ---- the output contract (OutputSet) ----
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+#[test]
+fn overwriting_keeps_the_permission_bits_and_new_files_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for m in [0o600, 0o640, 0o444, 0o755] {
+        let p = dir.path().join(format!("m{m:o}.json"));
+        fs::write(&p, b"old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(m)).unwrap();
+        write_atomic(&p, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(mode(&p), m, "mode {m:o} kept");
+    }
+    // A new file gets what the umask gives any new file of this process.
+    let reference = dir.path().join("reference");
+    fs::write(&reference, b"").unwrap();
+    let p = dir.path().join("new.npy");
+    write_npy_i64(&p, &[1, 2]).unwrap();
+    assert_eq!(mode(&p), mode(&reference));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_output_writes_its_target_and_stays_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    fs::create_dir(&store).unwrap();
+    fs::write(store.join("model.json"), b"old").unwrap();
+    fs::set_permissions(store.join("model.json"), fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("model.json");
+    std::os::unix::fs::symlink("store/model.json", &link).unwrap();
+    write_atomic(&link, |w| w.write_all(b"new")).unwrap();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(fs::read(store.join("model.json")).unwrap(), b"new");
+    assert_eq!(mode(&store.join("model.json")), 0o600);
+    assert_eq!(
+        entries(&store),
+        ["model.json"],
+        "temporary beside the target, renamed"
+    );
+    assert_eq!(entries(dir.path()), ["model.json", "store"]);
+
+    // A dangling link creates its target, as a shell redirect would.
+    let dangling = dir.path().join("labels.npy");
+    std::os::unix::fs::symlink("store/labels.npy", &dangling).unwrap();
+    write_npy_i64(&dangling, &[4]).unwrap();
+    assert!(
+        fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(read_npy_i64(&store.join("labels.npy")).unwrap(), [4]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.npy");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    write_npy_i64(&fifo, &LABELS).unwrap();
+    let bytes = reader.join().unwrap();
+    let copy = dir.path().join("copy.npy");
+    fs::write(&copy, &bytes).unwrap();
+    assert_eq!(read_npy_i64(&copy).unwrap(), LABELS);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
+    assert_eq!(
+        gaussmix_io::output_target(&fifo).unwrap(),
+        OutputTarget::Stream
+    );
+}
+
+#[test]
+fn output_targets_are_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.npy");
+    assert_eq!(
+        gaussmix_io::output_target(&p).unwrap(),
+        OutputTarget::File {
+            path: p.clone(),
+            exists: false
+        }
+    );
+    fs::write(&p, b"").unwrap();
+    assert!(gaussmix_io::output_target(&p).unwrap().is_file());
+    assert_eq!(
+        gaussmix_io::output_target(Path::new("/dev/stdout")).unwrap(),
+        OutputTarget::Stdout
+    );
+    assert!(matches!(
+        gaussmix_io::output_target(dir.path()),
+        Err(WriteError::IsDirectory { .. })
+    ));
+    #[cfg(unix)]
+    assert_eq!(
+        gaussmix_io::output_target(Path::new("/dev/null")).unwrap(),
+        OutputTarget::Stream
+    );
+}
+
+#[test]
+fn a_set_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a.json"),
+        dir.path().join("b.npy"),
+        dir.path().join("c.npy"),
+    );
+    fs::write(&a, b"old a").unwrap();
+    fs::write(&b, b"old b").unwrap();
+    let mut set = OutputSet::new();
+    set.add(&a, |w| w.write_all(b"new a"));
+    set.add_npy_i64(&b, &LABELS).unwrap();
+    set.add(&c, |w| {
+        w.write_all(b"half")?;
+        Err(io::Error::from(io::ErrorKind::StorageFull))
+    });
+    let e = set.commit().unwrap_err();
+    assert!(e.to_string().contains("c.npy"), "{e}");
+    assert_eq!(fs::read(&a).unwrap(), b"old a");
+    assert_eq!(fs::read(&b).unwrap(), b"old b");
+    assert_eq!(entries(dir.path()), ["a.json", "b.npy"]);
+
+    let mut set = OutputSet::new();
+    set.add(&a, |w| w.write_all(b"new a"));
+    set.add_npy_i64(&b, &LABELS).unwrap();
+    set.add(&c, |w| w.write_all(b"new c"));
+    set.commit().unwrap();
+    assert_eq!(fs::read(&a).unwrap(), b"new a");
+    assert_eq!(read_npy_i64(&b).unwrap(), LABELS);
+    assert_eq!(fs::read(&c).unwrap(), b"new c");
+    assert_eq!(entries(dir.path()), ["a.json", "b.npy", "c.npy"]);
+}
+
+#[test]
+fn one_file_twice_in_a_set_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let mut set = OutputSet::new();
+    set.add(&a, |w| w.write_all(b"1"));
+    set.add(&dir.path().join(".").join("a.json"), |w| w.write_all(b"2"));
+    assert!(matches!(set.commit(), Err(WriteError::SameFile { .. })));
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    let mut set = OutputSet::new();
+    set.add(&a, |w| w.write_all(b"1"));
+    set.add(&dir.path().join("sub/../a.json"), |w| w.write_all(b"2"));
+    assert!(matches!(set.commit(), Err(WriteError::SameFile { .. })));
+    assert_eq!(entries(dir.path()), ["sub"]);
 }

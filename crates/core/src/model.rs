@@ -39,6 +39,10 @@ pub struct GaussianMixtureModel {
     lower_bound: f64,
     lower_bounds: Vec<f64>,
     reseeds: Vec<Reseed>,
+    /// The E-step's per-component constants when they are not `log w_k`: a variational
+    /// mixture's expectations (see [`crate::BayesianGaussianMixtureModel`]). Its E-steps also
+    /// accumulate the entropy of the responsibilities.
+    variational: Option<Vec<f64>>,
 }
 
 impl GaussianMixtureModel {
@@ -56,7 +60,28 @@ impl GaussianMixtureModel {
             lower_bound,
             lower_bounds,
             reseeds: Vec::new(),
+            variational: None,
         }
+    }
+
+    /// The same model scoring rows with the variational constants `log_weights` instead of
+    /// `log w_k`.
+    pub(crate) fn with_variational(mut self, log_weights: Vec<f64>) -> Self {
+        self.variational = Some(log_weights);
+        self
+    }
+
+    /// The E-step's per-component constants: `log w_k`, or the variational expectations.
+    pub(crate) fn log_weights(&self) -> Vec<f64> {
+        match &self.variational {
+            Some(lw) => lw.clone(),
+            None => self.params.log_weights(),
+        }
+    }
+
+    /// Whether the E-step constants are a variational mixture's.
+    pub(crate) fn is_variational(&self) -> bool {
+        self.variational.is_some()
     }
 
     pub(crate) fn with_reseeds(mut self, reseeds: Vec<Reseed>) -> Self {
@@ -311,7 +336,7 @@ impl GaussianMixtureModel {
         let k = self.n_components();
         Ok(with_kernel!(self.covariance_type(), K => {
             let engine = Engine::new::<K>(x, k);
-            let prep = K::prepare(&self.params);
+            let prep = K::prepare(&self.params, &self.log_weights());
             engine.per_row::<K, O>(&prep, width, f)
         }))
     }
@@ -461,7 +486,9 @@ impl GaussianMixtureModel {
         self.check_data(&x)?;
         let k = self.n_components();
         Ok(with_kernel!(self.covariance_type(), K => {
-            let (sums, shift) = Engine::new::<K>(x, k).e_step_stats::<K>(&self.params);
+            let engine = Engine::new::<K>(x, k);
+            let (sums, shift) =
+                engine.e_step_stats::<K>(&self.params, &self.log_weights(), self.is_variational());
             SufficientStats::new(K::TYPE, k, x.n_features(), shift, sums)
         }))
     }

@@ -59,6 +59,9 @@ pub struct StatsParts {
     pub weight: f64,
     /// `Σ_i w_i log p(x_i)`.
     pub log_likelihood: f64,
+    /// `Σ_i w_i Σ_k r_ik log r_ik` for statistics under a variational model's E-step (0
+    /// otherwise).
+    pub entropy: f64,
     /// `Σ_i w_i r_ik` `(K,)`.
     pub nk: Vec<f64>,
     /// `Σ_i w_i r_ik (x_i - s_k)` `(K, d)`.
@@ -254,6 +257,7 @@ impl SufficientStats {
             n_samples: self.sums.n_rows,
             weight: self.sums.weight,
             log_likelihood: self.sums.log_likelihood,
+            entropy: self.sums.entropy,
             nk: self.sums.nk.clone(),
             s1: self.sums.s1.clone(),
             s2: self.sums.s2.clone(),
@@ -303,6 +307,7 @@ impl SufficientStats {
                 n_rows: p.n_samples,
                 weight: p.weight,
                 log_likelihood: p.log_likelihood,
+                entropy: p.entropy,
                 nk: p.nk,
                 s1: p.s1,
                 s2: p.s2,

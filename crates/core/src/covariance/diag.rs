@@ -105,7 +105,7 @@ impl Kernel for Diag {
     const TYPE: CovarianceType = CovarianceType::Diag;
     type Prepared = Prepared;
 
-    fn prepare(p: &Params) -> Prepared {
+    fn prepare(p: &Params, log_weights: &[f64]) -> Prepared {
         let (k, d) = (p.n_components, p.n_features);
         let log_det = log_det_precision_cholesky(Self::TYPE, &p.precisions_cholesky, k, d);
         Prepared {
@@ -113,7 +113,7 @@ impl Kernel for Diag {
             d,
             p: p.precisions_cholesky.clone(),
             means: p.means.clone(),
-            cst: log_constants(&p.weights, &log_det, d),
+            cst: log_constants(log_weights, &log_det, d),
         }
     }
 

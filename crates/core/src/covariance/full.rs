@@ -100,7 +100,7 @@ impl Kernel for Full {
     const TYPE: CovarianceType = CovarianceType::Full;
     type Prepared = Prepared;
 
-    fn prepare(p: &Params) -> Prepared {
+    fn prepare(p: &Params, log_weights: &[f64]) -> Prepared {
         let (k, d) = (p.n_components, p.n_features);
         let mut u = Vec::with_capacity(k * d * d);
         for c in 0..k {
@@ -110,7 +110,7 @@ impl Kernel for Full {
             ));
         }
         let cst = log_constants(
-            &p.weights,
+            log_weights,
             &log_det_precision_cholesky(Self::TYPE, &u, k, d),
             d,
         );

@@ -108,6 +108,13 @@ pub(crate) struct Params {
     pub precisions_cholesky: Vec<f64>,
 }
 
+impl Params {
+    /// `log w_k`: a mixture's E-step constants.
+    pub(crate) fn log_weights(&self) -> Vec<f64> {
+        self.weights.iter().map(|w| w.ln()).collect()
+    }
+}
+
 /// Sums accumulated over blocks: everything a block contributes to the M-step and the lower
 /// bound.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,8 +123,11 @@ pub(crate) struct Sums {
     pub n_rows: u64,
     /// Their total weight `Σ_i w_i` (`n_rows` without weights).
     pub weight: f64,
-    /// `Σ_i log p(x_i)` (only for statistics computed from an E-step).
+    /// `Σ_i w_i log p(x_i)` (only for statistics computed from an E-step).
     pub log_likelihood: f64,
+    /// `Σ_i w_i Σ_k r_ik log r_ik`, when the E-step was asked for it (a variational bound's
+    /// entropy term); 0 otherwise.
+    pub entropy: f64,
     /// `Σ_i r_ik`: `(n_components,)`.
     pub nk: Vec<f64>,
     /// `Σ_i r_ik (x_i - s_k)`: `(n_components, n_features)`.
@@ -142,6 +152,7 @@ impl Sums {
             n_rows: 0,
             weight: 0.0,
             log_likelihood: 0.0,
+            entropy: 0.0,
             nk: vec![0.0; k],
             s1: vec![0.0; k * d],
             s2: vec![0.0; s2],
@@ -156,6 +167,7 @@ impl Accumulator for Sums {
         self.n_rows = 0;
         self.weight = 0.0;
         self.log_likelihood = 0.0;
+        self.entropy = 0.0;
         self.nk.fill(0.0);
         self.s1.fill(0.0);
         self.s2.fill(0.0);
@@ -166,6 +178,7 @@ impl Accumulator for Sums {
         self.n_rows += o.n_rows;
         self.weight += o.weight;
         self.log_likelihood += o.log_likelihood;
+        self.entropy += o.entropy;
         add_assign(&mut self.nk, &o.nk);
         add_assign(&mut self.s1, &o.s1);
         add_assign(&mut self.s2, &o.s2);
@@ -252,8 +265,10 @@ pub(crate) trait Kernel: Send + Sync + 'static {
     /// What the E-step needs, computed once per pass from the parameters.
     type Prepared: Send + Sync;
 
-    /// Precomputes the E-step's constants.
-    fn prepare(p: &Params) -> Self::Prepared;
+    /// Precomputes the E-step's constants; `log_weights[k]` is the per-component term added to
+    /// `log N(x | μ_k, Σ_k)`: `log w_k` for a mixture, the variational expectations for a
+    /// Bayesian one (see [`Params::log_weights`]).
+    fn prepare(p: &Params, log_weights: &[f64]) -> Self::Prepared;
 
     /// Values of kernel workspace needed per block.
     fn work_len(k: usize, d: usize) -> usize;
@@ -313,12 +328,13 @@ macro_rules! with_kernel {
 }
 pub(crate) use with_kernel;
 
-/// `log w_k - d/2 log 2π + log det U_k`: the per-component constant of the log-density.
-pub(crate) fn log_constants(weights: &[f64], log_det: &[f64], d: usize) -> Vec<f64> {
-    weights
+/// `log w_k - d/2 log 2π + log det U_k`: the per-component constant of the log-density, for
+/// `log_weights[k] = log w_k`.
+pub(crate) fn log_constants(log_weights: &[f64], log_det: &[f64], d: usize) -> Vec<f64> {
+    log_weights
         .iter()
         .zip(log_det)
-        .map(|(w, ld)| w.ln() - 0.5 * d as f64 * LN_2PI + ld)
+        .map(|(lw, ld)| lw - 0.5 * d as f64 * LN_2PI + ld)
         .collect()
 }
 
@@ -338,6 +354,8 @@ pub(crate) struct Estimate {
     pub covariance_type: CovarianceType,
     pub n_components: usize,
     pub n_features: usize,
+    /// The regularised responsibility mass `N'_k = N_k + 10ε`.
+    pub nk: Vec<f64>,
     pub weights: Vec<f64>,
     pub means: Vec<f64>,
     pub covariances: Vec<f64>,
@@ -393,13 +411,15 @@ pub(crate) fn estimate<K: Kernel>(
         Weights::Normalized => nk.iter().sum(),
         Weights::PerSample => sums.weight,
     };
+    let covariances = K::covariances(sums, shift, &nk, &e, reg_covar);
     Estimate {
         covariance_type: K::TYPE,
         n_components: k,
         n_features: d,
         weights: nk.iter().map(|&n| n / total).collect(),
+        nk,
         means,
-        covariances: K::covariances(sums, shift, &nk, &e, reg_covar),
+        covariances,
     }
 }
 

@@ -39,19 +39,30 @@ impl<'a, T: Float> Engine<'a, T> {
     }
 
     /// One fused pass: log-probabilities, log-likelihood and responsibilities per block, and the
-    /// statistics centred on `shift`, merged in block order.
-    pub(crate) fn e_step<K: Kernel>(&self, prep: &K::Prepared, shift: &Shift) -> Sums {
+    /// statistics centred on `shift`, merged in block order; with `entropy`, also
+    /// `Σ w Σ_k r log r`.
+    pub(crate) fn e_step<K: Kernel>(&self, prep: &K::Prepared, shift: &Shift, entropy: bool) -> Sums {
         self.passes
             .reduce(Layout::FeatureMajor, &self.sums, |s, span, acc| {
-                e_block::<K>(prep, shift, s, acc, span.rows)
+                if entropy {
+                    e_block::<K, WithEntropy>(prep, shift, s, acc, span.rows)
+                } else {
+                    e_block::<K, NoEntropy>(prep, shift, s, acc, span.rows)
+                }
             })
     }
 
-    /// The E-step's statistics under `params`, centred on their means.
-    pub(crate) fn e_step_stats<K: Kernel>(&self, params: &Params) -> (Sums, Shift) {
+    /// The E-step's statistics under `params` (with the per-component constants `log_weights`),
+    /// centred on their means.
+    pub(crate) fn e_step_stats<K: Kernel>(
+        &self,
+        params: &Params,
+        log_weights: &[f64],
+        entropy: bool,
+    ) -> (Sums, Shift) {
         let shift = Shift::new(&params.means, params.n_components, params.n_features);
-        let prep = K::prepare(params);
-        (self.e_step::<K>(&prep, &shift), shift)
+        let prep = K::prepare(params, log_weights);
+        (self.e_step::<K>(&prep, &shift, entropy), shift)
     }
 
     /// Statistics from responsibilities supplied by `resp(span, out)`, which fills
@@ -85,6 +96,16 @@ impl<'a, T: Float> Engine<'a, T> {
             })
     }
 
+    /// The statistics of every row as the one component of a mixture of type `t` (each
+    /// responsibility 1, times the row's weight), about `shift` `(d,)`: the data's weight, mean
+    /// and scatter (full for the matrix types, per feature otherwise).
+    pub(crate) fn data_statistics(&self, t: super::CovarianceType, shift: &[f64]) -> Sums {
+        let x = *self.x();
+        let shift = Shift::new(shift, 1, x.n_features());
+        let ones = |span: Span, out: &mut [f64]| out[..span.rows].fill(1.0);
+        super::with_kernel!(t, K => Engine::new::<K>(x, 1).stats_from::<K>(&shift, &ones))
+    }
+
     /// Per-row outputs from the weighted log-probabilities: `f(comp, row, rows, out)` turns a
     /// block's `comp[c * BLOCK_ROWS + r]` into `width` values per row.
     pub(crate) fn per_row<K: Kernel, O: Send + Copy + Default>(
@@ -112,9 +133,27 @@ fn add_rows(acc: &mut Sums, weights: Option<&[f64]>, rows: usize) {
     };
 }
 
+/// Whether an E-step also sums the entropy of the responsibilities (a type-level flag, so that
+/// each choice compiles to its own loop).
+trait Entropy: Send + Sync + 'static {
+    const ON: bool;
+}
+
+/// The E-step sums `Σ w Σ_k r log r` too.
+struct WithEntropy;
+impl Entropy for WithEntropy {
+    const ON: bool = true;
+}
+
+/// The plain E-step.
+struct NoEntropy;
+impl Entropy for NoEntropy {
+    const ON: bool = false;
+}
+
 dispatch! {
     /// One block of the fused pass: E-step, responsibilities, statistics.
-    fn e_block<K: Kernel>(
+    fn e_block<K: Kernel, H: Entropy>(
         prep: &K::Prepared,
         shift: &Shift,
         s: &mut Scratch,
@@ -124,7 +163,7 @@ dispatch! {
 }
 
 #[inline(always)]
-fn e_block_impl<K: Kernel, I: Isa>(
+fn e_block_impl<K: Kernel, H: Entropy, I: Isa>(
     isa: I,
     prep: &K::Prepared,
     shift: &Shift,
@@ -135,7 +174,10 @@ fn e_block_impl<K: Kernel, I: Isa>(
     let x = Block::new(&s.xt, rows);
     let w = s.weighted.then_some(&s.w[..]);
     K::weighted_log_prob(isa, prep, x, &mut s.comp, &mut s.work);
-    acc.log_likelihood += normalize_impl(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
+    let (ll, entropy) =
+        normalize_with::<I, H>(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
+    acc.log_likelihood += ll;
+    acc.entropy += entropy;
     add_rows(acc, w, rows);
     K::accumulate(isa, shift, x, &s.comp, w, acc, &mut s.work);
 }
@@ -195,25 +237,30 @@ fn normalize_unweighted<I: Isa>(
     k: usize,
     rows: usize,
 ) -> f64 {
-    normalize_impl(isa, comp, lse, k, rows, None)
+    normalize_with::<I, NoEntropy>(isa, comp, lse, k, rows, None).0
 }
 
 /// [`normalize`]: `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, eight rows at a
 /// time. With sample `weights` the responsibilities come out multiplied by them (one multiply
 /// per row: the row's `1 / Σ` is scaled), and the returned sum is `Σ_r w_r lse_r`.
+///
+/// With `H::ON`, also `Σ_r w_r Σ_k r_k log r_k`, from `Σ_k r_k log r_k = Σ_k e_k t_k / s -
+/// log s` with `t_k = l_k - m`, `e_k = exp(t_k)`, `s = Σ_k e_k` (one multiply-add per
+/// component).
 #[inline(always)]
-fn normalize_impl<I: Isa>(
+fn normalize_with<I: Isa, H: Entropy>(
     isa: I,
     comp: &mut [f64],
     lse: &mut [f64],
     k: usize,
     rows: usize,
     weights: Option<&[f64]>,
-) -> f64 {
+) -> (f64, f64) {
     let ld = BLOCK_ROWS;
     let rows_p = padded(rows);
     let zero = V8::zero(isa);
     let inf = V8::splat(isa, f64::INFINITY);
+    let mut ent = [0.0; BLOCK_ROWS];
     let mut r0 = 0;
     while r0 < rows_p {
         let mut m = V8::splat(isa, f64::NEG_INFINITY);
@@ -225,15 +272,32 @@ fn normalize_impl<I: Isa>(
         let abs = m.max(zero.sub(m));
         let m = abs.lt_select(inf, m, zero);
         let mut s = V8::zero(isa);
+        let mut et = V8::zero(isa);
         for c in 0..k {
-            let e = exp8(V8::load(isa, &comp[c * ld + r0..]).sub(m));
+            let t = V8::load(isa, &comp[c * ld + r0..]).sub(m);
+            let e = exp8(t);
             e.store(&mut comp[c * ld + r0..]);
             s = s.add(e);
+            if H::ON {
+                // An impossible component (t = -inf, e = 0) adds 0, not NaN.
+                et = e.madd(t.max(V8::splat(isa, f64::MIN)), et);
+            }
         }
-        let l = m.add(ln8(s));
+        let ln_s = ln8(s);
+        let l = m.add(ln_s);
         zero.lt_select(s, l, V8::splat(isa, f64::NEG_INFINITY))
             .store(&mut lse[r0..]);
         let mut inv = zero.lt_select(s, V8::splat(isa, 1.0).div(s), zero);
+        if H::ON {
+            // Per row Σ_k r log r (0 for a row every component rules out); padding rows are
+            // dropped below.
+            let h = zero.lt_select(s, et.mul(inv).sub(ln_s), zero);
+            let h = match weights {
+                Some(w) => h.mul(V8::load(isa, &w[r0..])),
+                None => h,
+            };
+            h.store(&mut ent[r0..]);
+        }
         if let Some(w) = weights {
             inv = inv.mul(V8::load(isa, &w[r0..]));
         }
@@ -247,8 +311,10 @@ fn normalize_impl<I: Isa>(
     for c in 0..k {
         comp[c * ld + rows..c * ld + rows_p].fill(0.0);
     }
-    match weights {
+    let ll = match weights {
         None => math::sum(&lse[..rows]),
         Some(w) => math::weighted_sum(&lse[..rows], &w[..rows]),
-    }
+    };
+    let entropy = if H::ON { math::sum(&ent[..rows]) } else { 0.0 };
+    (ll, entropy)
 }

@@ -26,7 +26,7 @@ impl Kernel for Spherical {
     const TYPE: CovarianceType = CovarianceType::Spherical;
     type Prepared = Prepared;
 
-    fn prepare(p: &Params) -> Prepared {
+    fn prepare(p: &Params, log_weights: &[f64]) -> Prepared {
         let (k, d) = (p.n_components, p.n_features);
         let log_det = log_det_precision_cholesky(Self::TYPE, &p.precisions_cholesky, k, d);
         Prepared {
@@ -34,7 +34,7 @@ impl Kernel for Spherical {
             d,
             precision: p.precisions_cholesky.iter().map(|v| v * v).collect(),
             means: p.means.clone(),
-            cst: log_constants(&p.weights, &log_det, d),
+            cst: log_constants(log_weights, &log_det, d),
         }
     }
 

@@ -54,7 +54,7 @@ impl Kernel for Tied {
     const TYPE: CovarianceType = CovarianceType::Tied;
     type Prepared = Prepared;
 
-    fn prepare(p: &Params) -> Prepared {
+    fn prepare(p: &Params, log_weights: &[f64]) -> Prepared {
         let (k, d) = (p.n_components, p.n_features);
         let u = upper_factor(&p.precisions_cholesky, d);
         let center = Shift::new(&p.means, k, d).center;
@@ -67,7 +67,7 @@ impl Kernel for Tied {
             }
         }
         let cst = log_constants(
-            &p.weights,
+            log_weights,
             &log_det_precision_cholesky(Self::TYPE, &u, k, d),
             d,
         );

@@ -19,29 +19,33 @@ use crate::kmeans::lloyd::Lloyd;
 use crate::kmeans::{KMeans, NearestCenter};
 use crate::monitor::Monitor;
 
-/// The initial parameters of one in-memory run: the statistics of the responsibilities
-/// `init_params` chooses, then [`from_statistics`].
-pub(super) fn initialize<K: Kernel, T: Float>(
-    p: &GaussianMixture,
+/// How a run's initial responsibilities are chosen: scikit-learn's `init_params`, or given
+/// labels (one-hot responsibilities), for `n_components` components.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Init {
+    pub n_components: usize,
+    pub init_params: InitParams,
+    pub init_labels: Option<Vec<usize>>,
+}
+
+/// The statistics of one in-memory run's initial responsibilities: means first (about the
+/// origin), then every statistic about those means.
+pub(crate) fn initial_statistics<K: Kernel, T: Float>(
+    init: &Init,
     engine: &Engine<'_, T>,
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
-) -> Result<Params> {
-    let (k, d) = (p.n_components, engine.x().n_features());
-    if needs_statistics(p) {
-        let source = RespSource::new(p, engine, rng, monitor)?;
-        let resp = |span: Span, out: &mut [f64]| source.fill(span, out, k);
-        // Means first (about the origin), then every statistic about those means.
-        let first = engine.stats_from::<K>(&Shift::origin(k, d), &resp);
-        let means: Vec<f64> = (0..k * d)
-            .map(|i| first.s1[i] / (first.nk[i / d] + 10.0 * f64::EPSILON))
-            .collect();
-        let shift = Shift::new(&means, k, d);
-        let sums = engine.stats_from::<K>(&shift, &resp);
-        from_statistics::<K>(p, Some((&sums, &shift)), d, T::IS_F32)
-    } else {
-        from_statistics::<K>(p, None, d, T::IS_F32)
-    }
+) -> Result<(Sums, Shift)> {
+    let (k, d) = (init.n_components, engine.x().n_features());
+    let source = RespSource::new(init, engine, rng, monitor)?;
+    let resp = |span: Span, out: &mut [f64]| source.fill(span, out, k);
+    let first = engine.stats_from::<K>(&Shift::origin(k, d), &resp);
+    let means: Vec<f64> = (0..k * d)
+        .map(|i| first.s1[i] / (first.nk[i / d] + 10.0 * f64::EPSILON))
+        .collect();
+    let shift = Shift::new(&means, k, d);
+    let sums = engine.stats_from::<K>(&shift, &resp);
+    Ok((sums, shift))
 }
 
 /// Whether the initialisation needs statistics of initial responsibilities: unless
@@ -70,6 +74,7 @@ pub(super) fn from_statistics<K: Kernel>(
             covariance_type: t,
             n_components: k,
             n_features: d,
+            nk: Vec::new(),
             weights: Vec::new(),
             means: Vec::new(),
             covariances: Vec::new(),
@@ -96,7 +101,7 @@ pub(super) fn from_statistics<K: Kernel>(
 
 /// Initial responsibilities, generated block by block (deterministically, whatever the thread
 /// count).
-enum RespSource<'a, T> {
+enum RespSource<'a, 'l, T> {
     /// One-hot on each row's nearest k-means centre (k-means' own labels, recomputed per block
     /// rather than stored).
     Nearest(NearestCenter<'a, T>),
@@ -104,18 +109,23 @@ enum RespSource<'a, T> {
     Points(Vec<usize>),
     /// Uniform random values normalised per row, from a stream keyed by the row index.
     Random(u64),
+    /// One-hot on given labels.
+    Labels(&'l [usize]),
 }
 
-impl<'a, T: Float> RespSource<'a, T> {
+impl<'a, 'l, T: Float> RespSource<'a, 'l, T> {
     fn new(
-        p: &GaussianMixture,
+        init: &'l Init,
         engine: &Engine<'a, T>,
         rng: &mut Xoshiro256PlusPlus,
         monitor: &mut dyn Monitor,
     ) -> Result<Self> {
-        let k = p.n_components;
+        let k = init.n_components;
         let x = *engine.x();
-        Ok(match p.init_params {
+        if let Some(labels) = &init.init_labels {
+            return Ok(RespSource::Labels(labels));
+        }
+        Ok(match init.init_params {
             InitParams::KMeans => {
                 let mut krng = Xoshiro256PlusPlus::seed_from_u64(rng.next_u64());
                 RespSource::Nearest(KMeans::new(k).fit_centers_only(x, &mut krng, monitor)?)
@@ -139,6 +149,11 @@ impl<'a, T: Float> RespSource<'a, T> {
                     if (start..start + rows).contains(&i) {
                         out[c * BLOCK_ROWS + (i - start)] = 1.0;
                     }
+                }
+            }
+            RespSource::Labels(labels) => {
+                for (r, &l) in labels[start..start + rows].iter().enumerate() {
+                    out[l * BLOCK_ROWS + r] = 1.0;
                 }
             }
             RespSource::Random(seed) => {

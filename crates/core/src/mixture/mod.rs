@@ -12,10 +12,12 @@
 
 mod em;
 mod init;
-mod params;
+pub(crate) mod params;
 mod reseed;
 
 pub use em::StatsSource;
+pub(crate) use em::{Em, External, Fitted, InMemory, Runs, Source, drive};
+pub(crate) use init::Init;
 pub use params::{GaussianMixture, InitParams, OnDegenerate};
 
 use crate::blocks::with_threads;
@@ -67,13 +69,18 @@ impl GaussianMixture {
             });
         }
         self.check_init(d)?;
+        if let Some(l) = &self.init_labels {
+            params::check_labels(l, n, self.n_components)?;
+        }
         let warm = self.warm_model(previous, d)?;
         let mut unwatched = ();
         let monitor = monitor.unwrap_or(&mut unwatched);
-        with_threads(
-            self.n_threads,
-            || with_kernel!(self.covariance_type, K => em::run::<K, T>(self, x, warm, monitor)),
-        )?
+        with_threads(self.n_threads, || {
+            with_kernel!(self.covariance_type, K => {
+                let source = InMemory::new::<K>(x, self.init(), self.reg_covar, self.seed);
+                em::fit_gaussian::<K, _>(self, source, warm, monitor)
+            })
+        })?
     }
 
     /// Fits a mixture to data the engine does not hold, of `n_features` features: `source`
@@ -105,7 +112,13 @@ impl GaussianMixture {
         let warm = self.warm_model(previous, n_features)?;
         let mut unwatched = ();
         let monitor = monitor.unwrap_or(&mut unwatched);
-        with_kernel!(self.covariance_type, K => em::run_source::<K>(self, source, n_features, warm, monitor))
+        let ext = External {
+            source,
+            t: self.covariance_type,
+            k: self.n_components,
+            d: n_features,
+        };
+        with_kernel!(self.covariance_type, K => em::fit_gaussian::<K, _>(self, ext, warm, monitor))
     }
 
     /// The previous model to continue from, when `warm_start` is set, checked against this

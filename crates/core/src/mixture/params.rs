@@ -126,6 +126,10 @@ pub struct GaussianMixture {
     pub means_init: Option<Vec<f64>>,
     /// Initial precisions (inverse covariances), in the shape of `covariances` for the type.
     pub precisions_init: Option<Vec<f64>>,
+    /// Initial labels `(n_samples,)`, one component per row: the run starts from their one-hot
+    /// responsibilities (as scikit-learn's `_initialize(X, resp)` after its k-means), instead
+    /// of `init_params`' choice.
+    pub init_labels: Option<Vec<usize>>,
     /// With a previous model passed to [`GaussianMixture::fit_with`], continue from it (one run,
     /// starting from its parameters and lower bound) instead of initialising afresh.
     pub warm_start: bool,
@@ -153,6 +157,7 @@ impl GaussianMixture {
             weights_init: None,
             means_init: None,
             precisions_init: None,
+            init_labels: None,
             warm_start: false,
             seed: 0,
             n_threads: None,
@@ -217,6 +222,12 @@ impl GaussianMixture {
     /// Sets `precisions_init` (shape of `covariances` for the covariance type).
     pub fn precisions_init(mut self, p: Vec<f64>) -> Self {
         self.precisions_init = Some(p);
+        self
+    }
+
+    /// Sets `init_labels` `(n_samples,)`.
+    pub fn init_labels(mut self, labels: Vec<usize>) -> Self {
+        self.init_labels = Some(labels);
         self
     }
 
@@ -299,6 +310,27 @@ impl GaussianMixture {
         }
         Ok(())
     }
+
+    /// The initialisation this fit asks for.
+    pub(crate) fn init(&self) -> super::init::Init {
+        super::init::Init {
+            n_components: self.n_components,
+            init_params: self.init_params,
+            init_labels: self.init_labels.clone(),
+        }
+    }
+}
+
+/// Checks initial labels against the rows and the components.
+pub(crate) fn check_labels(labels: &[usize], n_samples: usize, k: usize) -> Result<()> {
+    check_len("init_labels", labels.len(), n_samples, &format!("({n_samples},)"))?;
+    if let Some(i) = labels.iter().position(|&l| l >= k) {
+        return Err(invalid(
+            "init_labels",
+            format!("init_labels[{i}] = {} is not a component: labels must lie in [0, {k})", labels[i]),
+        ));
+    }
+    Ok(())
 }
 
 fn check_len(name: &'static str, len: usize, want: usize, shape: &str) -> Result<()> {

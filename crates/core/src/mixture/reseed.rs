@@ -68,7 +68,7 @@ fn lowest_likelihood_rows<K: Kernel, T: Float>(
     params: &Params,
     k: usize,
 ) -> Vec<usize> {
-    let prep = K::prepare(params);
+    let prep = K::prepare(params, &params.log_weights());
     let kk = params.n_components;
     let lse: Vec<f64> = engine.per_row::<K, f64>(&prep, 1, &|comp, lse, rows, out| {
         normalize(comp, lse, kk, rows);

@@ -391,11 +391,42 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         est._set_fitted(m)
         given = params.get("covariances")
         if given is not None and params.get("precisions_cholesky") is not None:
-            # Both given (a model file holds both): keep both as they are, checking the
-            # covariances as well.
-            _core.gmm_check(
-                {**dict(params), "precisions_cholesky": None}, prefer="covariances"
-            )
+            # Both given (a model file holds both): keep both as they are once they are checked
+            # to describe the same model (sampling uses the covariances, predictions the
+            # precision Cholesky factors).
+            check_consistent(params)
             est.covariances_ = np.array(given, dtype=np.float64)
         est.n_features_in_ = int(m["n_features"])
         return est
+
+
+#: How far apart (relative, per component) the precision Cholesky factors given with a model
+#: and those its covariances give may be: the two come from one fit to rounding (about 1e-15),
+#: while factors of another model differ in the leading digits.
+CONSISTENCY_RTOL = 1e-6
+
+
+def check_consistent(params):
+    """Checks that a model's ``covariances`` and ``precisions_cholesky`` describe the same
+    mixture: the factors the covariances give (computed by the engine, which checks that they
+    are positive definite) equal the given factors to ``CONSISTENCY_RTOL`` of each component's
+    largest entry. Raises ValueError naming the first component that differs."""
+    t = params["covariance_type"]
+    derived = _core.gmm_check(
+        {**dict(params), "precisions_cholesky": None}, prefer="covariances"
+    )["precisions_cholesky"]
+    given = np.asarray(params["precisions_cholesky"], dtype=np.float64)
+    per = 1 if t == "tied" else derived.shape[0]
+    a, b = given.reshape(per, -1), derived.reshape(per, -1)
+    err = np.max(np.abs(a - b), axis=1)
+    scale = np.max(np.abs(b), axis=1)
+    bad = np.flatnonzero(~(err <= CONSISTENCY_RTOL * scale))
+    if bad.size:
+        c = int(bad[0])
+        which = "the tied covariance" if t == "tied" else f"component {c}"
+        raise ValueError(
+            f"covariances and precisions_cholesky describe different models ({which}: the "
+            f"precision Cholesky factor of its covariance differs from the given one by "
+            f"{err[c] / scale[c]:.3g} relative, more than {CONSISTENCY_RTOL:g}); keep both "
+            "from one fitted model, or give only one of them"
+        )

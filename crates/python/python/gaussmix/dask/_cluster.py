@@ -8,13 +8,21 @@ from numbers import Integral
 
 import numpy as np
 
-from .._base import validate_params
+from .._base import engine_real, validate_params
 from .._compat import HAVE_SKLEARN, ConvergenceWarning, Interval, check_random_state, seed_from
 from ..cluster import KMeans as _KMeans
-from ._base import INIT_SAMPLE_ROWS, _Applied, _check_features, _is_dask, _rowwise, _sample_size
+from ._base import (
+    INIT_SAMPLE_ROWS,
+    _Applied,
+    _check_features,
+    _is_dask,
+    _rowwise,
+    _sample_size,
+    numeric,
+)
 from ._data import _Data
 from ._lloyd import _lloyd
-from ._tasks import _add, _km_inertia, _km_predict
+from ._tasks import _add, _km_inertia, _predict_block
 
 
 class KMeans(_Applied, _KMeans):
@@ -86,15 +94,15 @@ class KMeans(_Applied, _KMeans):
 
     def _fit_dask(self, X):
         validate_params(self, self._rules)
-        data = _Data(X, self.n_threads)
+        data = _Data(X, self.n_threads, self._who("fit"))
         n, d, k = data.n, data.d, int(self.n_clusters)
-        self.n_features_in_ = d
         if n < k:
             raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
         init = self.init
         if not (isinstance(init, str) or callable(init)):
             init = self._centers(init, np.empty((0, d)))
         n_init = self._n_init_for(self.init)
+        tol = engine_real(self, "tol")
         seed = seed_from(self.random_state)
         rng = np.random.default_rng(seed)
         sample = None
@@ -112,11 +120,11 @@ class KMeans(_Applied, _KMeans):
                     c0 = sample[np.sort(rng.choice(len(sample), size=k, replace=False))]
                 else:
                     c0 = _KMeans(
-                        k, init="k-means++", n_init=1, max_iter=self.max_iter, tol=self.tol,
+                        k, init="k-means++", n_init=1, max_iter=self.max_iter, tol=tol,
                         random_state=int(rng.integers(np.iinfo(np.int32).max)),
                         n_threads=self.n_threads,
                     ).fit(sample).cluster_centers_
-            res = _lloyd(data, c0, self.max_iter, self.tol, self.n_threads, self.verbose)
+            res = _lloyd(data, c0, self.max_iter, tol, self.n_threads, self.verbose)
             if best is None or res[1] < best[1]:
                 best = res
         centers, inertia, n_iter, converged, counts = best
@@ -124,6 +132,7 @@ class KMeans(_Applied, _KMeans):
             key: v for key, v in self.get_params(deep=False).items()
             if key not in ("init_sample_size", "n_clusters")
         }
+        self.n_features_in_ = d
         self.model_ = _KMeans.from_centers(
             centers, inertia=inertia, n_iter=n_iter, converged=converged, **params
         )
@@ -160,15 +169,22 @@ class KMeans(_Applied, _KMeans):
         return self.transform(X if isinstance(X, np.ndarray) else data.as_array())
 
     def _dask_apply(self, X, what):
-        X = _rowwise(X)
+        who = self._who(what)
+        X = _rowwise(X, who)
         _check_features(self, X.shape[1])
+        if X.shape[0] == 0:
+            raise ValueError(f"{who}: the data has no rows; at least one row is needed")
         c = self.cluster_centers_
+        k, d = c.shape
         if what == "transform":
             return X.map_blocks(
-                _km_predict, c, what, self.n_threads, dtype=np.float64,
-                chunks=(X.chunks[0], (c.shape[0],)),
+                _predict_block, c, "transform", self.n_threads, k, d, who, dtype=np.float64,
+                chunks=(X.chunks[0], (k,)),
             )
-        return X.map_blocks(_km_predict, c, what, self.n_threads, drop_axis=1, dtype=np.int64)
+        return X.map_blocks(
+            _predict_block, c, "km_predict", self.n_threads, k, d, who, drop_axis=1,
+            dtype=np.int64,
+        )
 
     def predict(self, X):
         """Nearest centre of each row: a Dask array for a Dask array, else NumPy."""
@@ -181,10 +197,12 @@ class KMeans(_Applied, _KMeans):
     def score(self, X, y=None):
         """Opposite of the inertia on X (computed on the workers for a Dask array)."""
         self._check_fitted()
+        who = self._who("score")
+        X = numeric(X, who)
         if _is_dask(X):
-            X = _rowwise(X)
+            X = _rowwise(X, who)
             _check_features(self, X.shape[1])
-            data = _Data(X, self.n_threads)
+            data = _Data(X, self.n_threads, who)
             c = data.broadcast(self.cluster_centers_, "centers")
             return -float(data.reduce("inertia", _km_inertia, _add, c, self.n_threads))
         return self.model_.score(X)

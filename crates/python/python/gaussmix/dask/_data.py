@@ -13,43 +13,56 @@ from dask import delayed
 
 from . import _pieces
 from ._pieces import _is_path, _is_pieces, _load_piece, _parse_piece, _piece_meta, _split
+from ._base import _rowwise, check_dtype, numeric
 from ._tasks import _merge_moments, _moments, _on_block, _on_piece, _take
 
 
 class _Data:
-    """The data of a fit: parts (Dask array blocks or file pieces) with their global rows."""
+    """The data of a fit: parts (Dask array blocks or file pieces) with their global rows.
 
-    def __init__(self, X, n_threads):
+    ``who`` (the estimator method the user called, e.g. ``"GaussianMixture.fit"``) names the
+    errors. The input is checked before any task runs: real numbers only (``check_dtype``),
+    2-D. Empty parts (a 0-row chunk, as a boolean filter makes) contribute nothing and are
+    left out; data with no rows at all is an error.
+    """
+
+    def __init__(self, X, n_threads, who):
         self.n_threads = n_threads
+        self.who = who
         if _is_pieces(X):
             self._init_pieces([X] if _is_path(X) else list(X))
         else:
+            X = numeric(X, who)
             if not isinstance(X, da.Array):
-                X = np.asarray(X)
                 if X.ndim != 2:
                     raise ValueError(
-                        f"Expected 2D array, got {X.ndim}D array instead (a Dask array, "
-                        "a NumPy array or a list of .npy file pieces)"
+                        f"{who}: expected a 2-D array (n_samples, n_features), got a "
+                        f"{X.ndim}-D array (give a Dask array, a NumPy array or a list of .npy "
+                        "file pieces)"
                     )
                 X = da.from_array(X, chunks=(max(1, X.shape[0] // 4 or 1), -1))
             self._init_array(X)
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         self.n = int(np.sum(self.sizes))
+        if self.n == 0:
+            raise ValueError(
+                f"{who}: the data has no rows (its {self.n_parts} chunks or pieces are all "
+                "empty); at least one row is needed"
+            )
         self._moments = None
 
     def _init_array(self, X):
-        if X.ndim != 2:
-            raise ValueError(f"Expected 2D array, got {X.ndim}D array instead")
-        if X.dtype not in (np.float32, np.float64):
-            X = X.astype(np.float64)
-        if X.numblocks[1] != 1:
-            X = X.rechunk({1: -1})
+        X = _rowwise(X, self.who)
         if any(math.isnan(c) for c in X.chunks[0]):
             X = X.compute_chunk_sizes()
         self.array = X
         self.d = int(X.shape[1])
-        self.sizes = [int(c) for c in X.chunks[0]]
-        self.parts = [("block", b) for b in X.to_delayed(optimize_graph=True).ravel()]
+        sizes = [int(c) for c in X.chunks[0]]
+        blocks = X.to_delayed(optimize_graph=True).ravel()
+        self.n_parts = len(sizes)
+        # (global chunk index, block), empty chunks left out.
+        self.parts = [("block", i, b) for i, (b, z) in enumerate(zip(blocks, sizes)) if z > 0]
+        self.sizes = [z for z in sizes if z > 0]
 
     def _init_pieces(self, pieces):
         specs = [_parse_piece(p) for p in pieces]
@@ -60,7 +73,10 @@ class _Data:
         if len(ds) != 1:
             raise ValueError(f"the file pieces have different numbers of features: {sorted(ds)}")
         self.d = ds.pop()
+        for (path, _, _), meta in zip(specs, metas):
+            check_dtype(meta[3], f"{self.who} ({path})")
         self.parts, self.sizes, self._dtypes = [], [], []
+        index = 0
         for (path, a, b), (start, stop, d, dt, itemsize) in zip(specs, metas):
             dt = np.dtype(dt)
             dt = dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
@@ -70,16 +86,19 @@ class _Data:
                 else [(path, start, stop)]
             )
             for path_, s, e in ranges:
-                self.parts.append(("piece", path_, s, e))
-                self.sizes.append(e - s)
-                self._dtypes.append(dt)
+                if e > s:
+                    self.parts.append(("piece", index, path_, s, e))
+                    self.sizes.append(e - s)
+                    self._dtypes.append(dt)
+                index += 1
+        self.n_parts = index
         self.array = None
 
     # The Dask array of the data (for lazy predictions), built from the pieces if need be.
     def as_array(self):
         if self.array is None:
             chunks = []
-            for (_, path, s, e), dt in zip(self.parts, self._dtypes):
+            for (_, _, path, s, e), dt in zip(self.parts, self._dtypes):
                 name = f"gaussmix-npy-{dask.base.tokenize(path, s, e)}"
                 chunks.append(
                     da.from_delayed(
@@ -98,14 +117,19 @@ class _Data:
         for i, part in enumerate(self.parts):
             extra = () if per_part is None else (per_part[i],)
             key = (f"gaussmix-{name}-{tok}", i)
+            where = (part[1], int(self.starts[i]), self.sizes[i], self.d, self.who)
             if part[0] == "block":
                 out.append(
-                    delayed(_on_block, pure=True)(fn, part[1], *args, *extra, dask_key_name=key)
+                    delayed(_on_block, pure=True)(
+                        fn, part[2], where, *args, *extra, dask_key_name=key
+                    )
                 )
             else:
-                _, path, s, e = part
+                _, _, path, s, e = part
                 out.append(
-                    delayed(_on_piece, pure=True)(fn, path, s, e, *args, *extra, dask_key_name=key)
+                    delayed(_on_piece, pure=True)(
+                        fn, path, s, e, where, *args, *extra, dask_key_name=key
+                    )
                 )
         return out
 
@@ -158,5 +182,15 @@ class _Data:
             local.append(idx[lo:hi] - s)
         parts = dask.compute(*self.map("sample", _take, per_part=local))
         rows = np.concatenate(parts, axis=0) if parts else np.empty((0, self.d))
+        bad = np.argwhere(~np.isfinite(rows))
+        if bad.size:
+            # The sample is checked here, before the client's k-means sees it, so that the
+            # error gives the global row and the estimator the user called.
+            i, j = bad[0]
+            raise ValueError(
+                f"{self.who}: the data contains {rows[i, j]} at row {idx[i]}, column {j} "
+                "(0-based, counted over the whole data); remove or impute non-finite values "
+                "first"
+            )
         return idx, rows
 

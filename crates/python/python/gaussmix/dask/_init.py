@@ -88,8 +88,10 @@ def initialize(est, data, rng, sample, fixed):
         means = step["means"]
     params = {
         "covariance_type": t,
-        # scikit-learn's initialisation divides by n_samples, not by the sum of N_k.
-        "weights": nk / int(stats["n_samples"]),
+        # scikit-learn's initialisation divides by n_samples, not by the sum of N_k (at most
+        # 1: with one component and few rows, N_k + 10 eps over n rounds above 1, which the
+        # engine would refuse as a weight).
+        "weights": np.minimum(nk / int(stats["n_samples"]), 1.0),
         "means": means,
         "precisions_cholesky": None if step is None else step["precisions_cholesky"],
         "covariances": None if step is None else step["covariances"],

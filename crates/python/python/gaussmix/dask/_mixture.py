@@ -12,14 +12,22 @@ import numpy as np
 from dask import delayed
 
 from .. import _core
-from .._base import validate_params
+from .._base import engine_real, validate_params
 from .._compat import HAVE_SKLEARN, ConvergenceWarning, Interval, seed_from
 from ..mixture import GaussianMixture as _GaussianMixture
-from ._base import INIT_SAMPLE_ROWS, _Applied, _check_features, _is_dask, _rowwise, _sample_size
+from ._base import (
+    INIT_SAMPLE_ROWS,
+    _Applied,
+    _check_features,
+    _is_dask,
+    _rowwise,
+    _sample_size,
+    numeric,
+)
 from ._data import _Data
 from ._em import em
 from ._init import given_inits, initialize
-from ._tasks import _gmm_predict
+from ._tasks import _add_pairs, _gmm_loglik, _predict_block
 
 
 class GaussianMixture(_Applied, _GaussianMixture):
@@ -123,7 +131,7 @@ class GaussianMixture(_Applied, _GaussianMixture):
             raise NotImplementedError(
                 "gaussmix.dask.GaussianMixture supports on_degenerate='error' only"
             )
-        data = _Data(X, self.n_threads)
+        data = _Data(X, self.n_threads, self._who("fit"))
         n, d = data.n, data.d
         if n < 2:
             raise ValueError(
@@ -158,9 +166,9 @@ class GaussianMixture(_Applied, _GaussianMixture):
             return initialize(self, data, rng, sample, fixed), -math.inf
 
         model = em(
-            data, start, n_init, reg_covar=self.reg_covar, max_iter=self.max_iter, tol=self.tol,
-            n_threads=self.n_threads, verbose=self.verbose,
-            verbose_interval=self.verbose_interval,
+            data, start, n_init, reg_covar=engine_real(self, "reg_covar"),
+            max_iter=self.max_iter, tol=engine_real(self, "tol"), n_threads=self.n_threads,
+            verbose=self.verbose, verbose_interval=self.verbose_interval,
         )
         converged = model["converged"]
         est_params = {
@@ -181,17 +189,20 @@ class GaussianMixture(_Applied, _GaussianMixture):
     # -- predictions ---------------------------------------------------------------------
 
     def _dask_apply(self, X, what):
-        X = _rowwise(X)
+        who = self._who(what)
+        X = _rowwise(X, who)
         _check_features(self, X.shape[1])
+        if X.shape[0] == 0:
+            raise ValueError(f"{who}: the data has no rows; at least one row is needed")
         model = delayed(self.model_._model(), name=f"gaussmix-model-{uuid.uuid4().hex[:12]}")
-        nt = self.n_threads
+        k, d = self.n_components, X.shape[1]
+        args = (model, what, self.n_threads, k, d, who)
         if what == "predict_proba":
             return X.map_blocks(
-                _gmm_predict, model, what, nt, dtype=np.float64,
-                chunks=(X.chunks[0], (self.n_components,)),
+                _predict_block, *args, dtype=np.float64, chunks=(X.chunks[0], (k,)),
             )
         return X.map_blocks(
-            _gmm_predict, model, what, nt, drop_axis=1,
+            _predict_block, *args, drop_axis=1,
             dtype=np.int64 if what == "predict" else np.float64,
         )
 
@@ -208,10 +219,38 @@ class GaussianMixture(_Applied, _GaussianMixture):
         """Log-likelihood of each row, as ``predict`` returns."""
         return self._apply(X, "score_samples")
 
+    def _log_likelihood(self, X, method):
+        """``(total log-likelihood, rows)`` of a Dask array, computed on the workers (empty
+        chunks skipped, the row count the chunks' own)."""
+        who = self._who(method)
+        X = _rowwise(numeric(X, who), who)
+        _check_features(self, X.shape[1])
+        data = _Data(X, self.n_threads, who)
+        model = data.broadcast(self.model_._model(), "model")
+        return data.reduce("loglik", _gmm_loglik, _add_pairs, model, self.n_threads)
+
     def score(self, X, y=None):
         """Mean log-likelihood of the rows of X (a float; computed on the workers for a Dask
         array)."""
         self._check_fitted()
         if _is_dask(X):
-            return float(self._dask_apply(X, "score_samples").mean().compute())
-        return self.model_.score(X)
+            total, n = self._log_likelihood(X, "score")
+            return total / n
+        return self.model_.score(numeric(X, self._who("score")))
+
+    def bic(self, X):
+        """Bayesian information criterion on X (computed on the workers for a Dask array, with
+        the number of rows its chunks hold)."""
+        self._check_fitted()
+        if _is_dask(X):
+            total, n = self._log_likelihood(X, "bic")
+            return -2 * total + self.model_._n_parameters() * math.log(n)
+        return self.model_.bic(numeric(X, self._who("bic")))
+
+    def aic(self, X):
+        """Akaike information criterion on X (computed on the workers for a Dask array)."""
+        self._check_fitted()
+        if _is_dask(X):
+            total, _ = self._log_likelihood(X, "aic")
+            return -2 * total + 2 * self.model_._n_parameters()
+        return self.model_.aic(numeric(X, self._who("aic")))

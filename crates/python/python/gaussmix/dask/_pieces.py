@@ -12,6 +12,8 @@ import dask.array as da
 import numpy as np
 from dask import delayed
 
+from ._base import check_dtype
+
 #: A whole ``.npy`` file given as a path is read in pieces of at most this many bytes.
 PIECE_BYTES = 128 * 2**20
 
@@ -38,7 +40,7 @@ def _piece_meta(path, start, stop):
         raise ValueError(f"{path}: expected a 2-D array (n_samples, n_features), got {X.ndim}-D")
     stop = X.shape[0] if stop is None else stop
     start = 0 if start is None else start
-    if not (0 <= start < stop <= X.shape[0]):
+    if not (0 <= start <= stop <= X.shape[0]):
         raise ValueError(f"{path}: rows {start}:{stop} are not within its {X.shape[0]} rows")
     return start, stop, X.shape[1], X.dtype.str, X.dtype.itemsize
 
@@ -117,6 +119,7 @@ def from_npy(paths, rows_per_chunk=None):
     dtype = None
     for path, (a, b) in npy_pieces(paths, rows_per_chunk):
         _, _, d, dt, _ = _piece_meta(path, a, b)
+        check_dtype(dt, f"from_npy ({path})")
         dt = np.dtype(dt)
         dt = dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
         dtype = dt if dtype is None else np.promote_types(dtype, dt)

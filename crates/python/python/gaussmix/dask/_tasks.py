@@ -6,6 +6,8 @@ Module-level functions, pickled by reference (the workers import ``gaussmix``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _core
@@ -18,12 +20,78 @@ def _task_threads(n_threads):
     return 1 if n_threads is None else int(n_threads)
 
 
-def _on_piece(fn, path, start, stop, *args):
-    return fn(_load_piece(path, start, stop), *args)
+# -- running a function on one part of the data --------------------------------------------
+#
+# Every task on a chunk goes through ``_on_block`` / ``_on_piece`` with ``where``, the part's
+# ``(index, first global row, declared rows, features, who)``: the chunk is checked to be what
+# its Dask array declares (a ``from_delayed`` chunk can deliver anything), and a NaN or infinity
+# the engine finds is reported by its global row and the estimator method the user called.
 
 
-def _on_block(fn, block, *args):
-    return fn(block, *args)
+def _located(e, start, who):
+    """The engine's NonFiniteError as a ValueError with the global row."""
+    row = f"row {start + e.row}" if start is not None else f"row {e.row} of its chunk"
+    return ValueError(
+        f"{who}: the data contains {e.value} at {row}, column {e.col} (0-based, counted over "
+        "the whole data); remove or impute non-finite values first"
+    )
+
+
+def _checked(block, where):
+    index, start, size, d, who = where
+    shape = getattr(block, "shape", None)
+    dtype = getattr(block, "dtype", None)
+    stop = "?" if start is None or size is None else start + size
+    if (
+        not isinstance(block, np.ndarray)
+        or block.ndim != 2
+        or (size is not None and shape[0] != size)
+        or shape[1] != d
+    ):
+        declared = f"({'?' if size is None else size}, {d})"
+        raise ValueError(
+            f"{who}: chunk {index} (rows {start} to {stop} of the data) delivered "
+            f"{type(block).__name__} of shape {shape} where its Dask array declares a chunk of "
+            f"shape {declared}; give the Dask array the chunks' true shapes (e.g. "
+            "da.from_delayed(..., shape=...)), or chunks of unknown size (NaN) to have them "
+            "computed"
+        )
+    if dtype.kind not in "biuf":
+        raise ValueError(
+            f"{who}: chunk {index} (rows {start} to {stop} of the data) delivered an array of "
+            f"dtype {dtype}, which is not real numbers"
+        )
+    if dtype not in (np.float32, np.float64):
+        block = block.astype(np.float64)
+    return block
+
+
+def _run(fn, X, where, args):
+    try:
+        return fn(X, *args)
+    except _core.NonFiniteError as e:
+        raise _located(e, where[1], where[4]) from None
+
+
+def _on_piece(fn, path, start, stop, where, *args):
+    return _run(fn, _checked(_load_piece(path, start, stop), where), where, args)
+
+
+def _on_block(fn, block, where, *args):
+    return _run(fn, _checked(block, where), where, args)
+
+
+def _block_where(block_info, d, who):
+    """``where`` of a ``map_blocks`` block, from Dask's ``block_info`` (rows unknown for chunks
+    of unknown size)."""
+    info = (block_info or {}).get(0) or {}
+    index = (info.get("chunk-location") or ("?",))[0]
+    loc = info.get("array-location")
+    start = size = None
+    if loc and not any(math.isnan(v) for v in loc[0]):
+        a, b = loc[0]
+        start, size = int(a), int(b - a)
+    return index, start, size, d, who
 
 
 def _estep(X, params, n_threads):
@@ -118,18 +186,35 @@ def _init_stats(X, shift, covariance_type, how, payload, n_threads, start):
     return _core.responsibility_statistics(X, shift, covariance_type, n_threads=nt, **kw)
 
 
-def _gmm_predict(X, model, what, n_threads):
-    f = {
-        "predict": _core.gmm_predict,
-        "predict_proba": _core.gmm_predict_proba,
-        "score_samples": _core.gmm_score_samples,
-    }[what]
-    return f(model, X, _task_threads(n_threads))
+_PREDICT = {
+    "predict": (_core.gmm_predict, np.int64),
+    "predict_proba": (_core.gmm_predict_proba, np.float64),
+    "score_samples": (_core.gmm_score_samples, np.float64),
+    "transform": (_core.kmeans_transform, np.float64),
+    "km_predict": (_core.kmeans_predict, np.int64),
+}
 
 
-def _km_predict(X, centers, what, n_threads):
-    f = {"predict": _core.kmeans_predict, "transform": _core.kmeans_transform}[what]
-    return f(centers, X, _task_threads(n_threads))
+def _predict_block(X, model, what, n_threads, k, d, who, block_info=None):
+    """``map_blocks`` task: a prediction of one block (``model`` a mixture's dict or k-means
+    centres, ``k`` components, ``d`` features); an empty block gives an empty result without
+    asking the engine."""
+    where = _block_where(block_info, d, who)
+    X = _checked(X, where)
+    f, dtype = _PREDICT[what]
+    if X.shape[0] == 0:
+        shape = (0, k) if what in ("predict_proba", "transform") else (0,)
+        return np.empty(shape, dtype=dtype)
+    return _run(lambda x: f(model, x, _task_threads(n_threads)), X, where, ())
+
+
+def _gmm_loglik(X, model, n_threads):
+    """``(sum of the rows' log-likelihoods, rows)`` of a chunk."""
+    return float(np.sum(_core.gmm_score_samples(model, X, _task_threads(n_threads)))), X.shape[0]
+
+
+def _add_pairs(a, b):
+    return a[0] + b[0], a[1] + b[1]
 
 
 def _km_inertia(X, centers, n_threads):

@@ -151,6 +151,15 @@ def _count(obj, key):
     return v
 
 
+def _show(v):
+    """A JSON value as the file spells it (shortened), for the errors."""
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _number(x):
     """``x`` as a finite float if it is a JSON number (not a bool), else None."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -172,12 +181,12 @@ def _array(obj, key, shape):
         if not dims:
             f = _number(v)
             if f is None:
-                raise ValueError(f"{key!r} holds {v!r}, which is not a finite number")
+                raise ValueError(f"{key!r} holds {_show(v)}, which is not a finite number")
             out.append(f)
             return
         if not isinstance(v, list):
             raise ValueError(
-                f"{key!r} has the wrong shape: expected {tuple(shape)}, found {v!r} where a "
+                f"{key!r} has the wrong shape: expected {tuple(shape)}, found {_show(v)} where a "
                 f"list of {dims[0]} was expected"
             )
         if len(v) != dims[0]:
@@ -195,7 +204,7 @@ def _array(obj, key, shape):
 def _optional_bool(obj, key):
     v = obj.get(key, False)
     if not isinstance(v, bool):
-        raise ValueError(f"{key!r} must be true or false, found {v!r}")
+        raise ValueError(f"{key!r} must be true or false, found {_show(v)}")
     return v
 
 
@@ -204,7 +213,7 @@ def _optional_n_iter(obj):
 
     v = obj.get("n_iter", 0)
     if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_COUNT:
-        raise ValueError(f"'n_iter' must be an integer from 0 to {MAX_COUNT}, found {v!r}")
+        raise ValueError(f"'n_iter' must be an integer from 0 to {MAX_COUNT}, found {_show(v)}")
     return v
 
 
@@ -215,7 +224,7 @@ def _optional_float(obj, key, null):
         return null
     f = _number(v)
     if f is None:
-        raise ValueError(f"{key!r} must be a finite number or null, found {v!r}")
+        raise ValueError(f"{key!r} must be a finite number or null, found {_show(v)}")
     return f
 
 
@@ -268,7 +277,7 @@ def model_from_json(obj, **estimator_params):
         params["lower_bound"] = _optional_float(obj, "lower_bound", -math.inf)
         lbs = obj.get("lower_bounds", [])
         if not isinstance(lbs, list):
-            raise ValueError(f"'lower_bounds' must be a list of numbers, found {lbs!r}")
+            raise ValueError(f"'lower_bounds' must be a list of numbers, found {_show(lbs)}")
         params["lower_bounds"] = _array({"lower_bounds": lbs}, "lower_bounds", (len(lbs),))
         return GaussianMixture.from_params(params, **estimator_params)
     if kind == "kmeans":

@@ -457,6 +457,12 @@ def test_empty_chunks_contribute_nothing(client, data):
             est.fit(nothing)
 
 
+def _delayed(f):
+    from dask import delayed
+
+    return delayed(f)
+
+
 def _boom():
     raise AssertionError("a task ran")
 
@@ -475,12 +481,6 @@ def test_complex_input_is_refused_before_any_task(client, data, tmp_path):
         gd.GaussianMixture(K).fit([str(path)])
     with pytest.raises(ValueError, match="Complex data not supported"):
         gd.from_npy([str(path)])
-
-
-def _delayed(f):
-    from dask import delayed
-
-    return delayed(f)
 
 
 def test_nan_is_reported_by_global_row_and_the_estimator_called(client, data):

@@ -1,16 +1,40 @@
 //! Conversions between Python values and the engine's flat row-major vectors.
 
-use std::cell::RefCell;
-use std::sync::Arc;
-
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// Every engine error is a `ValueError` with the engine's message.
+pyo3::create_exception!(
+    gaussmix._core,
+    NonFiniteError,
+    PyValueError,
+    "The data holds NaN or an infinity: a ValueError whose `row`, `col` (0-based) and `value` \
+     say where and what (`gaussmix.dask` reports them by their global row)."
+);
+
+/// An engine error as a Python exception: a `ValueError` with the engine's message
+/// ([`NonFiniteError`], a `ValueError`, for non-finite data), `MemoryError` for a result too
+/// large to allocate, `KeyboardInterrupt` for a fit stopped by its monitor.
 pub(crate) fn value_err(e: gaussmix_core::Error) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    use gaussmix_core::Error;
+    match e {
+        Error::TooLarge { .. } => PyMemoryError::new_err(e.to_string()),
+        Error::Interrupted => PyKeyboardInterrupt::new_err(e.to_string()),
+        Error::NonFinite { row, col, value } => Python::attach(|py| {
+            let err = NonFiniteError::new_err(e.to_string());
+            let v = err.value(py);
+            let set = v
+                .setattr("row", row)
+                .and_then(|()| v.setattr("col", col))
+                .and_then(|()| v.setattr("value", value));
+            match set {
+                Ok(()) => err,
+                Err(other) => other,
+            }
+        }),
+        _ => PyValueError::new_err(e.to_string()),
+    }
 }
 
 /// `numpy.asarray(obj, dtype=float64)`, flattened in row-major order, with its shape.
@@ -94,37 +118,4 @@ pub(crate) fn optional<'py>(
     key: &str,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     Ok(d.get_item(key)?.filter(|v| !v.is_none()))
-}
-
-thread_local! {
-    /// Pools of a given size, one set per calling thread: two Python threads that each ask for
-    /// one thread get one each (a pool shared between them would serialise their work).
-    static POOLS: RefCell<Vec<(usize, Arc<rayon::ThreadPool>)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` on a pool of `n` threads (kept for later calls from this thread), or on rayon's
-/// global pool (all cores) for `None`. Call with the GIL released.
-pub(crate) fn in_pool<R: Send>(
-    n: Option<usize>,
-    f: impl FnOnce() -> R + Send,
-) -> Result<R, String> {
-    let Some(n) = n else { return Ok(f()) };
-    if n == 0 {
-        return Err("invalid parameter n_threads: must be at least 1, got 0".into());
-    }
-    let pool = POOLS.with(|pools| -> Result<_, String> {
-        let mut pools = pools.borrow_mut();
-        if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
-            return Ok(p.clone());
-        }
-        let p = Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| format!("cannot start {n} threads: {e}"))?,
-        );
-        pools.push((n, p.clone()));
-        Ok(p)
-    })?;
-    Ok(pool.install(f))
 }

@@ -9,14 +9,15 @@ use gaussmix_core::{
     CovarianceType, GaussianMixture, GaussianMixtureModel, InitParams, OnDegenerate, StatsParts,
     SufficientStats,
 };
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::convert::{
-    array, f64_array, f64_array_shaped, in_pool, labels, optional, required, shape_str, value_err,
+    array, f64_array, f64_array_shaped, labels, optional, required, shape_str, value_err,
 };
 use crate::input::{input, with_view};
+use crate::threads::{Threads, interruptible};
 
 fn covariance_type(s: &str) -> PyResult<CovarianceType> {
     s.parse().map_err(value_err)
@@ -73,15 +74,24 @@ fn model_from_dict(d: &Bound<'_, PyDict>, source: Source) -> PyResult<GaussianMi
     }
     .map_err(value_err)?;
     let converged = match optional(d, "converged")? {
-        Some(v) => v.is_truthy()?,
+        Some(v) => v.extract::<bool>().map_err(|_| {
+            PyValueError::new_err(format!("\"converged\" must be true or false, got {v}"))
+        })?,
         None => false,
     };
     let n_iter: usize = match optional(d, "n_iter")? {
-        Some(v) => v.extract()?,
+        Some(v) => v.extract().map_err(|_| {
+            PyValueError::new_err(format!(
+                "\"n_iter\" must be an integer from 0 to {}, got {v}",
+                usize::MAX
+            ))
+        })?,
         None => 0,
     };
     let lower_bound: f64 = match optional(d, "lower_bound")? {
-        Some(v) => v.extract()?,
+        Some(v) => v.extract().map_err(|_| {
+            PyValueError::new_err(format!("\"lower_bound\" must be a number, got {v}"))
+        })?,
         None => f64::NEG_INFINITY,
     };
     let lower_bounds = match optional(d, "lower_bounds")? {
@@ -177,18 +187,15 @@ pub(crate) fn gmm_fit<'py>(
     gm.means_init = flat(means_init, "means_init")?;
     gm.precisions_init = flat(precisions_init, "precisions_init")?;
     gm.check().map_err(value_err)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let (model, labels_out) = with_view!(data, v => {
-        py.detach(|| {
-            in_pool(n_threads, || -> gaussmix_core::Result<_> {
-                let model = gm.fit_with(v, previous.as_ref(), None)?;
-                let labels = if return_labels { Some(model.predict(v)?) } else { None };
-                Ok((model, labels))
-            })
+        interruptible(py, &threads, |monitor| {
+            let model = gm.fit_with(v, previous.as_ref(), Some(monitor))?;
+            let labels = if return_labels { Some(model.predict(v)?) } else { None };
+            Ok((model, labels))
         })
-    })
-    .map_err(PyValueError::new_err)?
-    .map_err(value_err)?;
+    })?;
     let out = model_dict(py, &model)?;
     if let Some(l) = labels_out {
         out.set_item("labels", labels(py, l))?;
@@ -235,6 +242,7 @@ fn predict_any<'py>(
     what: Output,
 ) -> PyResult<Bound<'py, PyAny>> {
     let m = model_from_dict(model, Source::PrecisionsCholesky)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     enum Out {
         L(Vec<usize>),
@@ -242,16 +250,19 @@ fn predict_any<'py>(
     }
     let out = with_view!(data, v => {
         py.detach(|| {
-            in_pool(n_threads, || -> gaussmix_core::Result<Out> {
+            threads.run(|| -> gaussmix_core::Result<Out> {
                 Ok(match what {
                     Output::Labels => Out::L(m.predict(v)?),
-                    Output::Proba => Out::F(m.predict_proba(v)?),
+                    Output::Proba => {
+                        let mut p = m.predict_proba(v)?;
+                        nan_rows_without_mass(&mut p, m.n_components());
+                        Out::F(p)
+                    }
                     Output::ScoreSamples => Out::F(m.score_samples(v)?),
                 })
             })
         })
     })
-    .map_err(PyValueError::new_err)?
     .map_err(value_err)?;
     let n = data.n_samples();
     match out {
@@ -260,6 +271,21 @@ fn predict_any<'py>(
             Output::Proba => array(py, f, &[n, m.n_components()]),
             _ => array(py, f, &[n]),
         },
+    }
+}
+
+/// Sets to NaN each row of `proba` (`k` per row) whose probabilities do not sum to about 1.
+///
+/// The engine gives a row of zeros for a row whose likelihood is 0 under every component (its
+/// log-likelihood `-inf`: an extreme row such as `[-1e300, 1e300, 0]`); scikit-learn's rows
+/// are NaN there (`exp(-inf - -inf)`), and a row of probabilities must sum to 1 or say that it
+/// cannot.
+fn nan_rows_without_mass(proba: &mut [f64], k: usize) {
+    for row in proba.chunks_exact_mut(k) {
+        let total: f64 = row.iter().sum();
+        if total.is_nan() || (total - 1.0).abs() > 1e-6 {
+            row.fill(f64::NAN);
+        }
     }
 }
 
@@ -301,15 +327,34 @@ pub(crate) fn gmm_score_samples<'py>(
 
 /// Draws `n_samples` points from the model: `(X (n_samples, n_features), labels (n_samples,))`,
 /// grouped by component as scikit-learn's `sample`.
+///
+/// A size whose output cannot be allocated (`n_samples × n_features` floats and `n_samples`
+/// labels, or more than the address space) is a `MemoryError` naming `n_samples`, raised
+/// before any drawing.
 #[pyfunction]
 #[pyo3(signature = (model, n_samples, seed=0))]
 pub(crate) fn gmm_sample<'py>(
     py: Python<'py>,
     model: &Bound<'py, PyDict>,
-    n_samples: usize,
+    n_samples: &Bound<'py, PyAny>,
     seed: u64,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let m = model_from_dict(model, Source::Covariances)?;
+    let n_samples: usize = match n_samples.extract() {
+        Ok(n) => n,
+        Err(_) if n_samples.gt(0)? => {
+            return Err(PyMemoryError::new_err(format!(
+                "sampling n_samples = {n_samples} points of {} features would need more \
+                 memory than can be addressed; ask for less",
+                m.n_features()
+            )));
+        }
+        Err(_) => {
+            return Err(PyValueError::new_err(format!(
+                "invalid parameter n_samples: must be an integer >= 1, got {n_samples}"
+            )));
+        }
+    };
     let (x, l) = py.detach(|| m.sample(n_samples, seed)).map_err(value_err)?;
     PyTuple::new(
         py,
@@ -338,11 +383,11 @@ pub(crate) fn sufficient_statistics<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let m = model_from_dict(model, Source::PrecisionsCholesky)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let stats = with_view!(data, v => {
-        py.detach(|| in_pool(n_threads, || m.sufficient_statistics(v)))
+        py.detach(|| threads.run(|| m.sufficient_statistics(v)))
     })
-    .map_err(PyValueError::new_err)?
     .map_err(value_err)?;
     stats_dict(py, &stats)
 }

@@ -5,8 +5,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{array, f64_array, in_pool, labels, shape_str, value_err};
+use crate::convert::{array, f64_array, labels, shape_str, value_err};
 use crate::input::{input, with_view};
+use crate::threads::{Threads, interruptible};
 
 /// Centres `(K, d)` from a Python array.
 fn centers(c: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, usize, usize)> {
@@ -59,11 +60,12 @@ pub(crate) fn kmeans_fit<'py>(
         .tol(tol)
         .seed(seed);
     km.check(None).map_err(value_err)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let d = with_view!(data, v => v.n_features());
-    let model = with_view!(data, v => py.detach(|| in_pool(n_threads, || km.fit(v))))
-        .map_err(PyValueError::new_err)?
-        .map_err(value_err)?;
+    let model = with_view!(data, v => {
+        interruptible(py, &threads, |monitor| km.fit_with(v, Some(monitor)))
+    })?;
     let out = PyDict::new(py);
     out.set_item(
         "cluster_centers",
@@ -91,10 +93,9 @@ pub(crate) fn kmeans_predict<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let m = model(centers)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
-    let l = with_view!(data, v => py.detach(|| in_pool(n_threads, || m.predict(v))))
-        .map_err(PyValueError::new_err)?
-        .map_err(value_err)?;
+    let l = with_view!(data, v => py.detach(|| threads.run(|| m.predict(v)))).map_err(value_err)?;
     Ok(labels(py, l))
 }
 
@@ -108,10 +109,10 @@ pub(crate) fn kmeans_transform<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let m = model(centers)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
-    let t = with_view!(data, v => py.detach(|| in_pool(n_threads, || m.transform(v))))
-        .map_err(PyValueError::new_err)?
-        .map_err(value_err)?;
+    let t =
+        with_view!(data, v => py.detach(|| threads.run(|| m.transform(v)))).map_err(value_err)?;
     array(py, t, &[data.n_samples(), m.n_clusters()])
 }
 
@@ -125,8 +126,7 @@ pub(crate) fn kmeans_inertia<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<f64> {
     let m = model(centers)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
-    with_view!(data, v => py.detach(|| in_pool(n_threads, || m.inertia_of(v))))
-        .map_err(PyValueError::new_err)?
-        .map_err(value_err)
+    with_view!(data, v => py.detach(|| threads.run(|| m.inertia_of(v)))).map_err(value_err)
 }

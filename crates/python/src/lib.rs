@@ -4,13 +4,15 @@
 //! (`gaussmix.GaussianMixture`, `gaussmix.KMeans`) are Python classes on top of it. Input data
 //! of dtype float32 or float64 laid out row-major is read in place (never copied); other
 //! layouts are copied once into row-major order. The GIL is released during fits and
-//! predictions. Every engine error is raised as `ValueError` with the engine's message.
+//! predictions, and a fit stops on Ctrl-C (KeyboardInterrupt). Every engine error is raised as
+//! `ValueError` with the engine's message (a `MemoryError` for an output too large to allocate).
 
 mod convert;
 mod gmm;
 mod input;
 mod kmeans;
 mod partial;
+mod threads;
 
 use pyo3::prelude::*;
 
@@ -35,6 +37,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("CONVERGENCE_WARNING", gaussmix_core::CONVERGENCE_WARNING)?;
     m.add("BLOCK_ROWS", gaussmix_core::BLOCK_ROWS)?;
+    m.add("MAX_THREADS", threads::MAX_THREADS)?;
+    m.add("CACHED_POOLS", threads::CACHED_POOLS)?;
+    m.add("MAX_COUNT", usize::MAX)?;
+    m.add(
+        "NonFiniteError",
+        m.py().get_type::<convert::NonFiniteError>(),
+    )?;
+    m.add_function(wrap_pyfunction!(threads::_cached_pools, m)?)?;
     m.add_function(wrap_pyfunction!(_data_pointer, m)?)?;
     m.add_function(wrap_pyfunction!(_last_data_pointer, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::gmm_fit, m)?)?;

@@ -20,9 +20,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
 
-use crate::convert::{array, f64_array, in_pool, shape_str, value_err};
+use crate::convert::{array, f64_array, shape_str, value_err};
 use crate::gmm::stats_dict;
 use crate::input::{input, with_view};
+use crate::threads::Threads;
 
 /// Rows per segment: a constant of the computation, never derived from the thread count.
 const SEGMENT_ROWS: usize = 1 << 15;
@@ -85,11 +86,10 @@ pub(crate) fn kmeans_partial<'py>(
     let model = centers_model(centers)?;
     let (k, d) = (model.n_clusters(), model.n_features());
     let off = offset_array(offset, d)?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
-    let pass =
-        with_view!(data, v => py.detach(|| in_pool(n_threads, || model.lloyd_pass(v, &off))))
-            .map_err(PyValueError::new_err)?
-            .map_err(value_err)?;
+    let pass = with_view!(data, v => py.detach(|| threads.run(|| model.lloyd_pass(v, &off))))
+        .map_err(value_err)?;
     let dict = PyDict::new(py);
     dict.set_item("n_samples", pass.n_samples)?;
     dict.set_item("counts", array(py, pass.counts, &[k])?)?;
@@ -125,11 +125,10 @@ pub(crate) fn kmeans_farthest<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let model = centers_model(centers)?;
     let off = offset_array(offset, model.n_features())?;
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
-    let top =
-        with_view!(data, v => py.detach(|| in_pool(n_threads, || model.farthest_rows(v, &off, n))))
-            .map_err(PyValueError::new_err)?
-            .map_err(value_err)?;
+    let top = with_view!(data, v => py.detach(|| threads.run(|| model.farthest_rows(v, &off, n))))
+        .map_err(value_err)?;
     let idx: Vec<i64> = top.iter().map(|t| t.0 as i64).collect();
     let dist: Vec<f64> = top.iter().map(|t| t.1).collect();
     let lab: Vec<i64> = top.iter().map(|t| t.2 as i64).collect();
@@ -150,11 +149,12 @@ pub(crate) fn column_moments<'py>(
     x: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
 ) -> PyResult<(usize, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let n = data.n_samples();
     let (d, res) = with_view!(data, v => {
         let d = v.n_features();
-        (d, py.detach(|| in_pool(n_threads, || -> gaussmix_core::Result<_> {
+        (d, py.detach(|| threads.run(|| -> gaussmix_core::Result<_> {
             v.check_finite()?;
             let mut mean = vec![0.0; d];
             for s in segments(n, |a, b| {
@@ -187,7 +187,7 @@ pub(crate) fn column_moments<'py>(
             Ok((mean, m2))
         })))
     });
-    let (mean, m2) = res.map_err(PyValueError::new_err)?.map_err(value_err)?;
+    let (mean, m2) = res.map_err(value_err)?;
     Ok((n, array(py, mean, &[d])?, array(py, m2, &[d])?))
 }
 
@@ -218,6 +218,7 @@ pub(crate) fn responsibility_statistics<'py>(
         )));
     }
     let k = ss[0];
+    let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let n = data.n_samples();
     enum Owned {
@@ -254,10 +255,9 @@ pub(crate) fn responsibility_statistics<'py>(
         Owned::Labels(v) => Responsibilities::Labels(v),
         Owned::Soft(v) => Responsibilities::Soft(v),
     };
-    let s = with_view!(data, v => py.detach(|| in_pool(n_threads, || {
+    let s = with_view!(data, v => py.detach(|| threads.run(|| {
         SufficientStats::from_responsibilities(t, v, &sh, k, r)
     })))
-    .map_err(PyValueError::new_err)?
     .map_err(value_err)?;
     stats_dict(py, &s)
 }

@@ -403,3 +403,158 @@ def test_worker_killed_mid_fit_does_not_change_the_result(client, data):
     client.wait_for_workers(2, timeout=60)
     assert victim not in set(client.scheduler_info()["workers"])
     assert pid not in client.run(os.getpid).values()
+
+
+# -- real data: empty chunks, dtypes, NaN, wrong chunk shapes, non-numeric input ----------------
+
+
+def _filtered(data):
+    """``data`` through a boolean filter on a Dask array: chunks 1 and 3 (of 8) come out empty,
+    and every chunk size is unknown (NaN) until computed, as after ``Xd[Xd[:, 0] > t]``."""
+    keep = np.ones(N, dtype=bool)
+    keep[CHUNK:2 * CHUNK] = False
+    keep[3 * CHUNK:4 * CHUNK] = False
+    keep[::5] = False
+    Xd = da.from_array(data, chunks=(CHUNK, -1))
+    return Xd[da.from_array(keep, chunks=CHUNK)], data[keep]
+
+
+def test_empty_chunks_contribute_nothing(client, data):
+    Xf, X = _filtered(data)
+    assert np.isnan(Xf.chunks[0]).all()
+    assert 0 in Xf.compute_chunk_sizes().chunks[0]
+    start = inits(X, "full")
+    ref = gaussmix.GaussianMixture(K, **start).fit(X)
+    g = gd.GaussianMixture(K, **start).fit(Xf)
+    assert_same_fit(g, ref)
+    # The initialisations that sample rows or draw per-row responsibilities run over them too.
+    for init_params in ("kmeans", "random"):
+        with pytest.warns(ConvergenceWarning):
+            gi = gd.GaussianMixture(K, init_params=init_params, max_iter=2, tol=0,
+                                    random_state=0).fit(Xf)
+        assert gi.n_iter_ == 2 and np.isfinite(gi.lower_bound_)
+    # Predictions of arrays with empty chunks, of unknown or known sizes.
+    known = Xf.compute_chunk_sizes()
+    np.testing.assert_array_equal(g.predict(Xf).compute(), ref.predict(X))
+    np.testing.assert_array_equal(g.predict(known).compute(), ref.predict(X))
+    assert_close(g.predict_proba(known).compute(), ref.predict_proba(X), 1e-9)
+    assert_close(g.score_samples(Xf).compute(), ref.score_samples(X), 1e-9)
+    np.testing.assert_allclose(g.score(known), ref.score(X), rtol=1e-9)
+    np.testing.assert_allclose(g.bic(Xf), ref.bic(X), rtol=1e-9)  # its rows counted
+    np.testing.assert_allclose(g.aic(known), ref.aic(X), rtol=1e-9)
+    km_ref = gaussmix.KMeans(K, init=X[:K], n_init=1).fit(X)
+    km = gd.KMeans(K, init=X[:K], n_init=1).fit(Xf)
+    assert_close(km.cluster_centers_, km_ref.cluster_centers_)
+    np.testing.assert_array_equal(km.labels_.compute(), km_ref.labels_)
+    np.testing.assert_array_equal(km.predict(Xf).compute(), km_ref.predict(X))
+    assert_close(km.transform(known).compute(), km_ref.transform(X), 1e-9)
+    np.testing.assert_allclose(km.score(Xf), km_ref.score(X), rtol=1e-9)
+    assert gd.KMeans(K, random_state=0).fit(Xf).n_iter_ >= 1
+    # All empty: the one error.
+    nothing = Xf[Xf[:, 0] > 1e9]
+    for est in (gd.GaussianMixture(K), gd.KMeans(K)):
+        with pytest.raises(ValueError, match="no rows"):
+            est.fit(nothing)
+
+
+def _delayed(f):
+    from dask import delayed
+
+    return delayed(f)
+
+
+def _boom():
+    raise AssertionError("a task ran")
+
+
+def test_complex_input_is_refused_before_any_task(client, data, tmp_path):
+    lazy = da.from_delayed(_delayed(_boom)(), shape=(N, D), dtype=np.complex128)
+    g = gd.GaussianMixture(K, random_state=0).fit(da.from_array(data, chunks=(FEW, -1)))
+    for call in (gd.GaussianMixture(K).fit, gd.KMeans(K).fit, g.predict, g.score, g.bic):
+        with pytest.raises(ValueError, match="Complex data not supported"):
+            call(lazy)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        gd.GaussianMixture(K).fit(data + 1j)
+    path = tmp_path / "complex.npy"
+    np.save(path, data + 0j)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        gd.GaussianMixture(K).fit([str(path)])
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        gd.from_npy([str(path)])
+
+
+def test_nan_is_reported_by_global_row_and_the_estimator_called(client, data):
+    bad = data.copy()
+    bad[2500, 1] = np.nan  # chunk 6 of CHUNK rows, its row 58
+    Xd = da.from_array(bad, chunks=(CHUNK, -1))
+    start = inits(data, "full")
+    where = r"nan at row 2500, column 1 \(0-based, counted over the whole data\)"
+    cases = [
+        (gd.GaussianMixture(K), "GaussianMixture.fit"),  # in the sample gathered to the client
+        (gd.GaussianMixture(K, init_sample_size=50, random_state=0), "GaussianMixture.fit"),
+        (gd.GaussianMixture(K, init_params="random"), "GaussianMixture.fit"),
+        (gd.GaussianMixture(K, **start), "GaussianMixture.fit"),  # in an E-step on a worker
+        (gd.KMeans(K), "KMeans.fit"),
+        (gd.KMeans(K, init=data[:K], n_init=1), "KMeans.fit"),
+    ]
+    for est, who in cases:
+        with pytest.raises(ValueError, match=where) as e:
+            est.fit(Xd)
+        assert str(e.value).startswith(who), str(e.value)
+    g = gd.GaussianMixture(K, **start).fit(data)
+    with pytest.raises(ValueError, match="GaussianMixture.predict: the data contains " + where):
+        g.predict(Xd).compute()
+    with pytest.raises(ValueError, match="GaussianMixture.score: the data contains " + where):
+        g.score(Xd)
+
+
+def test_a_chunk_delivering_another_shape_than_declared_is_named(client, data):
+    good = da.from_array(data[:1000], chunks=(500, -1))
+    short = da.from_delayed(_delayed(lambda: data[:450])(), shape=(500, D), dtype=np.float64)
+    narrow = da.from_delayed(_delayed(lambda: data[:500, :2])(), shape=(500, D),
+                             dtype=np.float64)
+    start = inits(data, "full")
+    for wrong, found in ((short, r"\(450, 4\)"), (narrow, r"\(500, 2\)")):
+        Xd = da.concatenate([good, wrong])  # the wrong chunk is chunk 2, rows 1000 to 1500
+        msg = (r"chunk 2 \(rows 1000 to 1500 of the data\) delivered ndarray of shape "
+               + found + r" where its Dask array declares a chunk of shape \(500, 4\)")
+        for call in (gd.GaussianMixture(K, **start).fit, gd.GaussianMixture(K).fit,
+                     gd.KMeans(K).fit):
+            with pytest.raises(ValueError, match=msg):
+                call(Xd)
+        g = gd.GaussianMixture(K, **start).fit(good)
+        with pytest.raises(ValueError, match=msg):
+            g.predict(Xd).compute()
+        with pytest.raises(ValueError, match=msg):
+            g.bic(Xd)
+
+
+def test_input_that_is_not_numeric_is_a_value_error(client, data):
+    Xd = da.from_array(data, chunks=(FEW, -1))
+    g = gd.GaussianMixture(K, random_state=0).fit(Xd)
+    km = gd.KMeans(K, random_state=0).fit(Xd)
+    strings = data[:20].astype(str)
+    bad = [
+        {"a": 1},
+        np.zeros(20, dtype=[(c, float) for c in "abcd"]),
+        strings,
+        strings.tolist(),
+        da.from_array(strings, chunks=(10, -1)),
+        da.from_array(data[:20].astype(object), chunks=(10, -1)),
+        np.zeros((20, D), dtype="datetime64[s]"),
+        np.array([[{"a": 1}] * D] * 20, dtype=object),
+    ]
+    for X in bad:
+        calls = [gd.GaussianMixture(K).fit, gd.KMeans(K).fit, g.predict, g.predict_proba,
+                 g.score_samples, g.score, g.bic, km.predict, km.transform, km.score]
+        for call in calls:
+            with pytest.raises(ValueError) as e:
+                call(X)
+            assert type(e.value) is ValueError, (call, type(X), e.value)
+    # Numbers in other dtypes are numbers: bool and integers are taken as float64.
+    ints = np.round(data * 100).astype(np.int64)
+    gi = gd.GaussianMixture(K, **inits(data, "diag"), covariance_type="diag").fit(
+        da.from_array(ints, chunks=(FEW, -1)))
+    ref = gaussmix.GaussianMixture(K, **inits(data, "diag"), covariance_type="diag").fit(
+        ints.astype(float))
+    assert_close(gi.means_, ref.means_, 1e-9)

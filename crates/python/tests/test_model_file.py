@@ -181,3 +181,123 @@ def test_public_names():
     for name in ("GaussianMixture", "KMeans", "load_model", "save_model", "stats",
                  "ConvergenceWarning"):
         assert hasattr(gaussmix, name)
+
+
+def _saved(tmp_path, est):
+    save_model(est, tmp_path / "m.json")
+    return json.loads((tmp_path / "m.json").read_text())
+
+
+def _gmm_file(tmp_path):
+    return _saved(tmp_path, GaussianMixture(2, covariance_type="diag", random_state=0)
+                  .fit(dataset("blobs")))
+
+
+def _kmeans_file(tmp_path):
+    return _saved(tmp_path, KMeans(2, random_state=0).fit(dataset("blobs")))
+
+
+def _edit(make, **changes):
+    def edit(tmp_path):
+        obj = make(tmp_path)
+        obj.update(changes)
+        return json.dumps(obj).encode()
+    return edit
+
+
+def _raw(make, key, text):
+    """The file with ``key``'s value written as ``text`` (JSON json.dumps cannot write)."""
+    def edit(tmp_path):
+        obj = make(tmp_path)
+        obj[key] = "@@"
+        return json.dumps(obj).replace('"@@"', text).encode()
+    return edit
+
+
+@pytest.mark.parametrize(
+    "contents, needle",
+    [
+        (lambda p: b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (lambda p: json.dumps(_gmm_file(p)).encode("utf-16"), "not UTF-8"),
+        (lambda p: bytes(range(256)), "not UTF-8"),
+        (lambda p: b"\xef\xbb\xbf" + json.dumps(_gmm_file(p)).encode(), "not valid JSON"),
+        (_raw(_gmm_file, "weights", "[NaN, 0.5]"), "NaN"),
+        (lambda p: b'{"format": "gaussmix-model", "version": 1, "n": 1' + b"0" * 5000 + b"}",
+         "not valid JSON"),
+        (_edit(_gmm_file, converged="no"), "converged"),
+        (_edit(_gmm_file, n_iter=-1), "n_iter"),
+        (_edit(_gmm_file, n_iter=10**30), "n_iter"),
+        (_edit(_gmm_file, n_iter=2.5), "n_iter"),
+        (_edit(_gmm_file, n_iter=True), "n_iter"),
+        (_edit(_gmm_file, lower_bound="high"), "lower_bound"),
+        (_edit(_gmm_file, lower_bounds="low"), "lower_bounds"),
+        (_edit(_gmm_file, lower_bounds=[1.0, None]), "lower_bounds"),
+        (_edit(_gmm_file, weights=["0.5", "0.5"]), "weights"),
+        (_edit(_gmm_file, weights=[True, 0.0]), "weights"),
+        (_edit(_gmm_file, means=[[1.0, 2.0], [3.0, [4.0]]]), "means"),
+        (_raw(_gmm_file, "covariances", "[[1e400, 1.0], [1.0, 1.0]]"), "covariances"),
+        (_edit(_kmeans_file, n_iter=None), "n_iter"),
+        (_edit(_kmeans_file, converged=1), "converged"),
+        (_edit(_kmeans_file, inertia="x"), "inertia"),
+        (_edit(_kmeans_file, centers=[[1, 2], [3, "4"]]), "centers"),
+    ],
+)
+def test_malformed_files_are_value_errors_naming_the_file(tmp_path, contents, needle):
+    path = tmp_path / "bad file.json"
+    path.write_bytes(contents(tmp_path))
+    with pytest.raises(ValueError, match=needle) as e:
+        load_model(path)
+    assert type(e.value) is ValueError
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_covariances_must_agree_with_precisions_cholesky(tmp_path, covariance_type):
+    X = dataset("stretched")
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    obj = _saved(tmp_path, gm)
+    # Written by one fit: they agree (to rounding) and the file loads; so does a file whose
+    # covariances are off in the 12th digit.
+    close = dict(obj, covariances=(np.asarray(obj["covariances"]) * (1 + 1e-12)).tolist())
+    (tmp_path / "close.json").write_text(json.dumps(close))
+    assert load_model(tmp_path / "close.json").n_components == 3
+    # Covariances four times too large: sample would use them, predict the factors.
+    far = dict(obj, covariances=(np.asarray(obj["covariances"]) * 4).tolist())
+    (tmp_path / "far.json").write_text(json.dumps(far))
+    with pytest.raises(ValueError, match="describe different models") as e:
+        load_model(tmp_path / "far.json")
+    assert "far.json" in str(e.value)
+    with pytest.raises(ValueError, match="describe different models"):
+        GaussianMixture.from_params(
+            {"covariance_type": covariance_type, "weights": gm.weights_, "means": gm.means_,
+             "covariances": gm.covariances_ * 4, "precisions_cholesky": gm.precisions_cholesky_}
+        )
+    # An estimator edited that way is not written either.
+    gm.covariances_ = gm.covariances_ * 4
+    with pytest.raises(ValueError, match="describe different models"):
+        save_model(gm, tmp_path / "edited.json")
+    assert not (tmp_path / "edited.json").exists()
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_what_save_model_writes_load_model_reads(tmp_path, init_params, covariance_type):
+    X = dataset("blobs")
+    for max_iter in (0, 1, 100):
+        gm = GaussianMixture(4, covariance_type=covariance_type, init_params=init_params,
+                             max_iter=max_iter, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gm.fit(X)
+        path = tmp_path / f"m{max_iter}.json"
+        try:
+            save_model(gm, path)
+        except ValueError as e:
+            # Only the initialisation-only fits whose weights scikit-learn leaves unnormalised.
+            assert max_iter == 0 and init_params in ("k-means++", "random_from_data"), e
+            assert "sum to" in str(e) and "max_iter" in str(e)
+            assert not path.exists() and not list(tmp_path.glob(".gaussmix-*"))
+            continue
+        back = load_model(path)
+        np.testing.assert_array_equal(back.weights_, gm.weights_)
+        np.testing.assert_array_equal(back.predict(X), gm.predict(X))

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
 
+from . import _core
 from ._compat import HAVE_SKLEARN
 
 FLOAT_DTYPES = (np.float64, np.float32)
+
+#: The largest count the engine takes (``n_components``, ``n_init``, ``max_iter``, ...).
+MAX_COUNT = _core.MAX_COUNT
+#: The largest ``n_threads`` (a pool's threads are all started when it is made).
+MAX_THREADS = _core.MAX_THREADS
 
 
 def validate_params(estimator, rules):
@@ -16,9 +23,9 @@ def validate_params(estimator, rules):
 
     With scikit-learn, its constraint system does it (``_parameter_constraints``, raising its
     ``InvalidParameterError``, a ValueError). Without it, ``rules`` is used: a dict of
-    name -> (kind, allowed) with kind "int>=" (an integer at least ``allowed``), "real>=" (a
-    real at least ``allowed``), "str" (one of the strings in ``allowed``), "bool", or
-    "int>=|none" (an integer at least ``allowed``, or None).
+    name -> (kind, allowed) with kind "int>=" (an integer at least ``allowed``, or in the
+    closed range ``allowed`` when it is a pair), "real>=" (a real at least ``allowed``), "str"
+    (one of the strings in ``allowed``), "bool", or "int>=|none" (as "int>=", or None).
     """
     if HAVE_SKLEARN:
         estimator._validate_params()
@@ -29,12 +36,14 @@ def validate_params(estimator, rules):
         if kind == "int>=|none" and v is None:
             continue
         if kind in ("int>=", "int>=|none"):
+            lo, hi = allowed if isinstance(allowed, tuple) else (allowed, None)
             ok = (
                 isinstance(v, numbers.Integral)
                 and not isinstance(v, bool)
-                and v >= allowed
+                and v >= lo
+                and (hi is None or v <= hi)
             )
-            want = f"an int in the range [{allowed}, inf)"
+            want = f"an int in the range [{lo}, {'inf)' if hi is None else f'{hi}]'}"
         elif kind == "real>=":
             ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= allowed
             want = f"a float in the range [{allowed}, inf)"
@@ -60,3 +69,46 @@ def float_array(value, name, shape):
             f"but got {a.shape}"
         )
     return a
+
+
+def engine_count(estimator, name, clamp=False):
+    """The integer parameter ``name`` as the engine takes it: at most ``MAX_COUNT``, larger
+    values clamped (``clamp``, for ``max_iter``, whose meaning survives) or refused naming it
+    (the constraints refuse them first; this is the last line)."""
+    v = int(getattr(estimator, name))
+    if v > MAX_COUNT:
+        if clamp:
+            return MAX_COUNT
+        raise ValueError(
+            f"The {name!r} parameter of {type(estimator).__name__} must be an int in the "
+            f"range [1, {MAX_COUNT}]. Got {v!r} instead."
+        )
+    return v
+
+
+def engine_real(estimator, name):
+    """The real parameter ``name`` as a float, or a ValueError naming it when it is an integer
+    too large for one (``tol=10**400``)."""
+    v = getattr(estimator, name)
+    try:
+        return float(v)
+    except OverflowError:
+        raise ValueError(
+            f"The {name!r} parameter of {type(estimator).__name__} must be a float. Got an "
+            f"integer too large for one ({v!r}) instead."
+        ) from None
+
+
+@contextlib.contextmanager
+def unchanged_on_error(estimator, names=("n_features_in_", "feature_names_in_")):
+    """Undoes what a fit set before it failed (the input checks set ``n_features_in_`` first):
+    a fit that raises, or that Ctrl-C stops, leaves the estimator as it was (unfitted, or with
+    its previous model)."""
+    before = {k: vars(estimator)[k] for k in names if k in vars(estimator)}
+    try:
+        yield
+    except BaseException:
+        for k in names:
+            vars(estimator).pop(k, None)
+        vars(estimator).update(before)
+        raise

@@ -71,8 +71,16 @@ except ImportError:
     def validate_data(
         estimator, X, reset=True, dtype=None, ensure_min_samples=1, **_ignored
     ):
-        """Takes X as a 2-D float array (float32 kept, anything else as float64)."""
+        """Takes X as a 2-D float array (float32 kept, anything else as float64); with
+        ``dtype="numeric"``, as scikit-learn, strings and structured arrays are refused."""
         X = np.asarray(X)
+        if dtype == "numeric" and X.dtype.kind in "USV":
+            raise ValueError(
+                "dtype='numeric' is not compatible with arrays of bytes/strings."
+                "Convert your data to numeric values explicitly instead."
+            )
+        if dtype == "numeric" and X.ndim != 2:
+            raise ValueError(f"Expected 2D array, got {X.ndim}D array instead.")
         if X.dtype not in (np.float32, np.float64):
             if np.iscomplexobj(X):
                 raise ValueError("Complex data not supported")

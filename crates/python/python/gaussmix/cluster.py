@@ -8,7 +8,15 @@ from numbers import Integral, Real
 import numpy as np
 
 from . import _core
-from ._base import FLOAT_DTYPES, validate_params
+from ._base import (
+    FLOAT_DTYPES,
+    MAX_COUNT,
+    MAX_THREADS,
+    engine_count,
+    engine_real,
+    unchanged_on_error,
+    validate_params,
+)
 from ._compat import (
     HAVE_SKLEARN,
     BaseEstimator,
@@ -50,24 +58,24 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     if HAVE_SKLEARN:
         _parameter_constraints: dict = {
-            "n_clusters": [Interval(Integral, 1, None, closed="left")],
+            "n_clusters": [Interval(Integral, 1, MAX_COUNT, closed="both")],
             "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
-            "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+            "n_init": [StrOptions({"auto"}), Interval(Integral, 1, MAX_COUNT, closed="both")],
             "max_iter": [Interval(Integral, 1, None, closed="left")],
             "tol": [Interval(Real, 0, None, closed="left")],
             "verbose": ["verbose"],
             "random_state": ["random_state"],
             "copy_x": ["boolean"],
             "algorithm": [StrOptions({"lloyd", "elkan"})],
-            "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+            "n_threads": [Interval(Integral, 1, MAX_THREADS, closed="both"), None],
         }
 
     _rules = {
-        "n_clusters": ("int>=", 1),
+        "n_clusters": ("int>=", (1, MAX_COUNT)),
         "max_iter": ("int>=", 1),
         "tol": ("real>=", 0.0),
         "algorithm": ("str", {"lloyd", "elkan"}),
-        "n_threads": ("int>=|none", 1),
+        "n_threads": ("int>=|none", (1, MAX_THREADS)),
     }
 
     def __init__(
@@ -116,14 +124,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if self.n_init is None or isinstance(self.n_init, str):
             raise ValueError(f"n_init must be 'auto' or an int >= 1, got {self.n_init!r}")
         n_init = int(self.n_init)
-        if n_init < 1:
-            raise ValueError(f"n_init must be 'auto' or an int >= 1, got {n_init}")
+        if not 1 <= n_init <= MAX_COUNT:
+            raise ValueError(
+                f"n_init must be 'auto' or an int in the range [1, {MAX_COUNT}], got {n_init}"
+            )
         if not isinstance(init, str) and not callable(init) and n_init != 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init in "
                 f"{type(self).__name__} instead of n_init={n_init}.",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             return 1
         return n_init
@@ -144,6 +154,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def fit(self, X, y=None):
         """Compute k-means clustering; returns self."""
+        with unchanged_on_error(self):
+            return self._fit_checked(X)
+
+    def _fit_checked(self, X):
         validate_params(self, self._rules)
         X = validate_data(self, X, dtype=list(FLOAT_DTYPES))
         n_samples = X.shape[0]
@@ -157,8 +171,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         n_init = self._n_init_for(self.init)
         common = dict(
             n_clusters=int(self.n_clusters),
-            max_iter=int(self.max_iter),
-            tol=float(self.tol),
+            max_iter=engine_count(self, "max_iter", clamp=True),
+            tol=engine_real(self, "tol"),
             n_threads=self._threads(),
         )
         if callable(init):
@@ -191,7 +205,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 f"Number of distinct clusters ({distinct}) found smaller than "
                 f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 

@@ -9,7 +9,16 @@ from numbers import Integral, Real
 import numpy as np
 
 from . import _core
-from ._base import FLOAT_DTYPES, float_array, validate_params
+from ._base import (
+    FLOAT_DTYPES,
+    MAX_COUNT,
+    MAX_THREADS,
+    engine_count,
+    engine_real,
+    float_array,
+    unchanged_on_error,
+    validate_params,
+)
 from ._compat import (
     HAVE_SKLEARN,
     BaseEstimator,
@@ -64,12 +73,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     if HAVE_SKLEARN:
         _parameter_constraints: dict = {
-            "n_components": [Interval(Integral, 1, None, closed="left")],
+            "n_components": [Interval(Integral, 1, MAX_COUNT, closed="both")],
             "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
             "tol": [Interval(Real, 0.0, None, closed="left")],
             "reg_covar": [Interval(Real, 0.0, None, closed="left")],
             "max_iter": [Interval(Integral, 0, None, closed="left")],
-            "n_init": [Interval(Integral, 1, None, closed="left")],
+            "n_init": [Interval(Integral, 1, MAX_COUNT, closed="both")],
             "init_params": [
                 StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
             ],
@@ -80,21 +89,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             "warm_start": ["boolean"],
             "verbose": ["verbose"],
             "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-            "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+            "n_threads": [Interval(Integral, 1, MAX_THREADS, closed="both"), None],
             "on_degenerate": [StrOptions({"error", "reseed"})],
         }
 
     _rules = {
-        "n_components": ("int>=", 1),
+        "n_components": ("int>=", (1, MAX_COUNT)),
         "covariance_type": ("str", set(COVARIANCE_TYPES)),
         "tol": ("real>=", 0.0),
         "reg_covar": ("real>=", 0.0),
         "max_iter": ("int>=", 0),
-        "n_init": ("int>=", 1),
+        "n_init": ("int>=", (1, MAX_COUNT)),
         "init_params": ("str", {"kmeans", "random", "random_from_data", "k-means++"}),
         "warm_start": ("bool", None),
         "verbose_interval": ("int>=", 1),
-        "n_threads": ("int>=|none", 1),
+        "n_threads": ("int>=|none", (1, MAX_THREADS)),
         "on_degenerate": ("str", {"error", "reseed"}),
     }
 
@@ -161,6 +170,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._fit(X, return_labels=True)
 
     def _fit(self, X, return_labels):
+        with unchanged_on_error(self):
+            return self._fit_checked(X, return_labels)
+
+    def _fit_checked(self, X, return_labels):
         validate_params(self, self._rules)
         X = validate_data(self, X, dtype=list(FLOAT_DTYPES), ensure_min_samples=2)
         n_samples, n_features = X.shape
@@ -189,10 +202,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             X,
             n_components=k,
             covariance_type=t,
-            tol=float(self.tol),
-            reg_covar=float(self.reg_covar),
-            max_iter=int(self.max_iter),
-            n_init=int(self.n_init),
+            tol=engine_real(self, "tol"),
+            reg_covar=engine_real(self, "reg_covar"),
+            max_iter=engine_count(self, "max_iter", clamp=True),
+            n_init=engine_count(self, "n_init"),
             init_params=self.init_params,
             warm_start=warm,
             seed=seed_from(self.random_state),
@@ -204,7 +217,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._set_fitted(res)
         self._print_verbose(warm is None)
         if res["convergence_warning"] is not None:
-            warnings.warn(res["convergence_warning"], ConvergenceWarning, stacklevel=3)
+            warnings.warn(res["convergence_warning"], ConvergenceWarning, stacklevel=4)
         return res.get("labels")
 
     def _set_fitted(self, res):
@@ -262,7 +275,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=list(FLOAT_DTYPES))
+        # scikit-learn's mixture takes numeric input here (a ValueError for strings, structured
+        # arrays and other objects that are not arrays of numbers), then the engine's floats.
+        X = validate_data(self, X, reset=False, dtype="numeric")
+        if X.dtype not in FLOAT_DTYPES:
+            X = X.astype(np.float64)
+        return X
 
     def _threads(self):
         return None if self.n_threads is None else int(self.n_threads)
@@ -290,13 +308,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Draw ``n_samples`` points; returns ``(X, y)`` with y the component of each point.
 
         Points are grouped by component, as scikit-learn's. The draws come from the engine's
-        generator seeded from ``random_state`` (an int gives the same draws every call).
+        generator seeded from ``random_state`` (an int gives the same draws every call). A
+        size that cannot be allocated raises MemoryError naming ``n_samples`` before anything is
+        drawn.
         """
         check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. It must be an integer >= 1."
+            )
         if n_samples < 1:
             raise ValueError(
-                "Invalid value for 'n_samples': %d . The sampling requires at "
-                "least one sample." % (self.n_components)
+                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at "
+                "least one sample."
             )
         X, y = _core.gmm_sample(
             self._model(covariances=True), int(n_samples), seed_from(self.random_state)
@@ -367,11 +391,42 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         est._set_fitted(m)
         given = params.get("covariances")
         if given is not None and params.get("precisions_cholesky") is not None:
-            # Both given (a model file holds both): keep both as they are, checking the
-            # covariances as well.
-            _core.gmm_check(
-                {**dict(params), "precisions_cholesky": None}, prefer="covariances"
-            )
+            # Both given (a model file holds both): keep both as they are once they are checked
+            # to describe the same model (sampling uses the covariances, predictions the
+            # precision Cholesky factors).
+            check_consistent(params)
             est.covariances_ = np.array(given, dtype=np.float64)
         est.n_features_in_ = int(m["n_features"])
         return est
+
+
+#: How far apart (relative, per component) the precision Cholesky factors given with a model
+#: and those its covariances give may be: the two come from one fit to rounding (about 1e-15),
+#: while factors of another model differ in the leading digits.
+CONSISTENCY_RTOL = 1e-6
+
+
+def check_consistent(params):
+    """Checks that a model's ``covariances`` and ``precisions_cholesky`` describe the same
+    mixture: the factors the covariances give (computed by the engine, which checks that they
+    are positive definite) equal the given factors to ``CONSISTENCY_RTOL`` of each component's
+    largest entry. Raises ValueError naming the first component that differs."""
+    t = params["covariance_type"]
+    derived = _core.gmm_check(
+        {**dict(params), "precisions_cholesky": None}, prefer="covariances"
+    )["precisions_cholesky"]
+    given = np.asarray(params["precisions_cholesky"], dtype=np.float64)
+    per = 1 if t == "tied" else derived.shape[0]
+    a, b = given.reshape(per, -1), derived.reshape(per, -1)
+    err = np.max(np.abs(a - b), axis=1)
+    scale = np.max(np.abs(b), axis=1)
+    bad = np.flatnonzero(~(err <= CONSISTENCY_RTOL * scale))
+    if bad.size:
+        c = int(bad[0])
+        which = "the tied covariance" if t == "tied" else f"component {c}"
+        raise ValueError(
+            f"covariances and precisions_cholesky describe different models ({which}: the "
+            f"precision Cholesky factor of its covariance differs from the given one by "
+            f"{err[c] / scale[c]:.3g} relative, more than {CONSISTENCY_RTOL:g}); keep both "
+            "from one fitted model, or give only one of them"
+        )

@@ -26,6 +26,8 @@ import numpy as np
 
 FORMAT = "gaussmix-model"
 VERSION = 1
+#: A model file's weights sum to 1 within this (the command line checks the same).
+WEIGHTS_SUM_TOL = 1e-6
 
 
 def _float(v):
@@ -38,7 +40,7 @@ def _nested(a):
 
 
 def _gmm_json(est):
-    from .mixture import covariances_shape
+    from .mixture import check_consistent, covariances_shape
 
     means = np.asarray(est.means_, dtype=np.float64)
     k, d = means.shape
@@ -54,6 +56,19 @@ def _gmm_json(est):
     values = [est.weights_, means, cov, pc, est.lower_bounds_]
     if not all(np.isfinite(np.asarray(v, dtype=np.float64)).all() for v in values):
         raise ValueError("the model contains NaN or infinity; it cannot be written")
+    total = float(np.sum(np.asarray(est.weights_, dtype=np.float64)))
+    if abs(total - 1.0) > WEIGHTS_SUM_TOL:
+        # What load_model (and the command line) would refuse is not written.
+        raise ValueError(
+            f"the weights sum to {total!r}, not 1, so the model cannot be written: a model "
+            "file holds a mixture. An initialisation-only fit (max_iter=0 with "
+            "init_params='random_from_data' or 'k-means++') keeps scikit-learn's unnormalised "
+            "weights N_k / n; fit with max_iter >= 1, or normalise weights_ first"
+        )
+    check_consistent(
+        {"covariance_type": t, "weights": est.weights_, "means": means, "covariances": cov,
+         "precisions_cholesky": pc}
+    )
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -136,18 +151,81 @@ def _count(obj, key):
     return v
 
 
+def _show(v):
+    """A JSON value as the file spells it (shortened), for the errors."""
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(x):
+    """``x`` as a finite float if it is a JSON number (not a bool), else None."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    try:
+        f = float(x)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
+
+
 def _array(obj, key, shape):
+    """``obj[key]``: nested lists of exactly ``shape`` holding finite numbers, as float64."""
     if key not in obj:
         raise ValueError(f"missing {key!r}")
-    try:
-        a = np.asarray(obj[key], dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{key!r} is not an array of numbers ({e})") from None
-    if a.shape != tuple(shape):
-        raise ValueError(f"{key!r} has the wrong shape: expected {tuple(shape)}, found {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{key!r} holds a value that is not a finite number")
-    return a
+    out = []
+
+    def walk(v, dims):
+        if not dims:
+            f = _number(v)
+            if f is None:
+                raise ValueError(f"{key!r} holds {_show(v)}, which is not a finite number")
+            out.append(f)
+            return
+        if not isinstance(v, list):
+            raise ValueError(
+                f"{key!r} has the wrong shape: expected {tuple(shape)}, found {_show(v)} where a "
+                f"list of {dims[0]} was expected"
+            )
+        if len(v) != dims[0]:
+            raise ValueError(
+                f"{key!r} has the wrong shape: expected {tuple(shape)}, found a list of "
+                f"{len(v)} where {dims[0]} were expected"
+            )
+        for item in v:
+            walk(item, dims[1:])
+
+    walk(obj[key], list(shape))
+    return np.asarray(out, dtype=np.float64).reshape(shape)
+
+
+def _optional_bool(obj, key):
+    v = obj.get(key, False)
+    if not isinstance(v, bool):
+        raise ValueError(f"{key!r} must be true or false, found {_show(v)}")
+    return v
+
+
+def _optional_n_iter(obj):
+    from ._base import MAX_COUNT
+
+    v = obj.get("n_iter", 0)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_COUNT:
+        raise ValueError(f"'n_iter' must be an integer from 0 to {MAX_COUNT}, found {_show(v)}")
+    return v
+
+
+def _optional_float(obj, key, null):
+    """``obj[key]``: a finite number, or ``null`` for JSON null or a missing key."""
+    v = obj.get(key)
+    if v is None:
+        return null
+    f = _number(v)
+    if f is None:
+        raise ValueError(f"{key!r} must be a finite number or null, found {_show(v)}")
+    return f
 
 
 def model_from_json(obj, **estimator_params):
@@ -180,7 +258,7 @@ def model_from_json(obj, **estimator_params):
         shape = covariances_shape(t, k, d)
         weights = _array(obj, "weights", (k,))
         total = float(np.sum(weights))
-        if abs(total - 1.0) > 1e-6:
+        if abs(total - 1.0) > WEIGHTS_SUM_TOL:
             # A model file holds a fitted mixture: its weights sum to 1 (the CLI checks the same).
             raise ValueError(f'"weights": the weights sum to {total!r}, not 1')
         params = {
@@ -194,22 +272,23 @@ def model_from_json(obj, **estimator_params):
             params["precisions_cholesky"] = _array(obj, "precisions_cholesky", shape)
         if "covariances" not in params and "precisions_cholesky" not in params:
             raise ValueError('the file needs "covariances" or "precisions_cholesky"')
-        lb = obj.get("lower_bound")
-        params["converged"] = bool(obj.get("converged", False))
-        params["n_iter"] = int(obj.get("n_iter", 0))
-        params["lower_bound"] = -math.inf if lb is None else float(lb)
-        params["lower_bounds"] = np.asarray(obj.get("lower_bounds", []), dtype=np.float64)
+        params["converged"] = _optional_bool(obj, "converged")
+        params["n_iter"] = _optional_n_iter(obj)
+        params["lower_bound"] = _optional_float(obj, "lower_bound", -math.inf)
+        lbs = obj.get("lower_bounds", [])
+        if not isinstance(lbs, list):
+            raise ValueError(f"'lower_bounds' must be a list of numbers, found {_show(lbs)}")
+        params["lower_bounds"] = _array({"lower_bounds": lbs}, "lower_bounds", (len(lbs),))
         return GaussianMixture.from_params(params, **estimator_params)
     if kind == "kmeans":
         k = _count(obj, "n_clusters")
         d = _count(obj, "n_features")
         centers = _array(obj, "centers", (k, d))
-        inertia = obj.get("inertia")
         return KMeans.from_centers(
             centers,
-            inertia=math.nan if inertia is None else float(inertia),
-            n_iter=int(obj.get("n_iter", 0)),
-            converged=bool(obj.get("converged", False)),
+            inertia=_optional_float(obj, "inertia", math.nan),
+            n_iter=_optional_n_iter(obj),
+            converged=_optional_bool(obj, "converged"),
             **estimator_params,
         )
     if kind is None:
@@ -226,14 +305,31 @@ def load_model(path, **estimator_params):
     """
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise OSError(f"cannot read model file {path}: {e.strerror or e}") from e
     try:
-        obj = json.loads(text)
-        return model_from_json(obj, **estimator_params)
-    except json.JSONDecodeError as e:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"invalid model file {path}: not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}); "
+            "a model file is JSON in UTF-8, as gaussmix writes it"
+        ) from None
+    try:
+        obj = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError(
+            f"invalid model file {path}: its JSON is nested too deeply to be a model file"
+        ) from None
+    except ValueError as e:  # json.JSONDecodeError, NaN/Infinity, over-long integers
         raise ValueError(f"invalid model file {path}: not valid JSON ({e})") from None
+    try:
+        return model_from_json(obj, **estimator_params)
     except ValueError as e:
         raise ValueError(f"invalid model file {path}: {e}") from None
+
+
+def _refuse_constant(name):
+    # JSON has no NaN or Infinity; Python's json module would accept them.
+    raise ValueError(f"{name} is not a JSON number")

@@ -1,0 +1,95 @@
+"""Lloyd's algorithm over the workers (k-means, and the mixture's k-means initialisation)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from ._tasks import _farthest, _kmeans_step, _merge_farthest, _merge_kmeans
+
+logger = logging.getLogger("gaussmix.dask")
+
+
+def _lloyd(data, centers, max_iter, tol, n_threads, verbose=0, what="k-means"):
+    """Lloyd's algorithm over all rows, from ``centers``, with the in-memory k-means' rules
+    (data centred on their column means; empty clusters take the farthest rows; stop when no
+    label changes or the centres move less than ``tol`` times the mean feature variance).
+
+    Returns ``(centers, inertia, n_iter, converged, counts)``.
+    """
+    _, offset, mean_var = data.moments()
+    tol_abs = 0.0 if tol == 0 else tol * mean_var
+    k = centers.shape[0]
+    c_int = np.asarray(centers, dtype=np.float64) - offset
+    previous = None
+    converged = reuse = False
+    n_iter = 0
+    step = None
+    for it in range(int(max_iter)):
+        t0 = time.perf_counter()
+        n_iter = it + 1
+        ext = c_int + offset
+        step = data.reduce(
+            "lloyd", _kmeans_step, _merge_kmeans, data.broadcast(ext, "centers"), offset, n_threads
+        )
+        sums, counts = step["sums"].copy(), step["counts"].copy()
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            far = data.reduce(
+                "farthest",
+                _farthest,
+                _merge_farthest,
+                data.broadcast(ext, "centers"),
+                int(empty.size),
+                offset,
+                n_threads,
+                per_part=list(data.starts),
+                merge_args=(int(empty.size),),
+            )
+            for c, i_old, row in zip(empty, far[2], far[3]):
+                v = row - offset
+                sums[i_old] -= v
+                sums[c] = v
+                counts[c] = 1.0
+                counts[i_old] -= 1.0
+        shift = 0.0
+        for c in range(k):
+            if counts[c] > 0:
+                v = sums[c] * (1.0 / counts[c])
+                delta = v - c_int[c]
+                shift += float(np.dot(delta, delta))
+                c_int[c] = v
+        dt = time.perf_counter() - t0
+        logger.info(
+            "%s iteration %d  inertia %.10g  centre shift %.3e  (%d empty)  %.3f s",
+            what, n_iter, step["inertia"], shift, empty.size, dt,
+        )
+        if verbose:
+            print(f"Iteration {it}, inertia {step['inertia']}.")
+        if previous == step["fingerprint"]:
+            # No label changed (the in-memory "strict convergence"): the centres are those of
+            # the last pass, unless an empty cluster was just re-seeded.
+            converged, reuse = True, not empty.size
+            if verbose:
+                print(f"Converged at iteration {it}: strict convergence.")
+            break
+        previous = step["fingerprint"]
+        if shift <= tol_abs:
+            converged = True
+            if verbose:
+                print(
+                    f"Converged at iteration {it}: center shift {shift} within tolerance "
+                    f"{tol_abs}."
+                )
+            break
+    final = c_int + offset
+    if not reuse:
+        # One more pass for the inertia and the cluster sizes under the final centres.
+        step = data.reduce(
+            "lloyd-final", _kmeans_step, _merge_kmeans, data.broadcast(final, "centers"), offset,
+            n_threads,
+        )
+    return final, float(step["inertia"]), n_iter, converged, step["counts"]
+

@@ -6,6 +6,8 @@
 //! - [`GaussianMixture`] (scikit-learn's `GaussianMixture`): `full`, `tied`, `diag` and
 //!   `spherical` covariances, in precision-Cholesky form and log space throughout; the fitted
 //!   [`GaussianMixtureModel`] predicts, scores, samples and reports BIC/AIC.
+//! - [`BayesianGaussianMixture`] (scikit-learn's `BayesianGaussianMixture`): variational
+//!   inference with a Dirichlet process or Dirichlet prior on the weights, on the same engine.
 //! - [`KMeans`] (scikit-learn's `KMeans` with `algorithm="lloyd"`): greedy k-means++ and Lloyd.
 //! - [`SufficientStats`]: the E-step's statistics of a chunk of rows, mergeable, and the M-step
 //!   from them: the building block of out-of-core and distributed fits.
@@ -74,11 +76,13 @@
 //! | `covariance` | the `Kernel` trait and one module per type, `convert` (per-type conversions), `pass` (the fused E-step pass), `estimate` (the M-step) |
 //! | `stats` | [`SufficientStats`] |
 //! | `model` | [`GaussianMixtureModel`] |
-//! | `mixture` | [`GaussianMixture`]: `params`, `init`, `em` (the driver), `reseed` |
+//! | `mixture` | [`GaussianMixture`]: `params`, `init`, `em` (the driver every mixture shares), `reseed` |
+//! | `bayesian` | [`BayesianGaussianMixture`]: `variational` (its mathematics), `model` |
 //!
 //! Identifiers say `center` (scikit-learn's `cluster_centers_`); prose says "centre".
 #![deny(missing_docs)]
 
+mod bayesian;
 mod blocks;
 mod covariance;
 mod data;
@@ -92,6 +96,9 @@ mod monitor;
 mod simd;
 mod stats;
 
+pub use bayesian::BayesianGaussianMixture;
+pub use bayesian::model::{BayesianGaussianMixtureModel, BayesianParts};
+pub use bayesian::variational::{WeightConcentration, WeightConcentrationPriorType};
 pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};

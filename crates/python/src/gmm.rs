@@ -413,7 +413,9 @@ pub(crate) fn stats_dict<'py>(
     out.set_item("n_components", k)?;
     out.set_item("n_features", d)?;
     out.set_item("n_samples", p.n_samples)?;
+    out.set_item("weight", p.weight)?;
     out.set_item("log_likelihood", p.log_likelihood)?;
+    out.set_item("entropy", p.entropy)?;
     out.set_item("shift", array(py, p.shift, &[k, d])?)?;
     out.set_item("center", array(py, p.center, &[d])?)?;
     out.set_item("nk", array(py, p.nk, &[k])?)?;
@@ -449,14 +451,24 @@ fn stats_from_dict(d: &Bound<'_, PyDict>) -> PyResult<SufficientStats> {
         f64_array_shaped(&required(d, key, what)?, key, shape)
     };
     let t1_len = if t == CovarianceType::Tied { nf } else { 0 };
+    let n_samples: u64 = required(d, "n_samples", what)?.extract()?;
     let parts = StatsParts {
         covariance_type: t,
         n_components: k,
         n_features: nf,
         shift: arr("shift", &[k, nf])?,
         center: arr("center", &[nf])?,
-        n_samples: required(d, "n_samples", what)?.extract()?,
+        n_samples,
+        // Statistics without these keys (written before sample weights) weigh each row 1.
+        weight: match optional(d, "weight")? {
+            Some(w) => w.extract()?,
+            None => n_samples as f64,
+        },
         log_likelihood: required(d, "log_likelihood", what)?.extract()?,
+        entropy: match optional(d, "entropy")? {
+            Some(e) => e.extract()?,
+            None => 0.0,
+        },
         nk: arr("nk", &[k])?,
         s1: arr("s1", &[k, nf])?,
         s2: arr("s2", &s2_shape(t, k, nf))?,

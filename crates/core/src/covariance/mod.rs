@@ -22,6 +22,7 @@ pub(crate) mod scatter;
 pub(crate) mod spherical;
 pub(crate) mod tied;
 pub(crate) mod triangular;
+pub(crate) mod wishart;
 
 use std::fmt;
 use std::str::FromStr;

@@ -41,7 +41,12 @@ impl<'a, T: Float> Engine<'a, T> {
     /// One fused pass: log-probabilities, log-likelihood and responsibilities per block, and the
     /// statistics centred on `shift`, merged in block order; with `entropy`, also
     /// `Σ w Σ_k r log r`.
-    pub(crate) fn e_step<K: Kernel>(&self, prep: &K::Prepared, shift: &Shift, entropy: bool) -> Sums {
+    pub(crate) fn e_step<K: Kernel>(
+        &self,
+        prep: &K::Prepared,
+        shift: &Shift,
+        entropy: bool,
+    ) -> Sums {
         self.passes
             .reduce(Layout::FeatureMajor, &self.sums, |s, span, acc| {
                 if entropy {
@@ -174,8 +179,7 @@ fn e_block_impl<K: Kernel, H: Entropy, I: Isa>(
     let x = Block::new(&s.xt, rows);
     let w = s.weighted.then_some(&s.w[..]);
     K::weighted_log_prob(isa, prep, x, &mut s.comp, &mut s.work);
-    let (ll, entropy) =
-        normalize_with::<I, H>(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
+    let (ll, entropy) = normalize_with::<I, H>(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
     acc.log_likelihood += ll;
     acc.entropy += entropy;
     add_rows(acc, w, rows);

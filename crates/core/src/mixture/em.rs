@@ -118,7 +118,9 @@ impl<K: Kernel, T: Float> Source<K> for InMemory<'_, T> {
     fn e_step(&mut self, params: &Params, variational: Option<&[f64]>) -> Result<(Sums, Shift)> {
         Ok(match variational {
             Some(lw) => self.engine.e_step_stats::<K>(params, lw, true),
-            None => self.engine.e_step_stats::<K>(params, &params.log_weights(), false),
+            None => self
+                .engine
+                .e_step_stats::<K>(params, &params.log_weights(), false),
         })
     }
 
@@ -176,7 +178,10 @@ impl External<'_> {
             return Err(Error::ShapeMismatch {
                 what: "the statistics".into(),
                 expected: format!("{t} covariances, {k} components, {d} features"),
-                found: format!("{st} covariances, {sk} components, {} features", stats.n_features()),
+                found: format!(
+                    "{st} covariances, {sk} components, {} features",
+                    stats.n_features()
+                ),
             });
         }
         if shift.is_some_and(|s| s != stats.shift().shift) {
@@ -356,14 +361,19 @@ impl<K: Kernel, S: Source<K>> Em for Gaussian<'_, S, K> {
 
     fn iterate(&mut self, state: GaussianState, iteration: usize) -> Result<(GaussianState, f64)> {
         let g = self;
-        let GaussianState { params, mut reseeds } = state;
+        let GaussianState {
+            params,
+            mut reseeds,
+        } = state;
         let (sums, shift) = g.source.e_step(&params, None)?;
         let info = StepInfo {
             iteration,
             f32_input: g.source.f32_input(),
         };
         let next = estimate::<K>(&sums, &shift, g.p.reg_covar, Weights::Normalized);
-        let params = g.source.factorize(g.p.on_degenerate, &params, next, info, &mut reseeds)?;
+        let params = g
+            .source
+            .factorize(g.p.on_degenerate, &params, next, info, &mut reseeds)?;
         let lower_bound = sums.log_likelihood / sums.weight;
         Ok((GaussianState { params, reseeds }, lower_bound))
     }

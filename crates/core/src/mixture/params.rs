@@ -323,11 +323,19 @@ impl GaussianMixture {
 
 /// Checks initial labels against the rows and the components.
 pub(crate) fn check_labels(labels: &[usize], n_samples: usize, k: usize) -> Result<()> {
-    check_len("init_labels", labels.len(), n_samples, &format!("({n_samples},)"))?;
+    check_len(
+        "init_labels",
+        labels.len(),
+        n_samples,
+        &format!("({n_samples},)"),
+    )?;
     if let Some(i) = labels.iter().position(|&l| l >= k) {
         return Err(invalid(
             "init_labels",
-            format!("init_labels[{i}] = {} is not a component: labels must lie in [0, {k})", labels[i]),
+            format!(
+                "init_labels[{i}] = {} is not a component: labels must lie in [0, {k})",
+                labels[i]
+            ),
         ));
     }
     Ok(())

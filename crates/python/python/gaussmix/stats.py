@@ -34,17 +34,21 @@ covariance_type   str                        of the model they were computed und
 n_components      int K
 n_features        int d
 n_samples         int                        rows summarised
-log_likelihood    float                      sum_i log p(x_i) under the model
+weight            float                      sum_i w_i, their total sample weight
+                                             (n_samples without weights; optional on input)
+log_likelihood    float                      sum_i w_i log p(x_i) under the model
+entropy           float                      sum_i w_i sum_k r_ik log r_ik under a Bayesian
+                                             (variational) model, else 0 (optional on input)
 shift             (K, d)                     the model's means; statistics are centred on
                                              them so that nothing cancels
 center            (d,)                       mean of ``shift`` (the tied scatter's centre)
-nk                (K,)                       sum_i r_ik (responsibility mass)
-s1                (K, d)                     sum_i r_ik (x_i - shift_k)
-s2                full (K, d, d)             sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T
+nk                (K,)                       sum_i w_i r_ik (responsibility mass)
+s1                (K, d)                     sum_i w_i r_ik (x_i - shift_k)
+s2                full (K, d, d)             sum_i w_i r_ik (x_i - shift_k)(x_i - shift_k)^T
                                              (lower triangle filled)
-                  tied (d, d)                sum_i (x_i - center)(x_i - center)^T (lower)
-                  diag, spherical (K, d)     sum_i r_ik (x_i - shift_k)^2
-t1                tied (d,), else (0,)       sum_i (x_i - center)
+                  tied (d, d)                sum_i w_i (x_i - center)(x_i - center)^T (lower)
+                  diag, spherical (K, d)     sum_i w_i r_ik (x_i - shift_k)^2
+t1                tied (d,), else (0,)       sum_i w_i (x_i - center)
 ================  =========================  ==============================================
 
 Statistics merge only when computed under the same model (same ``shift``); merging is
@@ -102,7 +106,9 @@ def merge_statistics(*stats) -> dict:
 def _empty_like(s):
     out = dict(s)
     out["n_samples"] = 0
+    out["weight"] = 0.0
     out["log_likelihood"] = 0.0
+    out["entropy"] = 0.0
     for key in ("nk", "s1", "s2", "t1"):
         out[key] = np.zeros_like(np.asarray(s[key], dtype=np.float64))
     return out
@@ -118,5 +124,6 @@ def m_step(stats, reg_covar=1e-6) -> dict:
 
 
 def lower_bound(stats) -> float:
-    """Mean log-likelihood of the rows summarised by ``stats``."""
-    return float(stats["log_likelihood"]) / int(stats["n_samples"])
+    """(Weighted) mean log-likelihood of the rows summarised by ``stats``."""
+    weight = stats.get("weight", stats["n_samples"])
+    return float(stats["log_likelihood"]) / float(weight)

@@ -71,6 +71,28 @@ impl GaussianMixtureModel {
         self
     }
 
+    /// The E-step's per-component constants of a variational model (see
+    /// [`BayesianGaussianMixtureModel`](crate::BayesianGaussianMixtureModel)), which replace
+    /// `log w_k`; `None` for a plain mixture. A model that carries them has the variational
+    /// E-step in `predict`, `score_samples` and [`GaussianMixtureModel::sufficient_statistics`]
+    /// (whose statistics then include the entropy of the responsibilities).
+    pub fn variational_constants(&self) -> Option<&[f64]> {
+        self.variational.as_deref()
+    }
+
+    /// The same model with the variational E-step constants `constants` `(n_components,)`
+    /// (finite): how a distributed variational fit ships its E-step's model to the workers.
+    pub fn with_variational_constants(self, constants: Vec<f64>) -> Result<Self> {
+        if constants.len() != self.n_components() || constants.iter().any(|v| !v.is_finite()) {
+            return Err(Error::ShapeMismatch {
+                what: "the variational constants".into(),
+                expected: format!("({},) finite values", self.n_components()),
+                found: format!("{} values", constants.len()),
+            });
+        }
+        Ok(self.with_variational(constants))
+    }
+
     /// The E-step's per-component constants: `log w_k`, or the variational expectations.
     pub(crate) fn log_weights(&self) -> Vec<f64> {
         match &self.variational {

@@ -182,6 +182,59 @@ pub struct InputArgs {
     pub threads: Option<usize>,
 }
 
+/// Sample weights.
+#[derive(Debug, Clone, Args)]
+pub struct WeightArgs {
+    /// One weight per row (.npy of any numeric type, finite and non-negative, not all zero): a
+    /// row of weight w counts as w copies of itself.
+    #[arg(long, value_name = "W.npy")]
+    pub sample_weight: Option<PathBuf>,
+}
+
+/// The weights' prior of a Bayesian mixture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bayesian {
+    /// A Dirichlet process: unneeded components get weights near zero (scikit-learn's default).
+    DirichletProcess,
+    /// A Dirichlet distribution.
+    DirichletDistribution,
+}
+
+impl From<Bayesian> for gaussmix_core::WeightConcentrationPriorType {
+    fn from(b: Bayesian) -> Self {
+        match b {
+            Bayesian::DirichletProcess => Self::DirichletProcess,
+            Bayesian::DirichletDistribution => Self::DirichletDistribution,
+        }
+    }
+}
+
+/// The priors of a Bayesian mixture (scikit-learn's defaults from the data when omitted).
+#[derive(Debug, Clone, Args)]
+pub struct PriorArgs {
+    /// The weights' concentration α₀ > 0 [default: 1/k].
+    #[arg(long, value_name = "X", requires = "bayesian", value_parser = positive_f64)]
+    pub weight_concentration_prior: Option<f64>,
+    /// The means' precision β₀ > 0 [default: 1].
+    #[arg(long, value_name = "X", requires = "bayesian", value_parser = positive_f64)]
+    pub mean_precision_prior: Option<f64>,
+    /// The precisions' degrees of freedom ν₀ > d - 1 [default: d].
+    #[arg(
+        long,
+        value_name = "X",
+        requires = "bayesian",
+        allow_hyphen_values = true
+    )]
+    pub degrees_of_freedom_prior: Option<f64>,
+    /// The means' prior mean m₀ (.npy of d values) [default: the data's mean].
+    #[arg(long, value_name = "M.npy", requires = "bayesian")]
+    pub mean_prior: Option<PathBuf>,
+    /// The precisions' prior covariance Ψ₀ (.npy: d × d for full and tied, d values for diag,
+    /// one value for spherical) [default: the data's covariance].
+    #[arg(long, value_name = "C.npy", requires = "bayesian")]
+    pub covariance_prior: Option<PathBuf>,
+}
+
 /// `gaussmix fit`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
@@ -198,8 +251,22 @@ pub struct FitArgs {
     #[arg(long, value_enum, default_value = "kmeans")]
     pub init: GmmInit,
     /// Start EM from the weights, means and covariances of this model file.
-    #[arg(long, value_name = "MODEL.json")]
+    #[arg(long, value_name = "MODEL.json", conflicts_with_all = ["bayesian", "init_labels"])]
     pub init_model: Option<PathBuf>,
+    /// Start from these labels (.npy of integers in [0, k), one per row): one-hot
+    /// responsibilities instead of --init's choice.
+    #[arg(long, value_name = "LABELS.npy")]
+    pub init_labels: Option<PathBuf>,
+    /// Fit a variational Bayesian mixture (scikit-learn's BayesianGaussianMixture) with this
+    /// prior on the weights; -k is then an upper bound on the components.
+    #[arg(long, value_enum, value_name = "PRIOR")]
+    pub bayesian: Option<Bayesian>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub priors: PriorArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub weights: WeightArgs,
     /// Number of initialisations; the best is kept.
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,
@@ -276,6 +343,9 @@ pub struct ScoreArgs {
     /// Print {"mean_log_likelihood", "bic", "aic", "n_samples"} as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub weights: WeightArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub input_args: InputArgs,
@@ -358,6 +428,9 @@ pub struct SelectArgs {
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub weights: WeightArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub input_args: InputArgs,
 }
 
@@ -387,6 +460,9 @@ pub struct KmeansArgs {
     /// Seed of the random number generator.
     #[arg(long, value_name = "N", default_value = "0")]
     pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub weights: WeightArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub input_args: InputArgs,
@@ -483,6 +559,17 @@ fn non_negative_f64(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("{s:?} is not a number"))?;
     if !v.is_finite() || v < 0.0 {
         return Err(format!("must be a finite number >= 0, got {s}"));
+    }
+    Ok(v)
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if !v.is_finite() || v <= 0.0 {
+        return Err(format!("must be a finite number > 0, got {s}"));
     }
     Ok(v)
 }

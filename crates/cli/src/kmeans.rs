@@ -7,7 +7,7 @@ use gaussmix_core::{KMeans, KMeansInit};
 use serde_json::json;
 
 use crate::args::{KmInit, KmeansArgs};
-use crate::input::load;
+use crate::input::load_weighted;
 use crate::output::{Kind, Out, Outputs, check_outputs};
 use crate::{UsageError, limits, modelfile, with_data};
 
@@ -19,7 +19,11 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
             Out::new("--labels", a.labels.as_deref(), Kind::Npy),
             Out::new("--plot", a.plot.as_deref(), Kind::Figure),
         ],
-        &[a.input.as_deref(), a.init_centers.as_deref()],
+        &[
+            a.input.as_deref(),
+            a.init_centers.as_deref(),
+            a.weights.sample_weight.as_deref(),
+        ],
     )?;
     let k = match (a.k, &a.input) {
         (Some(k), _) => k,
@@ -31,7 +35,12 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
             .into());
         }
     };
-    let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
+    let input = load_weighted(
+        a.input.as_deref(),
+        a.input_args.dim,
+        a.quiet || a.json,
+        a.weights.sample_weight.as_deref(),
+    )?;
     let (n, d) = (input.ds.n_samples(), input.ds.n_features());
     // Centres, per-thread sums and the best centres so far (k·d each), labels and distances.
     limits::check_memory(
@@ -109,8 +118,13 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
         } else {
             "did not converge"
         };
+        let kind = if input.weights.is_some() {
+            "weighted inertia"
+        } else {
+            "inertia"
+        };
         println!(
-            "{status} after {} iterations in {seconds:.3} s; inertia {:.6}",
+            "{status} after {} iterations in {seconds:.3} s; {kind} {:.6}",
             model.n_iter(),
             model.inertia()
         );

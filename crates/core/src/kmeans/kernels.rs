@@ -315,3 +315,68 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
     }
     total.sum() + tail
 }
+
+/// Rows gathered from anywhere in the data, eight lanes at a time: what the pruned passes
+/// (k-means++ seeding, bounded Lloyd) compute on, so that every lane gets exactly the value the
+/// block kernels give the same row.
+pub(crate) struct Gathered {
+    /// The centred rows, feature-major: feature `j` of lane `l` at `x[j * LANES + l]`.
+    pub x: Vec<f64>,
+    /// Per-centre results, `out[c * LANES + l]`.
+    pub out: Vec<f64>,
+}
+
+impl Gathered {
+    pub(crate) fn new(d: usize, centers: usize) -> Self {
+        Gathered {
+            x: vec![0.0; d * LANES],
+            out: vec![0.0; centers.max(1) * LANES],
+        }
+    }
+
+    /// Loads up to eight rows of `x`, centred on `offset` (as a loaded block is centred: the
+    /// widened value minus the offset); missing lanes are zero.
+    pub(crate) fn load<T: Float>(&mut self, x: &DataRef<'_, T>, rows: &[usize], offset: &[f64]) {
+        let d = x.n_features();
+        debug_assert!(rows.len() <= LANES);
+        for (l, &i) in rows.iter().enumerate() {
+            for (j, v) in x.row(i).iter().enumerate() {
+                self.x[j * LANES + l] = v.to_f64() - offset[j];
+            }
+        }
+        for l in rows.len()..LANES {
+            for j in 0..d {
+                self.x[j * LANES + l] = 0.0;
+            }
+        }
+    }
+}
+
+dispatch! {
+    /// [`sq_distances`]' exact form for the gathered lanes: `out[t * LANES + l] =
+    /// Σ_j (x_lj - c_tj)²` for each centre `t` of `centers` whose bit is set in `which`, in the
+    /// same order of operations as the block kernel (so the same bits for the same row).
+    pub(crate) fn gathered_sq_distances<>(g: &mut Gathered, centers: &[f64], d: usize, which: u64) => gathered_sq_distances_impl
+}
+
+#[inline(always)]
+fn gathered_sq_distances_impl<I: Isa>(
+    isa: I,
+    g: &mut Gathered,
+    centers: &[f64],
+    d: usize,
+    which: u64,
+) {
+    let mut bits = which;
+    while bits != 0 {
+        let t = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let cc = &centers[t * d..(t + 1) * d];
+        let mut acc = V8::zero(isa);
+        for j in 0..d {
+            let v = V8::load(isa, &g.x[j * LANES..]).sub(V8::splat(isa, cc[j]));
+            acc = v.madd(v, acc);
+        }
+        acc.store(&mut g.out[t * LANES..]);
+    }
+}

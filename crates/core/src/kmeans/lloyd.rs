@@ -184,6 +184,11 @@ impl<'a, T: Float> Lloyd<'a, T> {
         self.passes.x()
     }
 
+    /// The column offset subtracted from every row.
+    pub(crate) fn offset(&self) -> &[f64] {
+        &self.offset
+    }
+
     /// The passes over the data.
     pub(crate) fn passes(&self) -> &Passes<'a, T> {
         &self.passes

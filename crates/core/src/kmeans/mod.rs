@@ -7,6 +7,7 @@
 pub(crate) mod init;
 pub(crate) mod kernels;
 pub(crate) mod lloyd;
+pub(crate) mod plusplus;
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;

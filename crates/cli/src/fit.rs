@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gaussmix_core::{CovarianceType, GaussianMixture, GaussianMixtureModel, Progress};
+use gaussmix_core::{CovarianceType, GaussianMixture, GaussianMixtureModel, Monitor, Phase, Progress};
 use serde_json::json;
 
 use crate::args::{Covariance, Degenerate, FitArgs, SelectArgs, SelectCovariance};
@@ -52,6 +52,66 @@ impl Bar {
     }
 }
 
+/// A fit's time split by [`Phase`]: set-up and initialisations, then iterations (with the passes
+/// that finish them), for `--json`'s `seconds_init` and `seconds_iter`.
+pub struct Split {
+    last: Instant,
+    iterating: bool,
+    init: f64,
+    iter: f64,
+}
+
+impl Split {
+    /// Starts the clock: what comes before the first phase counts as initialisation.
+    pub fn start() -> Self {
+        Split {
+            last: Instant::now(),
+            iterating: false,
+            init: 0.0,
+            iter: 0.0,
+        }
+    }
+
+    fn mark(&mut self) {
+        let now = Instant::now();
+        let dt = (now - self.last).as_secs_f64();
+        if self.iterating {
+            self.iter += dt;
+        } else {
+            self.init += dt;
+        }
+        self.last = now;
+    }
+
+    /// Stops the clock: `(seconds_init, seconds_iter)`.
+    pub fn finish(mut self) -> (f64, f64) {
+        self.mark();
+        (self.init, self.iter)
+    }
+}
+
+impl Monitor for Split {
+    fn phase(&mut self, phase: Phase) {
+        self.mark();
+        self.iterating = matches!(phase, Phase::Iterating { .. });
+    }
+}
+
+/// The progress bar and the time split of a mixture fit.
+struct FitMonitor<'b> {
+    bar: &'b Bar,
+    split: Split,
+}
+
+impl Monitor for FitMonitor<'_> {
+    fn progress(&mut self, p: &Progress) {
+        self.bar.update(p);
+    }
+    fn phase(&mut self, phase: Phase) {
+        self.split.phase(phase);
+    }
+}
+
 /// Runs `gaussmix fit`.
 pub fn fit(a: &FitArgs) -> Result<()> {
     check_outputs(
@@ -63,7 +123,9 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         ],
         &[a.input.as_deref(), a.init_model.as_deref()],
     )?;
+    let loading = Instant::now();
     let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
+    let seconds_load = loading.elapsed().as_secs_f64();
     if a.plot.is_some() {
         crate::plot::check_dims(a.figure.dims, input.ds.n_features())?;
     }
@@ -95,15 +157,17 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     )?;
     let bar = Bar::new(!a.quiet && !a.json, a.max_iter as u64);
     let start = Instant::now();
-    let fitted = with_data!(input, x => {
-        let mut report = |p: &Progress| bar.update(p);
-        gm.fit_with(x, None, Some(&mut report))
-    });
+    let mut monitor = FitMonitor {
+        bar: &bar,
+        split: Split::start(),
+    };
+    let fitted = with_data!(input, x => gm.fit_with(x, None, Some(&mut monitor)));
     bar.finish();
     let model = fitted
         .map_err(|e| explain(e, a.on_degenerate, "-k"))
         .with_context(|| format!("fitting {}", input.name()))?;
     let seconds = start.elapsed().as_secs_f64();
+    let (seconds_init, seconds_iter) = monitor.split.finish();
 
     // Everything is computed first, then written together (all outputs or none).
     let labels = match &a.labels {
@@ -143,6 +207,9 @@ pub fn fit(a: &FitArgs) -> Result<()> {
                 "converged": model.converged(),
                 "lower_bound": finite_or_null(model.lower_bound()),
                 "seconds": seconds,
+                "seconds_load": seconds_load,
+                "seconds_init": seconds_init,
+                "seconds_iter": seconds_iter,
             })
         );
     } else if !a.quiet {

@@ -6,7 +6,8 @@
 //! - [`GaussianMixture`] (scikit-learn's `GaussianMixture`): `full`, `tied`, `diag` and
 //!   `spherical` covariances, in precision-Cholesky form and log space throughout; the fitted
 //!   [`GaussianMixtureModel`] predicts, scores, samples and reports BIC/AIC.
-//! - [`KMeans`] (scikit-learn's `KMeans` with `algorithm="lloyd"`): greedy k-means++ and Lloyd.
+//! - [`KMeans`] (scikit-learn's `KMeans`): greedy k-means++, Lloyd's algorithm and exact
+//!   bound-based k-means (`algorithm`), which give the same result bit for bit.
 //! - [`SufficientStats`]: the E-step's statistics of a chunk of rows, mergeable, and the M-step
 //!   from them: the building block of out-of-core and distributed fits.
 //!
@@ -95,10 +96,10 @@ mod stats;
 pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};
-pub use kmeans::{KMeans, KMeansInit, KMeansModel, LloydPass};
+pub use kmeans::{KMeans, KMeansAlgorithm, KMeansInit, KMeansModel, LloydPass};
 pub use mixture::{GaussianMixture, InitParams, OnDegenerate, StatsSource};
 pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel, Reseed};
-pub use monitor::{Monitor, Progress};
+pub use monitor::{Monitor, Phase, Progress};
 pub use stats::{Responsibilities, StatsParts, SufficientStats};
 
 /// Rows per block of the passes over the data: a constant of the algorithm (never derived from

@@ -337,18 +337,54 @@ impl Gathered {
     /// Loads up to eight rows of `x`, centred on `offset` (as a loaded block is centred: the
     /// widened value minus the offset); missing lanes are zero.
     pub(crate) fn load<T: Float>(&mut self, x: &DataRef<'_, T>, rows: &[usize], offset: &[f64]) {
-        let d = x.n_features();
-        debug_assert!(rows.len() <= LANES);
+        gather_rows(x, rows, offset, &mut self.x);
+    }
+}
+
+dispatch! {
+    /// [`Gathered::load`]: eight features of the eight rows at a time, transposed in registers.
+    fn gather_rows<T: Float>(x: &DataRef<'_, T>, rows: &[usize], offset: &[f64], out: &mut [f64]) => gather_rows_impl
+}
+
+#[inline(always)]
+fn gather_rows_impl<T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    rows: &[usize],
+    offset: &[f64],
+    out: &mut [f64],
+) {
+    let d = x.n_features();
+    debug_assert!(rows.len() <= LANES);
+    let full = d / LANES * LANES;
+    let mut j0 = 0;
+    while j0 < full {
+        let mut v = [V8::zero(isa); LANES];
+        for (t, &i) in rows.iter().enumerate() {
+            v[t] = load8(isa, &x.row(i)[j0..]);
+        }
+        for (t, col) in V8::transpose8(v).into_iter().enumerate() {
+            let c = if rows.len() == LANES {
+                col.sub(V8::splat(isa, offset[j0 + t]))
+            } else {
+                // Missing lanes stay zero.
+                let mut lanes = [0.0; LANES];
+                col.store(&mut lanes);
+                for l in 0..rows.len() {
+                    lanes[l] -= offset[j0 + t];
+                }
+                V8::load(isa, &lanes)
+            };
+            c.store(&mut out[(j0 + t) * LANES..]);
+        }
+        j0 += LANES;
+    }
+    for j in full..d {
+        let mut lanes = [0.0; LANES];
         for (l, &i) in rows.iter().enumerate() {
-            for (j, v) in x.row(i).iter().enumerate() {
-                self.x[j * LANES + l] = v.to_f64() - offset[j];
-            }
+            lanes[l] = x.row(i)[j].to_f64() - offset[j];
         }
-        for l in rows.len()..LANES {
-            for j in 0..d {
-                self.x[j * LANES + l] = 0.0;
-            }
-        }
+        out[j * LANES..(j + 1) * LANES].copy_from_slice(&lanes);
     }
 }
 
@@ -379,4 +415,68 @@ fn gathered_sq_distances_impl<I: Isa>(
         }
         acc.store(&mut g.out[t * LANES..]);
     }
+}
+
+/// What [`gathered_nearest`] finds for each of eight gathered rows, lane by lane.
+pub(crate) struct Nearest8 {
+    /// The nearest centre, as `f64` (ties to the lower index).
+    pub idx: [f64; LANES],
+    /// Its score `‖c‖² - 2 x·c`.
+    pub best: [f64; LANES],
+    /// The smallest score of the other centres (`+∞` with one centre).
+    pub second: [f64; LANES],
+    /// `‖x‖²`.
+    pub xn: [f64; LANES],
+}
+
+dispatch! {
+    /// [`nearest_rows`] for gathered lanes (below [`WIDE_D`] features), with the same operations
+    /// in the same order, so the same nearest centre as the block kernel finds for the same row;
+    /// also the runner-up's score and `‖x‖²`, for bounds.
+    pub(crate) fn gathered_nearest<>(g: &Gathered, terms: &CenterTerms, d: usize) -> Nearest8 => gathered_nearest_impl
+}
+
+#[inline(always)]
+fn gathered_nearest_impl<I: Isa>(isa: I, g: &Gathered, terms: &CenterTerms, d: usize) -> Nearest8 {
+    with_dim!(d, D => gathered_nearest_small::<D, I>(isa, g, terms, d), _ => {
+        gathered_nearest_small::<WIDE_D, I>(isa, g, terms, d)
+    })
+}
+
+#[inline(always)]
+fn gathered_nearest_small<const D: usize, I: Isa>(
+    isa: I,
+    g: &Gathered,
+    terms: &CenterTerms,
+    d: usize,
+) -> Nearest8 {
+    let mut xv = [V8::zero(isa); D];
+    let mut xn = V8::zero(isa);
+    for j in 0..d {
+        xv[j] = V8::load(isa, &g.x[j * LANES..]);
+        xn = xv[j].madd(xv[j], xn);
+    }
+    let mut best = V8::splat(isa, f64::INFINITY);
+    let mut second = best;
+    let mut idx = V8::zero(isa);
+    for (c, cc) in terms.cm2.chunks_exact(d).enumerate() {
+        let mut acc = V8::splat(isa, terms.cn[c]);
+        for j in 0..D.min(d) {
+            acc = xv[j].madd(V8::splat(isa, cc[j]), acc);
+        }
+        second = acc.lt_select(best, best, second.min(acc));
+        idx = acc.lt_select(best, V8::splat(isa, c as f64), idx);
+        best = acc.lt_select(best, acc, best);
+    }
+    let mut out = Nearest8 {
+        idx: [0.0; LANES],
+        best: [0.0; LANES],
+        second: [0.0; LANES],
+        xn: [0.0; LANES],
+    };
+    idx.store(&mut out.idx);
+    best.store(&mut out.best);
+    second.store(&mut out.second);
+    xn.store(&mut out.xn);
+    out
 }

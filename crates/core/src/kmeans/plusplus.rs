@@ -14,14 +14,20 @@
 //! sequential walk per step, which records the running sum at every [`CHAIN_ROWS`] rows so that
 //! each draw walks at most that many rows from the last record before its target.
 
-use super::kernels::{Gathered, gathered_sq_distances};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::kernels::{Form, Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
-use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, load};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
 
 /// Rows between two records of the running sum.
 const CHAIN_ROWS: usize = 256;
+
+/// From this many rows of a block to compute on, the block is loaded whole and computed by the
+/// block kernel (the gathered kernel's loads cost more per row).
+const DENSE_ROWS: usize = BLOCK_ROWS / 4;
 
 /// One row's seeding state.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -145,34 +151,39 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let d = self.d;
         let trials = cands.len() / d;
         assert!(trials <= 64);
-        let kc = (self.chosen.len() / d).max(1);
         let thr = self.thresholds(cands);
+        let kc = thr.len() / trials;
+        // Per chosen centre, the smallest threshold of any candidate: rows at most that far
+        // from their centre are skipped by every candidate at once.
+        let all: Vec<f64> = (0..kc)
+            .map(|a| (0..trials).map(|t| thr[t * kc + a]).fold(f64::INFINITY, f64::min))
+            .collect();
         let near = &self.near[..];
         let x = *self.x();
-        let offset = self.lloyd.offset();
+        let lloyd = self.lloyd;
         let weights = x.weights();
         let accs = Pool::new(move || Work::new(d, trials));
-        let counted = std::sync::atomic::AtomicU64::new(0);
-        let out = self
-            .lloyd
+        let counted = AtomicU64::new(0);
+        let out = lloyd
             .passes()
-            .reduce(Layout::Untouched, &accs, |_, span, w| {
+            .reduce(Layout::Untouched, &accs, |s, span, w| {
                 let Span { start, rows } = span;
                 let nb = &near[start..start + rows];
                 w.rows.clear();
                 w.masks.clear();
                 for (r, nr) in nb.iter().enumerate() {
-                    let row_thr = &thr[nr.center as usize..];
+                    let a = nr.center as usize;
+                    if nr.d2 <= all[a] {
+                        continue;
+                    }
                     let mut mask = 0u64;
                     for t in 0..trials {
-                        if !(nr.d2 <= row_thr[t * kc]) {
+                        if !(nr.d2 <= thr[t * kc + a]) {
                             mask |= 1 << t;
                         }
                     }
-                    if mask != 0 {
-                        w.rows.push(start + r);
-                        w.masks.push(mask);
-                    }
+                    w.rows.push(start + r);
+                    w.masks.push(mask);
                 }
                 for t in 0..trials {
                     for (v, nr) in w.val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows]
@@ -183,23 +194,42 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     }
                 }
                 let mut n_dist = 0u64;
-                for (group, masks) in w.rows.chunks(LANES).zip(w.masks.chunks(LANES)) {
-                    let which = masks.iter().fold(0, |a, &m| a | m);
-                    w.g.load(&x, group, offset);
-                    gathered_sq_distances(&mut w.g, cands, d, which);
-                    n_dist += u64::from(which.count_ones());
-                    for (l, (&i, &m)) in group.iter().zip(masks).enumerate() {
-                        let r = i - start;
-                        let mut bits = m;
-                        while bits != 0 {
-                            let t = bits.trailing_zeros() as usize;
-                            bits &= bits - 1;
-                            let v = &mut w.val[t * BLOCK_ROWS + r];
-                            *v = v.min(w.g.out[t * LANES + l]);
+                if w.rows.len() >= DENSE_ROWS {
+                    // Most rows are needed: the block kernel on the whole block (the same
+                    // values; for the rows a candidate cannot move, min keeps D²).
+                    let which = w.masks.iter().fold(0, |a, &m| a | m);
+                    load(&x, span, &mut s.xt);
+                    lloyd.center_block(s, rows);
+                    let xb = Block::new(&s.xt, rows);
+                    sq_distances(xb, &mut s.row, cands, &mut s.comp, Form::Exact);
+                    for t in 0..trials {
+                        if which >> t & 1 == 1 {
+                            n_dist += rows as u64;
+                            let dist = &s.comp[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
+                            for (v, &q) in w.val[t * BLOCK_ROWS..].iter_mut().zip(dist) {
+                                *v = v.min(q);
+                            }
+                        }
+                    }
+                } else {
+                    for (group, masks) in w.rows.chunks(LANES).zip(w.masks.chunks(LANES)) {
+                        let which = masks.iter().fold(0, |a, &m| a | m);
+                        w.g.load(&x, group, lloyd.offset());
+                        gathered_sq_distances(&mut w.g, cands, d, which);
+                        n_dist += u64::from(which.count_ones()) * LANES as u64;
+                        for (l, (&i, &m)) in group.iter().zip(masks).enumerate() {
+                            let r = i - start;
+                            let mut bits = m;
+                            while bits != 0 {
+                                let t = bits.trailing_zeros() as usize;
+                                bits &= bits - 1;
+                                let v = &mut w.val[t * BLOCK_ROWS + r];
+                                *v = v.min(w.g.out[t * LANES + l]);
+                            }
                         }
                     }
                 }
-                counted.fetch_add(n_dist * LANES as u64, std::sync::atomic::Ordering::Relaxed);
+                counted.fetch_add(n_dist, Ordering::Relaxed);
                 let wb = weights.map(|w| &w[start..start + rows]);
                 for t in 0..trials {
                     let val = &w.val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
@@ -216,22 +246,34 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let kc = (self.chosen.len() / d) as u32;
         let thr = self.thresholds(c);
         let x = *self.x();
-        let offset = self.lloyd.offset();
+        let lloyd = self.lloyd;
         let accs = Pool::new(move || Work::new(d, 1));
-        self.lloyd.passes().reduce_rows(
+        lloyd.passes().reduce_rows(
             Layout::Untouched,
             &accs,
             &mut self.near,
             1,
-            |_, span, w, nb| {
+            |s, span, w, nb| {
                 w.rows.clear();
                 for (r, nr) in nb.iter().enumerate() {
                     if !(nr.d2 <= thr[nr.center as usize]) {
                         w.rows.push(span.start + r);
                     }
                 }
+                if w.rows.len() >= DENSE_ROWS {
+                    load(&x, span, &mut s.xt);
+                    lloyd.center_block(s, span.rows);
+                    let xb = Block::new(&s.xt, span.rows);
+                    sq_distances(xb, &mut s.row, c, &mut s.comp, Form::Exact);
+                    for (nr, &v) in nb.iter_mut().zip(&s.comp[..span.rows]) {
+                        if v < nr.d2 {
+                            *nr = Nearest { d2: v, center: kc };
+                        }
+                    }
+                    return;
+                }
                 for group in w.rows.chunks(LANES) {
-                    w.g.load(&x, group, offset);
+                    w.g.load(&x, group, lloyd.offset());
                     gathered_sq_distances(&mut w.g, c, d, 1);
                     for (l, &i) in group.iter().enumerate() {
                         let nr = &mut nb[i - span.start];

@@ -14,7 +14,7 @@ use crate::covariance::{Estimate, Kernel, Params, Shift, StepInfo, Sums, Weights
 use crate::data::{DataRef, Float};
 use crate::error::{Error, Result};
 use crate::model::{GaussianMixtureModel, Reseed};
-use crate::monitor::{self, Monitor, Progress};
+use crate::monitor::{self, Monitor, Phase, Progress};
 use crate::stats::SufficientStats;
 
 /// The E-step of an EM fit whose data the engine does not hold: out of core, or on a cluster
@@ -209,10 +209,12 @@ fn drive<K: Kernel>(
     let n_init = if warm.is_some() { 1 } else { p.n_init };
     let mut best: Option<Run> = None;
     for init in 0..n_init {
+        monitor.phase(Phase::Initializing { run: init });
         let (params, lower_bound) = match warm {
             Some(m) => (m.params().clone(), m.lower_bound()),
             None => (steps.initialize(init, monitor)?, f64::NEG_INFINITY),
         };
+        monitor.phase(Phase::Iterating { run: init });
         let run = iterate::<K>(p, steps, init, params, lower_bound, monitor)?;
         // The highest final lower bound wins; with max_iter = 0 (no lower bound) the last run.
         let better = match &best {

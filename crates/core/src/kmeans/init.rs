@@ -164,7 +164,7 @@ pub(crate) fn plusplus<T: Float>(
             }
         }
         indices.push(cand[best]);
-        seeding.add(&cands[best * d..(best + 1) * d]);
+        seeding.add_scored(best, &cands[best * d..(best + 1) * d]);
         chain = seeding.chain();
     }
     Ok(indices)

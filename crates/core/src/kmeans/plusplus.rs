@@ -14,7 +14,8 @@
 //! sequential walk per step, which records the running sum at every [`CHAIN_ROWS`] rows so that
 //! each draw walks at most that many rows from the last record before its target.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::kernels::{Form, Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
@@ -73,6 +74,8 @@ struct Work {
     rows: Vec<usize>,
     masks: Vec<u64>,
     g: Gathered,
+    /// The block's improvements `(candidate, row, new D²)`.
+    improved: Vec<(u32, u32, f64)>,
 }
 
 impl Work {
@@ -83,6 +86,7 @@ impl Work {
             rows: Vec::with_capacity(BLOCK_ROWS),
             masks: Vec::with_capacity(BLOCK_ROWS),
             g: Gathered::new(d, trials),
+            improved: Vec::new(),
         }
     }
 }
@@ -105,6 +109,10 @@ pub(crate) struct Seeding<'l, 'a, T> {
     chosen: Vec<f64>,
     /// Rows read (and distances computed) per candidate over the whole seeding, for reports.
     pub computed: u64,
+    /// The last scoring's improvements `(candidate, row, new D²)`: the rows each candidate
+    /// would move, with their new distance, so that adding the chosen one needs no pass over
+    /// the data. `None` when there were more than one per row (then [`Seeding::add`] passes).
+    pending: Option<Vec<(u32, u32, f64)>>,
 }
 
 impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
@@ -122,6 +130,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             ],
             chosen: Vec::new(),
             computed: 0,
+            pending: None,
         }
     }
 
@@ -164,6 +173,9 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let weights = x.weights();
         let accs = Pool::new(move || Work::new(d, trials));
         let counted = AtomicU64::new(0);
+        let listed = AtomicUsize::new(0);
+        let overflow = AtomicBool::new(near.len() > u32::MAX as usize);
+        let lists = Mutex::new(Vec::new());
         let out = lloyd
             .passes()
             .reduce(Layout::Untouched, &accs, |s, span, w| {
@@ -230,6 +242,28 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     }
                 }
                 counted.fetch_add(n_dist, Ordering::Relaxed);
+                if !overflow.load(Ordering::Relaxed) {
+                    w.improved.clear();
+                    for t in 0..trials {
+                        let val = &w.val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
+                        for (r, (&v, nr)) in val.iter().zip(nb).enumerate() {
+                            if v < nr.d2 {
+                                w.improved.push((t as u32, (start + r) as u32, v));
+                            }
+                        }
+                    }
+                    if !w.improved.is_empty() {
+                        let total = listed.fetch_add(w.improved.len(), Ordering::Relaxed);
+                        if total + w.improved.len() > near.len() {
+                            overflow.store(true, Ordering::Relaxed);
+                        } else {
+                            lists
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .extend_from_slice(&w.improved);
+                        }
+                    }
+                }
                 let wb = weights.map(|w| &w[start..start + rows]);
                 for t in 0..trials {
                     let val = &w.val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
@@ -237,10 +271,29 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 }
             });
         self.computed += counted.into_inner();
+        self.pending = (!overflow.into_inner()).then(|| lists.into_inner().unwrap_or_else(|e| e.into_inner()));
         out.pots
     }
 
-    /// Adds `c` (internal frame) to the chosen centres: `D²_i = min(D²_i, ‖x_i - c‖²)`.
+    /// Adds the scored candidate `t` (its row `c`, internal frame) to the chosen centres, from
+    /// the improvements the scoring recorded (or by [`Seeding::add`] when it recorded none).
+    pub(crate) fn add_scored(&mut self, t: usize, c: &[f64]) {
+        match self.pending.take() {
+            Some(list) => {
+                let kc = (self.chosen.len() / self.d) as u32;
+                for &(tt, i, v) in &list {
+                    if tt as usize == t {
+                        self.near[i as usize] = Nearest { d2: v, center: kc };
+                    }
+                }
+                self.chosen.extend_from_slice(c);
+            }
+            None => self.add(c),
+        }
+    }
+
+    /// Adds `c` (internal frame) to the chosen centres: `D²_i = min(D²_i, ‖x_i - c‖²)`, by a
+    /// pass over the rows `c` may move.
     pub(crate) fn add(&mut self, c: &[f64]) {
         let d = self.d;
         let kc = (self.chosen.len() / d) as u32;

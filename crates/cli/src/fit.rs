@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gaussmix_core::{CovarianceType, GaussianMixture, GaussianMixtureModel, Monitor, Phase, Progress};
+use gaussmix_core::{
+    CovarianceType, GaussianMixture, GaussianMixtureModel, Monitor, Phase, Progress,
+};
 use serde_json::json;
 
 use crate::args::{Covariance, Degenerate, FitArgs, SelectArgs, SelectCovariance};

@@ -9,7 +9,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn blobs(n: usize, d: usize, k: usize, spread: f64, seed: u64) -> Vec<f64> {
     let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let centres: Vec<f64> = (0..k * d).map(|_| g.random::<f64>() * 40.0 - 20.0).collect();
+    let centres: Vec<f64> = (0..k * d)
+        .map(|_| g.random::<f64>() * 40.0 - 20.0)
+        .collect();
     let mut x = Vec::with_capacity(n * d);
     for _ in 0..n {
         let c = g.random_range(0..k);
@@ -29,7 +31,12 @@ fn bits(v: &[f64]) -> Vec<u64> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
-fn fit<T: Float>(x: DataRef<'_, T>, km: &KMeans, algorithm: KMeansAlgorithm, threads: usize) -> KMeansModel {
+fn fit<T: Float>(
+    x: DataRef<'_, T>,
+    km: &KMeans,
+    algorithm: KMeansAlgorithm,
+    threads: usize,
+) -> KMeansModel {
     km.clone()
         .algorithm(algorithm)
         .n_threads(Some(threads))
@@ -50,8 +57,16 @@ fn same<T: Float>(x: DataRef<'_, T>, km: &KMeans, what: &str) -> f64 {
             assert_eq!(got.converged(), want.converged(), "{tag}: converged");
             assert_eq!(got.labels(), want.labels(), "{tag}: labels");
             assert_eq!(bits(got.centers()), bits(want.centers()), "{tag}: centres");
-            assert_eq!(got.inertia().to_bits(), want.inertia().to_bits(), "{tag}: inertia");
-            assert_eq!(got.distances_computed().len(), want.n_iter() + 1, "{tag}: passes");
+            assert_eq!(
+                got.inertia().to_bits(),
+                want.inertia().to_bits(),
+                "{tag}: inertia"
+            );
+            assert_eq!(
+                got.distances_computed().len(),
+                want.n_iter() + 1,
+                "{tag}: passes"
+            );
             if algorithm == KMeansAlgorithm::Elkan {
                 let c = got.distances_computed();
                 fraction = c.iter().sum::<f64>() / c.len() as f64;
@@ -94,15 +109,31 @@ fn bounded_kmeans_is_lloyd_on_noise_duplicates_and_f32() {
     let (n, d) = (9000, 5);
     let u = uniform(n, d, 1);
     let ur = DataRef::new(&u, n, d).unwrap();
-    same(ur, &KMeans::new(25).init(random_start(&u, n, d, 25, 2)).max_iter(60), "uniform");
+    same(
+        ur,
+        &KMeans::new(25)
+            .init(random_start(&u, n, d, 25, 2))
+            .max_iter(60),
+        "uniform",
+    );
     // Few distinct rows: exact ties between centres and rows on their centres.
     let base = blobs(7, d, 3, 1.0, 4);
-    let dup: Vec<f64> = (0..n).flat_map(|i| base[(i * 5 % 7) * d..][..d].to_vec()).collect();
+    let dup: Vec<f64> = (0..n)
+        .flat_map(|i| base[(i * 5 % 7) * d..][..d].to_vec())
+        .collect();
     let dr = DataRef::new(&dup, n, d).unwrap();
     same(dr, &KMeans::new(10).seed(1), "duplicates");
-    same(dr, &KMeans::new(4).init(random_start(&dup, n, d, 4, 8)), "duplicates, random start");
+    same(
+        dr,
+        &KMeans::new(4).init(random_start(&dup, n, d, 4, 8)),
+        "duplicates, random start",
+    );
     let x32: Vec<f32> = blobs(n, 16, 40, 8.0, 9).iter().map(|&v| v as f32).collect();
-    same(DataRef::new(&x32, n, 16).unwrap(), &KMeans::new(40).seed(2), "f32");
+    same(
+        DataRef::new(&x32, n, 16).unwrap(),
+        &KMeans::new(40).seed(2),
+        "f32",
+    );
 }
 
 #[test]
@@ -111,11 +142,21 @@ fn bounded_kmeans_is_lloyd_with_weights_and_empty_clusters() {
     let x = blobs(n, d, k, 4.0, 11);
     let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
     let w: Vec<f64> = (0..n)
-        .map(|i| if i % 7 == 0 { 0.0 } else { g.random::<f64>() * 5.0 })
+        .map(|i| {
+            if i % 7 == 0 {
+                0.0
+            } else {
+                g.random::<f64>() * 5.0
+            }
+        })
         .collect();
     let xr = DataRef::new(&x, n, d).unwrap().with_weights(&w).unwrap();
     same(xr, &KMeans::new(k).seed(4), "weighted, k-means++");
-    same(xr, &KMeans::new(k).init(random_start(&x, n, d, k, 6)), "weighted, random start");
+    same(
+        xr,
+        &KMeans::new(k).init(random_start(&x, n, d, k, 6)),
+        "weighted, random start",
+    );
     // Centres far from every row: empty clusters in the first iteration, relocated.
     let mut c = match random_start(&x, n, d, k, 7) {
         KMeansInit::Centers(c) => c,
@@ -125,6 +166,10 @@ fn bounded_kmeans_is_lloyd_with_weights_and_empty_clusters() {
         *v += 1e4;
     }
     let xr = DataRef::new(&x, n, d).unwrap();
-    same(xr, &KMeans::new(k).init(KMeansInit::Centers(c.clone())), "empty clusters");
+    same(
+        xr,
+        &KMeans::new(k).init(KMeansInit::Centers(c.clone())),
+        "empty clusters",
+    );
     same(xr, &KMeans::new(1).seed(3), "one cluster");
 }

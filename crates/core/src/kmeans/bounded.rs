@@ -127,7 +127,11 @@ impl CenterBounds {
     /// The largest movement of the centres other than `c`.
     #[inline]
     fn moved_other(&self, c: usize) -> f64 {
-        if c == self.top.2 { self.top.1 } else { self.top.0 }
+        if c == self.top.2 {
+            self.top.1
+        } else {
+            self.top.0
+        }
     }
 }
 
@@ -217,104 +221,100 @@ impl<'a, T: Float> Lloyd<'a, T> {
         });
         let x = *self.x();
         let offset = self.offset();
-        let acc = self.passes().reduce_rows(
-            Layout::Untouched,
-            &accs,
-            bounds,
-            1,
-            |s, span, acc, b| {
-                let Span { start, rows } = span;
-                acc.rows.clear();
-                match cb {
-                    None => acc.rows.extend(start..start + rows),
-                    Some(cb) => {
-                        for (r, br) in b.iter_mut().enumerate() {
-                            let a = br.label as usize;
-                            br.u = (br.u + cb.moved[a]) * (1.0 + 4.0 * EPS);
-                            br.l = ((br.l - cb.moved_other(a)) * (1.0 - 4.0 * EPS)).max(0.0);
-                            if provably_same(br, cb.half[a], margins.e) {
-                                continue;
-                            }
-                            // Tighten u with the exact distance to the row's own centre.
-                            let c = &centers[a * d..(a + 1) * d];
-                            let mut q = 0.0;
-                            for ((v, o), cj) in x.row(start + r).iter().zip(offset).zip(c) {
-                                let e = v.to_f64() - o - cj;
-                                q += e * e;
-                            }
-                            acc.tightened += 1;
-                            br.u = (q * (1.0 + margins.rel)).sqrt() * (1.0 + 4.0 * EPS);
-                            if !provably_same(br, cb.half[a], margins.e) {
-                                acc.rows.push(start + r);
+        let acc =
+            self.passes()
+                .reduce_rows(Layout::Untouched, &accs, bounds, 1, |s, span, acc, b| {
+                    let Span { start, rows } = span;
+                    acc.rows.clear();
+                    match cb {
+                        None => acc.rows.extend(start..start + rows),
+                        Some(cb) => {
+                            for (r, br) in b.iter_mut().enumerate() {
+                                let a = br.label as usize;
+                                br.u = (br.u + cb.moved[a]) * (1.0 + 4.0 * EPS);
+                                br.l = ((br.l - cb.moved_other(a)) * (1.0 - 4.0 * EPS)).max(0.0);
+                                if provably_same(br, cb.half[a], margins.e) {
+                                    continue;
+                                }
+                                // Tighten u with the exact distance to the row's own centre.
+                                let c = &centers[a * d..(a + 1) * d];
+                                let mut q = 0.0;
+                                for ((v, o), cj) in x.row(start + r).iter().zip(offset).zip(c) {
+                                    let e = v.to_f64() - o - cj;
+                                    q += e * e;
+                                }
+                                acc.tightened += 1;
+                                br.u = (q * (1.0 + margins.rel)).sqrt() * (1.0 + 4.0 * EPS);
+                                if !provably_same(br, cb.half[a], margins.e) {
+                                    acc.rows.push(start + r);
+                                }
                             }
                         }
                     }
-                }
-                acc.full += acc.rows.len() as u64;
-                if d < WIDE_D {
-                    for group in acc.rows.chunks(LANES) {
-                        acc.g.load(&x, group, offset);
-                        let near = gathered_nearest(&acc.g, &terms, d);
-                        for (l, &i) in group.iter().enumerate() {
-                            let br = &mut b[i - start];
-                            br.label = near.idx[l] as u32;
-                            br.u = margins.upper(near.best[l] + near.xn[l]);
+                    acc.full += acc.rows.len() as u64;
+                    if d < WIDE_D {
+                        for group in acc.rows.chunks(LANES) {
+                            acc.g.load(&x, group, offset);
+                            let near = gathered_nearest(&acc.g, &terms, d);
+                            for (l, &i) in group.iter().enumerate() {
+                                let br = &mut b[i - start];
+                                br.label = near.idx[l] as u32;
+                                br.u = margins.upper(near.best[l] + near.xn[l]);
+                                br.l = if k == 1 {
+                                    f64::INFINITY
+                                } else {
+                                    margins.lower(near.second[l] + near.xn[l])
+                                };
+                            }
+                        }
+                    } else if !acc.rows.is_empty() {
+                        // The block kernel on the whole block: the same scores as Lloyd's pass.
+                        load(&x, span, &mut s.xt);
+                        self.block_distances(s, centers, rows, Form::Fast);
+                        argmin_block(&s.comp, k, padded(rows), &mut s.row);
+                        for (r, br) in b.iter_mut().enumerate() {
+                            let a = s.row[r] as usize;
+                            let mut second = f64::INFINITY;
+                            for c in 0..k {
+                                if c != a {
+                                    second = second.min(s.comp[c * BLOCK_ROWS + r]);
+                                }
+                            }
+                            br.label = a as u32;
+                            br.u = margins.upper(s.comp[a * BLOCK_ROWS + r]);
                             br.l = if k == 1 {
                                 f64::INFINITY
                             } else {
-                                margins.lower(near.second[l] + near.xn[l])
+                                margins.lower(second)
                             };
                         }
+                        acc.full += (rows - acc.rows.len()) as u64;
                     }
-                } else if !acc.rows.is_empty() {
-                    // The block kernel on the whole block: the same scores as Lloyd's pass.
-                    load(&x, span, &mut s.xt);
-                    self.block_distances(s, centers, rows, Form::Fast);
-                    argmin_block(&s.comp, k, padded(rows), &mut s.row);
-                    for (r, br) in b.iter_mut().enumerate() {
-                        let a = s.row[r] as usize;
-                        let mut second = f64::INFINITY;
-                        for c in 0..k {
-                            if c != a {
-                                second = second.min(s.comp[c * BLOCK_ROWS + r]);
+                    for (r, br) in b.iter().enumerate() {
+                        s.row[r] = br.label as f64;
+                    }
+                    // Lloyd's step from the labels, exactly as `Lloyd::step` accumulates it.
+                    let labels = &s.row[..rows];
+                    let weights = s.weighted.then_some(&s.w[..rows]);
+                    let step = &mut acc.step;
+                    match weights {
+                        None => {
+                            for &l in labels {
+                                step.counts[l as usize] += 1.0;
                             }
                         }
-                        br.label = a as u32;
-                        br.u = margins.upper(s.comp[a * BLOCK_ROWS + r]);
-                        br.l = if k == 1 {
-                            f64::INFINITY
-                        } else {
-                            margins.lower(second)
-                        };
-                    }
-                    acc.full += (rows - acc.rows.len()) as u64;
-                }
-                for (r, br) in b.iter().enumerate() {
-                    s.row[r] = br.label as f64;
-                }
-                // Lloyd's step from the labels, exactly as `Lloyd::step` accumulates it.
-                let labels = &s.row[..rows];
-                let weights = s.weighted.then_some(&s.w[..rows]);
-                let step = &mut acc.step;
-                match weights {
-                    None => {
-                        for &l in labels {
-                            step.counts[l as usize] += 1.0;
+                        Some(w) => {
+                            for (&l, &wr) in labels.iter().zip(w) {
+                                step.counts[l as usize] += wr;
+                            }
                         }
                     }
-                    Some(w) => {
-                        for (&l, &wr) in labels.iter().zip(w) {
-                            step.counts[l as usize] += wr;
-                        }
-                    }
-                }
-                step.fingerprint = step
-                    .fingerprint
-                    .wrapping_add(block_fingerprint(start, labels));
-                let rows_in = Assigned { labels, weights };
-                add_rows(&x, span, rows_in, offset, &mut step.sums, Inertia::Skip);
-            },
-        );
+                    step.fingerprint = step
+                        .fingerprint
+                        .wrapping_add(block_fingerprint(start, labels));
+                    let rows_in = Assigned { labels, weights };
+                    add_rows(&x, span, rows_in, offset, &mut step.sums, Inertia::Skip);
+                });
         (
             acc.step,
             Work {
@@ -385,7 +385,8 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let (_, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins);
         work.push(w);
         let inertia = self.inertia_of_labels(&bounds, &centers);
-        let labels = (keep == Labels::Keep).then(|| bounds.iter().map(|b| b.label as usize).collect());
+        let labels =
+            (keep == Labels::Keep).then(|| bounds.iter().map(|b| b.label as usize).collect());
         Ok((
             Run {
                 centers,

@@ -194,8 +194,8 @@ fn first_weighted(w: &[f64], u: f64) -> usize {
 /// for bit.
 #[cfg(test)]
 pub(crate) mod reference {
-    use super::*;
     use super::super::kernels::{Form, sq_distances};
+    use super::*;
     use crate::blocks::{BLOCK_ROWS, Block, Layout, Pool};
     use crate::math::{self, LANES};
 
@@ -289,7 +289,6 @@ pub(crate) mod reference {
         Ok(indices)
     }
 
-
     /// `closest[i] = update(closest[i], ‖x_i - c‖²)` for one centre `c` (internal frame).
     fn distances_to<T: Float>(
         lloyd: &Lloyd<'_, T>,
@@ -344,7 +343,6 @@ pub(crate) mod reference {
         }
         out
     }
-
 }
 
 #[cfg(test)]
@@ -433,7 +431,11 @@ mod blocked {
                 .install(|| plusplus(&lloyd, k, &mut r, &mut () as &mut dyn Monitor))
                 .unwrap();
             assert_eq!(got, want, "{what}, k={k}, {threads} threads");
-            assert_eq!(r.random::<u64>(), r1.clone().random::<u64>(), "{what}: stream");
+            assert_eq!(
+                r.random::<u64>(),
+                r1.clone().random::<u64>(),
+                "{what}: stream"
+            );
         }
         r2.random::<u64>();
     }
@@ -447,7 +449,12 @@ mod blocked {
                 same(xr, k, 7 + k as u64, &format!("blobs {n}x{d}"));
             }
             let u = uniform(n, d, 3);
-            same(DataRef::new(&u, n, d).unwrap(), 20, 1, &format!("uniform {n}x{d}"));
+            same(
+                DataRef::new(&u, n, d).unwrap(),
+                20,
+                1,
+                &format!("uniform {n}x{d}"),
+            );
         }
     }
 
@@ -456,7 +463,9 @@ mod blocked {
         // Few distinct rows: most distances are exactly zero, many candidates tie.
         let (n, d) = (6000, 4);
         let base = blobs(9, d, 3, 5);
-        let x: Vec<f64> = (0..n).flat_map(|i| base[(i * 7 % 9) * d..][..d].to_vec()).collect();
+        let x: Vec<f64> = (0..n)
+            .flat_map(|i| base[(i * 7 % 9) * d..][..d].to_vec())
+            .collect();
         let xr = DataRef::new(&x, n, d).unwrap();
         for k in [3, 9] {
             same(xr, k, k as u64, "duplicates");
@@ -465,7 +474,13 @@ mod blocked {
         let y = blobs(n, d, 6, 11);
         let mut g = Xoshiro256PlusPlus::seed_from_u64(2);
         let w: Vec<f64> = (0..n)
-            .map(|i| if i % 5 == 0 { 0.0 } else { g.random::<f64>() * 3.0 })
+            .map(|i| {
+                if i % 5 == 0 {
+                    0.0
+                } else {
+                    g.random::<f64>() * 3.0
+                }
+            })
             .collect();
         let yr = DataRef::new(&y, n, d).unwrap().with_weights(&w).unwrap();
         for k in [2, 6, 25] {
@@ -508,7 +523,10 @@ mod blocked {
             let chain = s.chain();
             let mut targets: Vec<f64> = (0..200).map(|_| g.random::<f64>() * chain.total).collect();
             targets.extend([0.0, chain.total, chain.total * 2.0, chain.total.next_down()]);
-            assert_eq!(s.search(&chain, &targets), reference::search_cumsum(&v, weights, &targets));
+            assert_eq!(
+                s.search(&chain, &targets),
+                reference::search_cumsum(&v, weights, &targets)
+            );
         }
     }
 }

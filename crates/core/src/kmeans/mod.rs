@@ -1,8 +1,9 @@
-//! k-means with scikit-learn's `KMeans` semantics (Lloyd's algorithm), on the same blocked,
-//! parallel, deterministic passes as the mixture engine: the estimator ([`KMeans`]) and the
-//! fitted model ([`KMeansModel`]) here; [`init`] the first centres (greedy k-means++, random
-//! rows, given centres), [`lloyd`] the iterations and their passes, [`kernels`] the
-//! nearest-centre kernels.
+//! k-means with scikit-learn's `KMeans` semantics, on the same blocked, parallel, deterministic
+//! passes as the mixture engine: the estimator ([`KMeans`]) and the fitted model
+//! ([`KMeansModel`]) here; [`init`] the first centres (greedy k-means++, random rows, given
+//! centres), [`plusplus`] greedy k-means++ as pruned blocked passes, [`lloyd`] Lloyd's
+//! iterations and their passes, [`bounded`] the same iterations with Hamerly's bounds (bit for
+//! bit Lloyd's result), [`kernels`] the nearest-centre kernels.
 
 pub(crate) mod bounded;
 pub(crate) mod init;
@@ -498,8 +499,15 @@ fn fit_runs<T: Float>(
         monitor.phase(Phase::Initializing { run: r });
         let start = init::initial_centers(&lloyd, k, &p.init, rng, monitor)?;
         monitor.phase(Phase::Iterating { run: r });
-        let (run, computed) =
-            run_with(&lloyd, p.algorithm, start, p.max_iter, tol_abs, Labels::Keep, monitor)?;
+        let (run, computed) = run_with(
+            &lloyd,
+            p.algorithm,
+            start,
+            p.max_iter,
+            tol_abs,
+            Labels::Keep,
+            monitor,
+        )?;
         let model = KMeansModel {
             n_clusters: k,
             n_features: x.n_features(),

@@ -165,7 +165,11 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         // Per chosen centre, the smallest threshold of any candidate: rows at most that far
         // from their centre are skipped by every candidate at once.
         let all: Vec<f64> = (0..kc)
-            .map(|a| (0..trials).map(|t| thr[t * kc + a]).fold(f64::INFINITY, f64::min))
+            .map(|a| {
+                (0..trials)
+                    .map(|t| thr[t * kc + a])
+                    .fold(f64::INFINITY, f64::min)
+            })
             .collect();
         let near = &self.near[..];
         let x = *self.x();
@@ -190,7 +194,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     }
                     let mut mask = 0u64;
                     for t in 0..trials {
-                        if !(nr.d2 <= thr[t * kc + a]) {
+                        if nr.d2 > thr[t * kc + a] {
                             mask |= 1 << t;
                         }
                     }
@@ -271,7 +275,8 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 }
             });
         self.computed += counted.into_inner();
-        self.pending = (!overflow.into_inner()).then(|| lists.into_inner().unwrap_or_else(|e| e.into_inner()));
+        self.pending =
+            (!overflow.into_inner()).then(|| lists.into_inner().unwrap_or_else(|e| e.into_inner()));
         out.pots
     }
 
@@ -309,7 +314,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             |s, span, w, nb| {
                 w.rows.clear();
                 for (r, nr) in nb.iter().enumerate() {
-                    if !(nr.d2 <= thr[nr.center as usize]) {
+                    if nr.d2 > thr[nr.center as usize] {
                         w.rows.push(span.start + r);
                     }
                 }
@@ -436,7 +441,7 @@ impl Chain {
     /// walk, which restarts from the exact running sum recorded before it.
     fn search(&self, near: &[Nearest], w: Option<&[f64]>, t: f64) -> usize {
         let n = near.len();
-        let c = self.ends.partition_point(|&e| !(e >= t));
+        let c = self.ends.partition_point(|&e| e < t);
         if c == self.ends.len() {
             return n - 1;
         }

@@ -27,7 +27,7 @@ pub enum Command {
     Sample(SampleArgs),
     /// Fit Gaussian mixtures over a range of component counts and compare BIC and AIC.
     Select(SelectArgs),
-    /// Cluster a data file (or the demo data) with k-means (Lloyd's algorithm).
+    /// Cluster a data file (or the demo data) with k-means (Lloyd's algorithm or its bounded form).
     Kmeans(KmeansArgs),
     /// Generate a synthetic data set (blobs or two moons) as .npy.
     Gen(GenArgs),

@@ -27,7 +27,7 @@ pub enum Command {
     Sample(SampleArgs),
     /// Fit Gaussian mixtures over a range of component counts and compare BIC and AIC.
     Select(SelectArgs),
-    /// Cluster a data file (or the demo data) with k-means (Lloyd's algorithm).
+    /// Cluster a data file (or the demo data) with k-means (Lloyd's algorithm or its bounded form).
     Kmeans(KmeansArgs),
     /// Generate a synthetic data set (blobs or two moons) as .npy.
     Gen(GenArgs),
@@ -171,6 +171,27 @@ pub enum KmInit {
     Random,
 }
 
+/// How k-means iterates (the result is the same bit for bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KmAlgorithm {
+    /// Lloyd's algorithm: every distance, no per-row memory.
+    Lloyd,
+    /// Exact bound-based k-means (Hamerly's bounds): skips distances that cannot change a label.
+    Elkan,
+    /// elkan from 8 clusters on below 24 features, lloyd otherwise.
+    Auto,
+}
+
+impl From<KmAlgorithm> for gaussmix_core::KMeansAlgorithm {
+    fn from(a: KmAlgorithm) -> Self {
+        match a {
+            KmAlgorithm::Lloyd => Self::Lloyd,
+            KmAlgorithm::Elkan => Self::Elkan,
+            KmAlgorithm::Auto => Self::Auto,
+        }
+    }
+}
+
 /// Where the data comes from.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -307,7 +328,8 @@ pub struct FitArgs {
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Print a JSON object (n_iter, converged, lower_bound, seconds) instead of the summary.
+    /// Print a JSON object (n_iter, converged, lower_bound, seconds; seconds_load, seconds_init,
+    /// seconds_iter) instead of the summary.
     #[arg(long)]
     pub json: bool,
 }
@@ -448,6 +470,9 @@ pub struct KmeansArgs {
     /// Start from these centres (.npy, k × d) instead.
     #[arg(long, value_name = "CENTERS.npy", conflicts_with = "init")]
     pub init_centers: Option<PathBuf>,
+    /// How to iterate; every choice gives the same result bit for bit.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub algorithm: KmAlgorithm,
     /// Number of initialisations; the lowest inertia is kept.
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,
@@ -481,7 +506,8 @@ pub struct KmeansArgs {
     /// No summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Print a JSON object (n_iter, converged, inertia, seconds) instead of the summary.
+    /// Print a JSON object (n_iter, converged, inertia, seconds; seconds_load, seconds_init,
+    /// seconds_iter; distances_computed per pass) instead of the summary.
     #[arg(long)]
     pub json: bool,
 }

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use gaussmix_core::{
-    BayesianGaussianMixture, CovarianceType, GaussianMixture, GaussianMixtureModel, Progress,
+    BayesianGaussianMixture, CovarianceType, GaussianMixture, GaussianMixtureModel, Monitor, Phase,
+    Progress,
 };
 use serde_json::json;
 
@@ -55,6 +56,66 @@ impl Bar {
     }
 }
 
+/// A fit's time split by [`Phase`]: set-up and initialisations, then iterations (with the passes
+/// that finish them), for `--json`'s `seconds_init` and `seconds_iter`.
+pub struct Split {
+    last: Instant,
+    iterating: bool,
+    init: f64,
+    iter: f64,
+}
+
+impl Split {
+    /// Starts the clock: what comes before the first phase counts as initialisation.
+    pub fn start() -> Self {
+        Split {
+            last: Instant::now(),
+            iterating: false,
+            init: 0.0,
+            iter: 0.0,
+        }
+    }
+
+    fn mark(&mut self) {
+        let now = Instant::now();
+        let dt = (now - self.last).as_secs_f64();
+        if self.iterating {
+            self.iter += dt;
+        } else {
+            self.init += dt;
+        }
+        self.last = now;
+    }
+
+    /// Stops the clock: `(seconds_init, seconds_iter)`.
+    pub fn finish(mut self) -> (f64, f64) {
+        self.mark();
+        (self.init, self.iter)
+    }
+}
+
+impl Monitor for Split {
+    fn phase(&mut self, phase: Phase) {
+        self.mark();
+        self.iterating = matches!(phase, Phase::Iterating { .. });
+    }
+}
+
+/// The progress bar and the time split of a mixture fit.
+struct FitMonitor<'b> {
+    bar: &'b Bar,
+    split: Split,
+}
+
+impl Monitor for FitMonitor<'_> {
+    fn progress(&mut self, p: &Progress) {
+        self.bar.update(p);
+    }
+    fn phase(&mut self, phase: Phase) {
+        self.split.phase(phase);
+    }
+}
+
 /// Runs `gaussmix fit`.
 pub fn fit(a: &FitArgs) -> Result<()> {
     check_outputs(
@@ -80,12 +141,14 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         )
         .into());
     }
+    let loading = Instant::now();
     let input = load_weighted(
         a.input.as_deref(),
         a.input_args.dim,
         a.quiet || a.json,
         a.weights.sample_weight.as_deref(),
     )?;
+    let seconds_load = loading.elapsed().as_secs_f64();
     if a.plot.is_some() {
         crate::plot::check_dims(a.figure.dims, input.ds.n_features())?;
     }
@@ -124,11 +187,14 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     };
     let bar = Bar::new(!a.quiet && !a.json, a.max_iter as u64);
     let start = Instant::now();
+    let mut monitor = FitMonitor {
+        bar: &bar,
+        split: Split::start(),
+    };
     let fitted = with_data!(input, x => {
-        let mut report = |p: &Progress| bar.update(p);
         match &bayesian {
-            None => gm.fit_with(x, None, Some(&mut report)).map(Model::Gmm),
-            Some(b) => b.fit_with(x, None, Some(&mut report)).map(Model::Bgmm),
+            None => gm.fit_with(x, None, Some(&mut monitor)).map(Model::Gmm),
+            Some(b) => b.fit_with(x, None, Some(&mut monitor)).map(Model::Bgmm),
         }
     });
     bar.finish();
@@ -137,6 +203,7 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         .with_context(|| format!("fitting {}", input.name()))?;
     let seconds = start.elapsed().as_secs_f64();
     let model = fitted.mixture().expect("a mixture");
+    let (seconds_init, seconds_iter) = monitor.split.finish();
 
     // Everything is computed first, then written together (all outputs or none).
     let labels = match &a.labels {
@@ -185,6 +252,9 @@ pub fn fit(a: &FitArgs) -> Result<()> {
                 "lower_bound": finite_or_null(model.lower_bound()),
                 "effective_components": effective,
                 "seconds": seconds,
+                "seconds_load": seconds_load,
+                "seconds_init": seconds_init,
+                "seconds_iter": seconds_iter,
             })
         );
     } else if !a.quiet {

@@ -7,6 +7,7 @@ use gaussmix_core::{KMeans, KMeansInit};
 use serde_json::json;
 
 use crate::args::{KmInit, KmeansArgs};
+use crate::fit::Split;
 use crate::input::load_weighted;
 use crate::output::{Kind, Out, Outputs, check_outputs};
 use crate::{UsageError, limits, modelfile, with_data};
@@ -35,12 +36,14 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
             .into());
         }
     };
+    let loading = Instant::now();
     let input = load_weighted(
         a.input.as_deref(),
         a.input_args.dim,
         a.quiet || a.json,
         a.weights.sample_weight.as_deref(),
     )?;
+    let seconds_load = loading.elapsed().as_secs_f64();
     let (n, d) = (input.ds.n_samples(), input.ds.n_features());
     // Centres, per-thread sums and the best centres so far (k·d each), labels and distances.
     limits::check_memory(
@@ -85,11 +88,14 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
         .n_init(a.n_init)
         .max_iter(a.max_iter)
         .tol(a.tol)
-        .seed(a.seed);
+        .seed(a.seed)
+        .algorithm(a.algorithm.into());
     let start = Instant::now();
-    let model = with_data!(input, x => km.fit(x))
+    let mut split = Split::start();
+    let model = with_data!(input, x => km.fit_with(x, Some(&mut split)))
         .with_context(|| format!("k-means on {}", input.name()))?;
     let seconds = start.elapsed().as_secs_f64();
+    let (seconds_init, seconds_iter) = split.finish();
     let mut out = Outputs::new();
     if let Some(p) = &a.labels {
         out.labels(p, model.labels())?;
@@ -105,7 +111,9 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
     if a.json {
         println!(
             "{}",
-            json!({"n_iter": model.n_iter(), "converged": model.converged(), "inertia": model.inertia(), "seconds": seconds})
+            json!({"n_iter": model.n_iter(), "converged": model.converged(), "inertia": model.inertia(), "seconds": seconds,
+                   "seconds_load": seconds_load, "seconds_init": seconds_init, "seconds_iter": seconds_iter,
+                   "distances_computed": model.distances_computed()})
         );
     } else if !a.quiet {
         println!(

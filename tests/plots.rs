@@ -190,7 +190,7 @@ fn lesson_writes_every_file_its_index_lists() {
             files.push(part.split('"').next().unwrap().to_string());
         }
     }
-    assert_eq!(files.len(), 18, "nine figures, SVG and PNG: {files:?}");
+    assert_eq!(files.len(), 20, "ten figures, SVG and PNG: {files:?}");
     for f in &files {
         let path = out.join(f);
         assert!(path.is_file(), "{f} is listed but missing");
@@ -200,11 +200,32 @@ fn lesson_writes_every_file_its_index_lists() {
             assert_eq!(png_size(&path), (800, 600));
         }
     }
-    assert_eq!(index.matches("<h2>").count(), 9);
+    assert_eq!(index.matches("<h2>").count(), 10);
     // The moons figure: 200 points, 16 components × 3 levels.
     assert_eq!(svg_counts(&out.join("07_moons_gmm16.svg")).0, 200);
     assert_eq!(svg_counts(&out.join("07_moons_gmm16.svg")).1, 48);
     assert_eq!(svg_counts(&out.join("08_moons_samples.svg")).0, 400);
+    // The Dirichlet-process figure: the same points and 16 × 3 ellipses, the title saying how
+    // many components were kept, and a strip of 16 weight bars beneath.
+    let (points, ellipses, _, title) = svg_counts(&out.join("10_moons_dirichlet.svg"));
+    assert_eq!((points, ellipses), (200, 48));
+    assert!(
+        title.contains("Dirichlet process, 16 components") && title.contains("kept"),
+        "{title}"
+    );
+    let text = std::fs::read_to_string(out.join("10_moons_dirichlet.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let bars = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "rect" && n.attribute("opacity") != Some("0"))
+        .count();
+    assert!(bars >= 16, "{bars} rectangles");
+    assert!(
+        doc.descendants().any(
+            |n| n.tag_name().name() == "text" && n.text().is_some_and(|t| t.trim() == "weight")
+        ),
+        "the strip's axis is labelled"
+    );
 }
 
 #[test]

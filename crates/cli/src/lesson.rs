@@ -5,7 +5,10 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use gaussmix_core::{CovarianceType, DataRef, GaussianMixture, KMeans};
+use gaussmix_core::{
+    BayesianGaussianMixture, CovarianceType, DataRef, GaussianMixture, KMeans,
+    WeightConcentrationPriorType,
+};
 use gaussmix_io::Dataset;
 
 use crate::args::LessonArgs;
@@ -26,7 +29,7 @@ struct Page {
     text: &'static str,
 }
 
-const PAGES: [Page; 9] = [
+const PAGES: [Page; 10] = [
     Page {
         stem: "01_blobs",
         title: "The data",
@@ -71,6 +74,11 @@ const PAGES: [Page; 9] = [
         stem: "09_moons_bic",
         title: "How many components?",
         text: "BIC and AIC of full-covariance mixtures with 1 to 20 components on the moons: the lower, the better.",
+    },
+    Page {
+        stem: "10_moons_dirichlet",
+        title: "Letting the data choose",
+        text: "A Bayesian mixture with a Dirichlet-process prior, given 16 components, keeps only the components the moons need: the others get weights near zero (ellipses shaded by weight, the weights below).",
     },
 ];
 
@@ -190,6 +198,25 @@ pub fn run(a: &LessonArgs) -> Result<()> {
         });
     }
     figures.push(Figure::Curves(bic_curves(&rows, "moons200.npy")));
+    let dp = BayesianGaussianMixture::new(16)
+        .covariance_type(CovarianceType::Full)
+        .weight_concentration_prior_type(WeightConcentrationPriorType::DirichletProcess)
+        .max_iter(500)
+        .seed(0)
+        .fit(xm)?;
+    let mut kept = gmm_scatter(dp.mixture(), xm, "moons200.npy", dims, false)?;
+    let wmax = dp.weights().iter().copied().fold(0.0, f64::max);
+    for (e, w) in kept.ellipses.iter_mut().zip(dp.weights()) {
+        // Opacity by weight, without the floor: a component the prior switched off vanishes.
+        e.alpha = 0.2 * w / wmax;
+    }
+    kept.title = format!(
+        "moons200.npy: Dirichlet process, 16 components, {} kept (weight > {})",
+        dp.effective_components(crate::fit::EFFECTIVE_WEIGHT),
+        crate::fit::EFFECTIVE_WEIGHT
+    );
+    kept.weights_strip = Some(dp.weights().to_vec());
+    figures.push(Figure::Scatter(kept));
 
     let mut html = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Gaussian mixtures versus k-means</title>\n\

@@ -129,6 +129,9 @@ pub struct Scatter {
     pub circles: Vec<([f64; 2], f64)>,
     /// Centre markers (crosses).
     pub centers: Vec<[f64; 2]>,
+    /// The mixture weights, drawn as a strip of bars under the scatter (one per component, in
+    /// its colour).
+    pub weights_strip: Option<Vec<f64>>,
 }
 
 /// BIC and AIC curves.
@@ -272,8 +275,14 @@ fn circle_outline(center: [f64; 2], r: f64) -> Vec<(f64, f64)> {
 macro_rules! draw_scatter_on {
     ($root:expr, $s:expr) => {{
         let s: &Scatter = $s;
-        let root = $root;
-        root.fill(&WHITE).map_err(err)?;
+        $root.fill(&WHITE).map_err(err)?;
+        // With a weights strip, the scatter takes the upper three quarters.
+        let (upper, lower) = $root.split_vertically(if s.weights_strip.is_some() {
+            SIZE.1 * 3 / 4
+        } else {
+            SIZE.1
+        });
+        let root = &upper;
         let (xr, yr) = equal_aspect(
             range(s.points.iter().map(|p| p[0])),
             range(s.points.iter().map(|p| p[1])),
@@ -338,8 +347,43 @@ macro_rules! draw_scatter_on {
                     .map(|c| Cross::new((c[0], c[1]), 6, red.stroke_width(3))),
             )
             .map_err(err)?;
+        if let Some(w) = &s.weights_strip {
+            draw_weights_strip(&lower, w)?;
+        }
         Ok(())
     }};
+}
+
+/// Bars of the mixture weights, one per component in its colour.
+fn draw_weights_strip<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, w: &[f64]) -> Result<()> {
+    let k = w.len();
+    let wmax = w.iter().copied().fold(0.0, f64::max).max(1e-12);
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(52)
+        .build_cartesian_2d(-0.5..k as f64 - 0.5, 0.0..wmax * 1.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .x_desc("component")
+        .y_desc("weight")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(w.iter().enumerate().map(|(c, &v)| {
+            let x = c as f64;
+            Rectangle::new(
+                [(x - 0.4, 0.0), (x + 0.4, v)],
+                component_color(c, k).filled(),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
 }
 
 /// Draws a scatter figure: the bytes of the `.svg` or `.png` file `path`.

@@ -154,3 +154,45 @@ fn f32_data_is_benchmarked_too() {
     assert_eq!(r["parameters"]["dtype"], "f32");
     assert_eq!(r["workloads"][0]["deterministic"], true);
 }
+
+#[test]
+fn weighted_and_bayesian_runs_are_measured_and_deterministic() {
+    let d = tmp();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--workload",
+            "midd",
+            "--n",
+            "3000",
+            "--threads",
+            "1,2",
+            "--iters",
+            "3",
+            "--repeat",
+            "1",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&ok(d.path(), &args))
+    };
+    let plain = run(&[]);
+    let weighted = run(&["--weighted"]);
+    let bayesian = run(&["--bayesian"]);
+    assert_eq!(weighted["parameters"]["weighted"], true);
+    assert_eq!(bayesian["parameters"]["bayesian"], true);
+    for r in [&weighted, &bayesian] {
+        assert_eq!(r["workloads"][0]["deterministic"], true, "{r}");
+    }
+    // Each variant fits something else: the checksums (the final objective and the parameters'
+    // hash) differ from the plain run's.
+    let checksum = |r: &serde_json::Value| {
+        let res = &r["workloads"][0]["results"][0];
+        (
+            res["hash"].as_str().unwrap().to_string(),
+            res["objective"].as_f64().unwrap(),
+        )
+    };
+    assert_ne!(checksum(&plain), checksum(&weighted));
+    assert_ne!(checksum(&plain), checksum(&bayesian));
+}

@@ -703,6 +703,14 @@ pub struct BenchArgs {
     /// Weak scaling: n grows with the thread count (n per thread fixed).
     #[arg(long)]
     pub weak: bool,
+    /// Give every row a sample weight (from a fixed seed, between 0.5 and 1.5), to measure
+    /// the weighted fits.
+    #[arg(long)]
+    pub weighted: bool,
+    /// Fit the mixture workloads as Bayesian mixtures (a Dirichlet-process prior, started from
+    /// the labels of the workload's initial model), to measure the variational iterations.
+    #[arg(long)]
+    pub bayesian: bool,
     /// Machine-readable output, with the machine and the exact parameters.
     #[arg(long)]
     pub json: bool,

@@ -175,16 +175,42 @@ fn fnv1a(values: impl IntoIterator<Item = f64>) -> u64 {
     h
 }
 
+/// What a benchmark run fits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Variant {
+    /// Rows carry sample weights ([`bench_weights`]).
+    pub weighted: bool,
+    /// Mixtures are fitted as Bayesian mixtures.
+    pub bayesian: bool,
+}
+
+/// The sample weights of a weighted benchmark: `0.5 + u`, `u` uniform in `[0, 1)` from a hash
+/// of the row index (a function of the row alone).
+pub fn bench_weights(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let mut h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h ^= h >> 31;
+            0.5 + (h >> 11) as f64 / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
 /// Times `iters` iterations of a workload on `threads` threads, `repeat` times.
 pub fn measure<T: Float>(
     w: &Workload,
     x: &[T],
     n: usize,
     threads: usize,
-    iters: usize,
-    repeat: usize,
+    (iters, repeat): (usize, usize),
+    variant: Variant,
 ) -> Result<Measurement> {
+    let weights_of_rows = variant.weighted.then(|| bench_weights(n));
     let data = DataRef::new(x, n, w.d)?;
+    let data = match &weights_of_rows {
+        Some(wr) => data.with_weights(wr)?,
+        None => data,
+    };
     let x64: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
     let (weights, means, precisions) = w.init(&x64);
     drop(x64);
@@ -210,7 +236,19 @@ pub fn measure<T: Float>(
                     let mut stamps = Vec::with_capacity(iters.saturating_add(1));
                     let start = Instant::now();
                     let mut tick = |_: &gaussmix_core::Progress| stamps.push(Instant::now());
-                    let m = gm.fit_with(data, None, Some(&mut tick))?;
+                    let m = if variant.bayesian {
+                        // The same start: the labels of the workload's initial model.
+                        let start_model = gm.clone().max_iter(0).fit(data)?;
+                        let labels = start_model.predict(data)?;
+                        let b = gaussmix_core::BayesianGaussianMixture::new(w.k)
+                            .covariance_type(t)
+                            .tol(0.0)
+                            .max_iter(iters)
+                            .init_labels(labels);
+                        b.fit_with(data, None, Some(&mut tick))?.mixture().clone()
+                    } else {
+                        gm.fit_with(data, None, Some(&mut tick))?
+                    };
                     let secs = if stamps.len() >= 2 {
                         (stamps[stamps.len() - 1] - stamps[0]).as_secs_f64()
                             / (stamps.len() - 1) as f64
@@ -372,16 +410,26 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             "use a smaller --n, --iters or --repeat",
         )?;
     }
+    let variant = Variant {
+        weighted: a.weighted,
+        bayesian: a.bayesian,
+    };
     let mut report = Vec::new();
     let mut failed = false;
     if !a.json {
         println!(
-            "gaussmix bench {} on {} ({} cores; {}), {}, {} iterations, median of {}",
+            "gaussmix bench {} on {} ({} cores; {}), {}{}{}, {} iterations, median of {}",
             env!("CARGO_PKG_VERSION"),
             cpu_model(),
             std::thread::available_parallelism().map_or(1, |n| n.get()),
             simd_features().join(" "),
             a.dtype.name(),
+            if a.weighted { ", sample weights" } else { "" },
+            if a.bayesian {
+                ", Bayesian mixtures"
+            } else {
+                ""
+            },
             a.iters,
             a.repeat
         );
@@ -393,11 +441,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             let n = if a.weak { base_n * t } else { base_n };
             let x = w.data(n);
             let m = match a.dtype {
-                BenchDtype::F64 => measure(w, &x, n, t, a.iters, a.repeat)?,
+                BenchDtype::F64 => measure(w, &x, n, t, (a.iters, a.repeat), variant)?,
                 BenchDtype::F32 => {
                     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
                     drop(x);
-                    measure(w, &x32, n, t, a.iters, a.repeat)?
+                    measure(w, &x32, n, t, (a.iters, a.repeat), variant)?
                 }
             };
             rows.push(m);
@@ -479,7 +527,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                     "os": std::env::consts::OS, "arch": std::env::consts::ARCH,
                 },
                 "parameters": {"dtype": a.dtype.name(), "iters": a.iters, "repeat": a.repeat, "threads": threads,
-                               "weak_scaling": a.weak, "tol": 0.0, "seed": 0},
+                               "weak_scaling": a.weak, "weighted": a.weighted, "bayesian": a.bayesian, "tol": 0.0, "seed": 0},
                 "workloads": report,
             }))?
         );

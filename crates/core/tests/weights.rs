@@ -6,21 +6,13 @@ use gaussmix_core::{
     CovarianceType, DataRef, GaussianMixture, GaussianMixtureModel, InitParams, KMeans, KMeansInit,
 };
 use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+mod common;
+
+/// `n` points from `k` well separated, anisotropic Gaussian blobs in `d` dimensions.
 fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f64> {
-    let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let centers: Vec<f64> = (0..k * d).map(|_| 10.0 * g.random::<f64>()).collect();
-    let mut x = Vec::with_capacity(n * d);
-    for i in 0..n {
-        let c = i % k;
-        for j in 0..d {
-            let z: f64 = g.sample(StandardNormal);
-            x.push(centers[c * d + j] + z * (0.5 + 0.2 * ((j + c) % 3) as f64));
-        }
-    }
-    x
+    common::blobs(n, d, k, 0.5, seed)
 }
 
 fn bits(m: &GaussianMixtureModel) -> Vec<u64> {

@@ -14,11 +14,11 @@ use std::marker::PhantomData;
 use crate::blocks::with_threads;
 use crate::covariance::wishart::Prior;
 use crate::covariance::{CovarianceType, Kernel, StepInfo, with_kernel};
-use crate::data::{DataRef, Float, validate_data};
+use crate::data::{DataRef, Float};
 use crate::error::{Error, Result, invalid};
 use crate::linalg;
 use crate::mixture::InitParams;
-use crate::mixture::params::check_labels;
+use crate::mixture::params::{check_common, check_data};
 use crate::mixture::{Em, External, InMemory, Init, Runs, Source, StatsSource, drive};
 use crate::monitor::Monitor;
 use model::BayesianGaussianMixtureModel;
@@ -177,27 +177,13 @@ impl BayesianGaussianMixture {
 
     /// Checks the parameters that do not depend on the data, with scikit-learn's ranges.
     pub fn check(&self) -> Result<()> {
-        if self.n_components < 1 {
-            return Err(invalid("n_components", "must be at least 1, got 0"));
-        }
-        let nonneg = |name: &'static str, v: f64| {
-            if v >= 0.0 && v.is_finite() {
-                Ok(())
-            } else {
-                Err(invalid(
-                    name,
-                    format!("must be a finite number >= 0, got {v}"),
-                ))
-            }
-        };
-        nonneg("tol", self.tol)?;
-        nonneg("reg_covar", self.reg_covar)?;
-        if self.n_init < 1 {
-            return Err(invalid("n_init", "must be at least 1, got 0"));
-        }
-        if self.n_threads == Some(0) {
-            return Err(invalid("n_threads", "must be at least 1, got 0"));
-        }
+        check_common(
+            self.n_components,
+            self.tol,
+            self.reg_covar,
+            self.n_init,
+            self.n_threads,
+        )?;
         for (name, v) in [
             (
                 "weight_concentration_prior",
@@ -293,26 +279,9 @@ impl BayesianGaussianMixture {
         monitor: Option<&mut dyn Monitor>,
     ) -> Result<BayesianGaussianMixtureModel> {
         self.check()?;
-        validate_data(&x)?;
-        let (n, d) = (x.n_samples(), x.n_features());
-        if n < 2 {
-            return Err(Error::TooFewSamples {
-                n_samples: n,
-                needed: 2,
-                what: "a mixture needs at least 2 samples",
-            });
-        }
-        if n < self.n_components {
-            return Err(Error::TooFewSamples {
-                n_samples: n,
-                needed: self.n_components,
-                what: "n_samples must be at least n_components",
-            });
-        }
+        check_data(&x, self.n_components, self.init_labels.as_deref())?;
+        let d = x.n_features();
         self.check_priors(d)?;
-        if let Some(l) = &self.init_labels {
-            check_labels(l, n, self.n_components)?;
-        }
         let warm = self.warm_model(previous, d)?;
         let mut unwatched = ();
         let monitor = monitor.unwrap_or(&mut unwatched);

@@ -22,7 +22,7 @@ pub use params::{GaussianMixture, InitParams, OnDegenerate};
 
 use crate::blocks::with_threads;
 use crate::covariance::with_kernel;
-use crate::data::{DataRef, Float, validate_data};
+use crate::data::{DataRef, Float};
 use crate::error::{Error, Result, invalid};
 use crate::model::GaussianMixtureModel;
 use crate::monitor::Monitor;
@@ -52,26 +52,9 @@ impl GaussianMixture {
         monitor: Option<&mut dyn Monitor>,
     ) -> Result<GaussianMixtureModel> {
         self.check()?;
-        validate_data(&x)?;
-        let (n, d) = (x.n_samples(), x.n_features());
-        if n < 2 {
-            return Err(Error::TooFewSamples {
-                n_samples: n,
-                needed: 2,
-                what: "a mixture needs at least 2 samples",
-            });
-        }
-        if n < self.n_components {
-            return Err(Error::TooFewSamples {
-                n_samples: n,
-                needed: self.n_components,
-                what: "n_samples must be at least n_components",
-            });
-        }
+        params::check_data(&x, self.n_components, self.init_labels.as_deref())?;
+        let d = x.n_features();
         self.check_init(d)?;
-        if let Some(l) = &self.init_labels {
-            params::check_labels(l, n, self.n_components)?;
-        }
         let warm = self.warm_model(previous, d)?;
         let mut unwatched = ();
         let monitor = monitor.unwrap_or(&mut unwatched);

@@ -251,28 +251,13 @@ impl GaussianMixture {
 
     /// Checks the parameters that do not depend on the data, with scikit-learn's ranges.
     pub fn check(&self) -> Result<()> {
-        if self.n_components < 1 {
-            return Err(invalid("n_components", "must be at least 1, got 0"));
-        }
-        if !(self.tol >= 0.0 && self.tol.is_finite()) {
-            return Err(invalid(
-                "tol",
-                format!("must be a finite number >= 0, got {}", self.tol),
-            ));
-        }
-        if !(self.reg_covar >= 0.0 && self.reg_covar.is_finite()) {
-            return Err(invalid(
-                "reg_covar",
-                format!("must be a finite number >= 0, got {}", self.reg_covar),
-            ));
-        }
-        if self.n_init < 1 {
-            return Err(invalid("n_init", "must be at least 1, got 0"));
-        }
-        if self.n_threads == Some(0) {
-            return Err(invalid("n_threads", "must be at least 1, got 0"));
-        }
-        Ok(())
+        check_common(
+            self.n_components,
+            self.tol,
+            self.reg_covar,
+            self.n_init,
+            self.n_threads,
+        )
     }
 
     /// Checks the user-supplied initial values against the number of features, as
@@ -319,6 +304,64 @@ impl GaussianMixture {
             init_labels: self.init_labels.clone(),
         }
     }
+}
+
+/// The checks every mixture estimator shares, with scikit-learn's ranges: `n_components >= 1`,
+/// `tol >= 0`, `reg_covar >= 0` (finite), `n_init >= 1`, `n_threads` not 0.
+pub(crate) fn check_common(
+    n_components: usize,
+    tol: f64,
+    reg_covar: f64,
+    n_init: usize,
+    n_threads: Option<usize>,
+) -> Result<()> {
+    if n_components < 1 {
+        return Err(invalid("n_components", "must be at least 1, got 0"));
+    }
+    for (name, v) in [("tol", tol), ("reg_covar", reg_covar)] {
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(invalid(
+                name,
+                format!("must be a finite number >= 0, got {v}"),
+            ));
+        }
+    }
+    if n_init < 1 {
+        return Err(invalid("n_init", "must be at least 1, got 0"));
+    }
+    if n_threads == Some(0) {
+        return Err(invalid("n_threads", "must be at least 1, got 0"));
+    }
+    Ok(())
+}
+
+/// The data checks every mixture fit shares: finite and not empty, at least 2 rows and
+/// `n_components`, and initial labels (if any) that fit them.
+pub(crate) fn check_data<T: crate::data::Float>(
+    x: &crate::data::DataRef<'_, T>,
+    n_components: usize,
+    init_labels: Option<&[usize]>,
+) -> Result<()> {
+    crate::data::validate_data(x)?;
+    let n = x.n_samples();
+    if n < 2 {
+        return Err(Error::TooFewSamples {
+            n_samples: n,
+            needed: 2,
+            what: "a mixture needs at least 2 samples",
+        });
+    }
+    if n < n_components {
+        return Err(Error::TooFewSamples {
+            n_samples: n,
+            needed: n_components,
+            what: "n_samples must be at least n_components",
+        });
+    }
+    if let Some(l) = init_labels {
+        check_labels(l, n, n_components)?;
+    }
+    Ok(())
 }
 
 /// Checks initial labels against the rows and the components.

@@ -25,9 +25,9 @@ echo "== python: $("$python" --version) -> venv $venv"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet maturin numpy scikit-learn pytest threadpoolctl \
-    "dask[array]" distributed
+    pandas "dask[array]" distributed
 "$venv/bin/python" -m pip list 2>/dev/null \
-    | grep -iE '^(maturin|numpy|scikit-learn|scipy|pytest|dask|distributed) '
+    | grep -iE '^(maturin|numpy|scikit-learn|scipy|pandas|pytest|dask|distributed) '
 
 echo "== pip install ./crates/python (maturin, release build)"
 start=$SECONDS

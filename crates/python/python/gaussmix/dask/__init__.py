@@ -53,10 +53,18 @@ except ImportError as e:  # pragma: no cover - exercised without dask
 
 from ._base import INIT_SAMPLE_ROWS
 from ._cluster import KMeans
-from ._mixture import GaussianMixture
+from ._mixture import BayesianGaussianMixture, GaussianMixture
 from ._pieces import PIECE_BYTES, from_npy, npy_pieces
 
-__all__ = ["GaussianMixture", "KMeans", "from_npy", "npy_pieces", "INIT_SAMPLE_ROWS", "PIECE_BYTES"]
+__all__ = [
+    "GaussianMixture",
+    "BayesianGaussianMixture",
+    "KMeans",
+    "from_npy",
+    "npy_pieces",
+    "INIT_SAMPLE_ROWS",
+    "PIECE_BYTES",
+]
 
 # The public classes live in submodules; they keep the names (and pickles) of this package.
-GaussianMixture.__module__ = KMeans.__module__ = __name__
+GaussianMixture.__module__ = BayesianGaussianMixture.__module__ = KMeans.__module__ = __name__

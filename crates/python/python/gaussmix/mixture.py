@@ -196,6 +196,10 @@ class GaussianMixture(_Mixture):
     rounding. The k-means and random initialisations draw different random numbers than
     scikit-learn's, so with those, components may come out in another order.
 
+    Beyond scikit-learn's: ``fit(X, sample_weight=w)`` (a row of weight ``w`` counts as ``w``
+    copies; ``score``, ``bic`` and ``aic`` take weights too) and ``fit(X, init_labels=labels)``
+    (every run starts from the labels' one-hot responsibilities).
+
     Parameters beyond scikit-learn's
     --------------------------------
     n_threads : int or None, default=None

@@ -149,15 +149,19 @@ class GaussianMixture(_DaskMixture, _GaussianMixture):
     - ``weights_init`` / ``means_init`` / ``precisions_init``: taken exactly as the in-memory
       estimator takes them (with all three, nothing else is computed, and the fit equals the
       in-memory fit from them, to rounding);
+    - ``fit(X, init_labels=labels)``: every run starts from the labels' one-hot
+      responsibilities (two passes, as in memory: the means, then the statistics about them);
+      the fit equals the in-memory fit from the same labels, to rounding;
     - ``init_params="kmeans"`` (default): k-means++ and Lloyd (in-memory ``gaussmix.KMeans``)
       on ``min(n, init_sample_size)`` rows drawn uniformly without replacement and gathered to
-      the client, then Lloyd over all rows on the workers (as the in-memory initialisation's
-      k-means runs over all rows: ``max_iter=300``, ``tol=1e-4``), then one pass: each row's
-      responsibility is one-hot on its nearest centre, whose statistics give the initial
-      parameters (weights ``N_k / n``, as scikit-learn's initialisation);
+      the client (with their weights), then Lloyd over all rows on the workers (as the
+      in-memory initialisation's k-means runs over all rows: ``max_iter=300``, ``tol=1e-4``),
+      then one pass: each row's responsibility is one-hot on its nearest centre, whose
+      statistics give the engine's driver the initial parameters (weights ``N_k / sum w``, as
+      scikit-learn's initialisation);
     - ``"k-means++"``: k-means++ seeding on the sample; each component starts from one chosen
       row;
-    - ``"random_from_data"``: ``n_components`` distinct rows drawn from the sample;
+    - ``"random_from_data"``: ``n_components`` distinct rows drawn from the sample (by weight);
     - ``"random"``: uniform random responsibilities per row, normalised, drawn on the workers
       from a stream per block of rows (independent of the chunking).
 

@@ -14,7 +14,7 @@ in-memory estimators (``gaussmix.GaussianMixture``, ``gaussmix.BayesianGaussianM
 Per-row values, ``fit(X, sample_weight=w)`` (and the mixtures' ``init_labels``), are given as:
 
 - a NumPy array (or a number, for weights) of one value per row: sliced per chunk, each slice
-  shipped with its chunk's tasks;
+  shipped with its chunk's tasks (in every graph: for large data give a Dask array or files);
 - a 1-D Dask array with as many rows as X (rechunked to X's row chunks); or
 - ``.npy`` file pieces of 1-D arrays (the same forms as X's: a path, ``(path, (start,
   stop))``, ``(path, range(start, stop))``), whose rows, in order, are the data's rows in order:

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: gaussmix vs scikit-learn vs Armadillo, seconds per EM / Lloyd iteration.
+"""Side-by-side benchmark: gaussmix vs scikit-learn vs Armadillo, seconds per EM / Lloyd iteration,
+and default whole fits (load / initialisation / iterations) vs scikit-learn and sklearnex.
 
     python benches/compare.py [--quick] [--workloads W1,W2,...] [--iters N] [--repeat R]
                               [--out FILE.md] [--keep DIR] [--gaussmix PATH]
+                              [--no-whole | --only-whole]
 
 One run generates every workload once (numpy, fixed seeds), gives every tool the same initial
 model, times each tool with the differential method -- (t(N iterations) - t(1 iteration)) /
@@ -10,8 +12,16 @@ model, times each tool with the differential method -- (t(N iterations) - t(1 it
 (relative difference of the final lower bound, or of the k-means inertia), and prints a
 markdown table. See benches/README.md.
 
-Needs numpy and scikit-learn in the running Python. Armadillo (libarmadillo-dev and g++) is
-optional: without it its columns read "n/a" and the output says why.
+Whole fits (on W5 and W3 when selected): each tool's defaults from its own seeding, seed 0 --
+`gaussmix kmeans -k 64` against scikit-learn's `KMeans(64)` with `algorithm="lloyd"` and
+`"elkan"` and sklearnex's `KMeans(64)`; `gaussmix fit -k 16` against scikit-learn's
+`GaussianMixture(16)` -- median seconds over R runs, with gaussmix's own split (`--json`'s
+`seconds_load`, `seconds_init`, `seconds_iter`) and scikit-learn's initialisation timed on its
+own (`kmeans_plusplus`; for the mixture, the `KMeans(n_init=1)` fit it initialises from).
+
+Needs numpy and scikit-learn in the running Python. Armadillo (libarmadillo-dev and g++) and
+sklearnex (pip install scikit-learn-intelex) are optional: without them their columns read
+"n/a" and the output says why.
 """
 
 from __future__ import annotations
@@ -386,6 +396,161 @@ def run_armadillo(binary: Path, w: Workload, f: Files, n_iter: int) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# Whole fits: every tool's defaults, from its own initialisation
+# --------------------------------------------------------------------------------------------
+
+WHOLE = ("W5", "W3")  # the workloads whole fits run on (k-means, mixture)
+
+
+def sklearnex_kmeans():
+    """sklearnex's KMeans class and a description, or (None, why not)."""
+    try:
+        from sklearnex.cluster import KMeans as XKMeans
+    except ImportError:
+        return None, "not installed (pip install scikit-learn-intelex): its column is skipped"
+    except Exception as e:  # a broken install is reported, not fatal
+        return None, f"not run: sklearnex does not import ({e})"
+    try:
+        from importlib.metadata import version
+
+        v = version("scikit-learn-intelex")
+    except Exception:
+        v = "?"
+    return XKMeans, f"sklearnex {v}"
+
+
+def whole_gaussmix(binary: Path, w: Workload, f: Files) -> dict:
+    cmd = [str(binary), "kmeans" if w.kind == "kmeans" else "fit", str(f.npy), "-k", str(w.k), "--json", "--quiet"]
+    out = run_json(cmd)
+    value = out["inertia"] if w.kind == "kmeans" else out["lower_bound"]
+    return {
+        "total": out["seconds"], "load": out.get("seconds_load"), "init": out.get("seconds_init"),
+        "iter": out.get("seconds_iter"), "n_iter": out["n_iter"], "value": value,
+        "computed": out.get("distances_computed"),
+    }
+
+
+def whole_sklearn(w: Workload, X: np.ndarray, algorithm: str | None, xkmeans=None) -> dict:
+    gc.collect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if w.kind == "kmeans":
+            if xkmeans is not None:
+                est = xkmeans(n_clusters=w.k, random_state=0)
+            else:
+                est = KMeans(n_clusters=w.k, random_state=0, algorithm=algorithm)
+            t0 = time.perf_counter()
+            est.fit(X)
+            total = time.perf_counter() - t0
+            init = None
+            if xkmeans is None:
+                from sklearn.cluster import kmeans_plusplus
+
+                t0 = time.perf_counter()
+                kmeans_plusplus(X, w.k, random_state=0)
+                init = time.perf_counter() - t0
+            return {"total": total, "init": init, "n_iter": int(est.n_iter_), "value": float(est.inertia_)}
+        est = GaussianMixture(n_components=w.k, covariance_type=w.cov, random_state=0)
+        t0 = time.perf_counter()
+        est.fit(X)
+        total = time.perf_counter() - t0
+        # Its initialisation: the labels of one KMeans fit (GaussianMixture._initialize).
+        t0 = time.perf_counter()
+        KMeans(n_clusters=w.k, n_init=1, random_state=0).fit(X)
+        init = time.perf_counter() - t0
+        return {"total": total, "init": init, "n_iter": int(est.n_iter_), "value": float(est.lower_bound_)}
+
+
+def run_whole(workloads, files, binary, repeat) -> tuple[dict, str]:
+    xk, xk_desc = sklearnex_kmeans()
+    log(f"sklearnex: {xk_desc}")
+    results = {}
+    for w in workloads:
+        if w.name not in WHOLE:
+            continue
+        X = np.load(files[w.name].npy)
+        tools = [("gaussmix", None)]
+        if w.kind == "kmeans":
+            tools += [("scikit-learn lloyd", "lloyd"), ("scikit-learn elkan", "elkan")]
+            if xk is not None:
+                tools.append(("sklearnex", "sklearnex"))
+        else:
+            tools.append(("scikit-learn", None))
+        runs = {t: [] for t, _ in tools}
+        for r in range(repeat):
+            for tool, alg in tools:
+                try:
+                    if tool == "gaussmix":
+                        out = whole_gaussmix(binary, w, files[w.name])
+                    elif tool == "sklearnex":
+                        out = whole_sklearn(w, X, None, xk)
+                    else:
+                        out = whole_sklearn(w, X, alg)
+                except Exception as e:
+                    log(f"whole {w.name} {tool}: FAILED: {e}")
+                    continue
+                runs[tool].append(out)
+                log(f"whole {w.name} {tool} {r + 1}/{repeat}: {out['total']:.3f} s, n_iter {out['n_iter']}")
+        del X
+        gc.collect()
+        results[w.name] = runs
+    return results, xk_desc
+
+
+def med(runs: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def render_whole(workloads, whole, xk_desc, repeat) -> list[str]:
+    if not whole:
+        return []
+    lines = [
+        "",
+        f"Default whole fits (each tool's defaults and its own seeding, seed 0; median of R={repeat}):",
+        "",
+        "| workload | tool | fit s | load s | init s | iterations s | n_iter | inertia / lower bound | gaussmix faster by |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for w in workloads:
+        runs = whole.get(w.name)
+        if not runs:
+            continue
+        shape = f"{w.name} ({w.n:,}×{w.d}, k={w.k}{'' if w.kind == 'kmeans' else ' ' + w.cov})"
+        gm_total = med(runs["gaussmix"], "total")
+        for tool, rs in runs.items():
+            if not rs:
+                lines.append(f"| {shape} | {tool} | failed | | | | | | |")
+                continue
+            total, init = med(rs, "total"), med(rs, "init")
+            it = med(rs, "iter")
+            approx = "" if tool == "gaussmix" else "≈ "
+            lines.append(
+                f"| {shape} | {tool} | {fs(total)} | {fs(med(rs, 'load')) if tool == 'gaussmix' else '–'} "
+                f"| {approx + fs(init) if init is not None else '–'} "
+                f"| {fs(it) if it is not None else '–'} | {rs[-1]['n_iter']} | {rs[-1]['value']!r} "
+                f"| {'–' if tool == 'gaussmix' else fx(total, gm_total)} |"
+            )
+        comp = runs["gaussmix"][-1].get("computed") if runs["gaussmix"] else None
+        if comp:
+            lines.append(
+                f"| {shape} | gaussmix: distances computed per pass | "
+                + ", ".join(f"{c:.3g}" for c in comp) + " | | | | | | |"
+            )
+    lines += [
+        "",
+        "fit s: the fit alone (gaussmix's JSON `seconds`; scikit-learn's and sklearnex's `fit()` under "
+        "`time.perf_counter`), the data already loaded; gaussmix's load (reading the .npy) is shown apart. "
+        "gaussmix's init and iterations are its own split (`seconds_init`: set-up and seeding, for the "
+        "mixture the whole k-means initialisation; `seconds_iter`: the iterations and their final pass). "
+        "scikit-learn's init (≈) is timed separately: `kmeans_plusplus(X, k)` for k-means, the "
+        "`KMeans(n_init=1)` fit `GaussianMixture` initialises from for the mixture. "
+        f"sklearnex: {xk_desc}.",
+    ]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------------------------
 
@@ -501,7 +666,11 @@ def main() -> int:
     ap.add_argument("--out", help="also write the markdown to this file")
     ap.add_argument("--keep", metavar="DIR", help="generate the data in DIR and keep it (and raw timings)")
     ap.add_argument("--gaussmix", metavar="PATH", help="gaussmix binary (default: target/release/gaussmix, built if stale)")
+    ap.add_argument("--no-whole", action="store_true", help="skip the default whole fits (W5, W3)")
+    ap.add_argument("--only-whole", action="store_true", help="only the default whole fits (W5, W3)")
     args = ap.parse_args()
+    if args.no_whole and args.only_whole:
+        ap.error("--no-whole and --only-whole exclude each other")
     base_iters = args.iters if args.iters is not None else (5 if args.quick else 10)
     if base_iters < 2:
         ap.error("--iters must be at least 2 (the differential needs N > 1)")
@@ -543,7 +712,7 @@ def main() -> int:
         pools = threadpool_summary()
 
         results: dict[str, dict] = {}
-        for w in workloads:
+        for w in [] if args.only_whole else workloads:
             f = files[w.name]
             X = np.load(f.npy)
             tools = [("gaussmix", False)]
@@ -605,11 +774,17 @@ def main() -> int:
                 log(f"{w.name}: parity run failed: {e}")
             results[w.name] = {"workload": w, "series": series, "parity": parity}
 
+        whole, xk_desc = ({}, "") if args.no_whole else run_whole(workloads, files, gaussmix.binary, args.repeat)
         elapsed = time.time() - started
+        per_iter = [w for w in workloads if w.name in results]
         md = render(
-            workloads, results, base_iters, args, gm_version, arma_bin, arma_desc, arma_info, pools,
+            per_iter, results, base_iters, args, gm_version, arma_bin, arma_desc, arma_info, pools,
             load_start, loadavg(), elapsed,
-        )
+        ) if per_iter else ""
+        md = "\n".join([md] + render_whole(workloads, whole, xk_desc, args.repeat)).strip("\n")
+        if not per_iter:
+            md += f"\n\nMachine: {cpu_description()}; load average {load_start} at start, {loadavg()} at end. " \
+                  f"Versions: {gm_version}; scikit-learn {sklearn.__version__}; numpy {np.__version__}."
         print(md)
         if args.out:
             Path(args.out).write_text(md + "\n")

@@ -36,7 +36,29 @@ fn fit_on_the_demo_data_prints_the_lesson_summary() {
     assert!(j["n_iter"].as_u64().unwrap() >= 1);
     assert!(j["lower_bound"].as_f64().unwrap() < -3.0 && j["lower_bound"].as_f64().unwrap() > -3.3);
     assert!(j["seconds"].as_f64().unwrap() >= 0.0);
+    split_adds_up(&j);
+    let k = json(&ok(d.path(), &["kmeans", "--json"]));
+    split_adds_up(&k);
+    let passes = k["distances_computed"].as_array().unwrap();
+    assert_eq!(passes.len() as u64, k["n_iter"].as_u64().unwrap() + 1);
+    for a in ["lloyd", "elkan"] {
+        let other = json(&ok(d.path(), &["kmeans", "--json", "--algorithm", a]));
+        assert_eq!(other["inertia"], k["inertia"], "--algorithm {a}");
+        assert_eq!(other["n_iter"], k["n_iter"], "--algorithm {a}");
+    }
     assert!(ok(d.path(), &["fit", "--quiet"]).is_empty());
+}
+
+/// `--json`'s time split: load, then the fit's initialisation and iterations adding up to its
+/// `seconds`.
+fn split_adds_up(j: &Value) {
+    let get = |k: &str| j[k].as_f64().unwrap_or_else(|| panic!("{k} in {j}"));
+    assert!(get("seconds_load") >= 0.0 && get("seconds_init") >= 0.0 && get("seconds_iter") >= 0.0);
+    let (sum, total) = (get("seconds_init") + get("seconds_iter"), get("seconds"));
+    assert!(
+        (sum - total).abs() <= 0.05 * total + 1e-3,
+        "{sum} vs {total}"
+    );
 }
 
 #[test]

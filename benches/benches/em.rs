@@ -1,6 +1,7 @@
 //! Criterion benches of the engine: the E-step alone (`predict_proba`), the fused pass of one
 //! EM iteration (E-step and sufficient statistics), the M-step from statistics, a whole
-//! iteration through `GaussianMixture::fit`, and a Lloyd iteration; on the workloads of
+//! iteration through `GaussianMixture::fit`, a Lloyd iteration, 20 iterations of Lloyd and of
+//! bounded k-means, and greedy k-means++ seeding; on the workloads of
 //! `gaussmix bench` (W1-W5), every covariance type on W3's shape, f32 and f64, and the W2 shape
 //! from 400 to 10 million rows.
 //!
@@ -15,7 +16,9 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gaussmix_bench::{Prepared, WORKLOADS, Workload};
-use gaussmix_core::{CovarianceType, DataRef, GaussianMixtureModel, KMeans, KMeansInit};
+use gaussmix_core::{
+    CovarianceType, DataRef, GaussianMixtureModel, KMeans, KMeansAlgorithm, KMeansInit,
+};
 
 fn configure<'a>(
     c: &'a mut Criterion,
@@ -139,8 +142,49 @@ fn kmeans(c: &mut Criterion) {
             });
         }
     }
+    // The same iteration from that start, bounded (the same result bit for bit).
+    let data = DataRef::new(&p.x, p.n, w.d).unwrap();
+    let km = KMeans::new(w.k)
+        .init(KMeansInit::Centers(p.init.1.clone()))
+        .max_iter(20)
+        .tol(0.0);
+    for algorithm in [KMeansAlgorithm::Lloyd, KMeansAlgorithm::Elkan] {
+        let km = km.clone().algorithm(algorithm);
+        g.bench_function(
+            BenchmarkId::new("fit_20_iterations", format!("{algorithm:?}")),
+            |b| b.iter(|| black_box(km.fit(data).unwrap())),
+        );
+    }
     g.finish();
 }
 
-criterion_group!(benches, gmm_workloads, covariance_types, scaling, kmeans);
+/// Greedy k-means++ on the W5 (K = 64) and W3 (K = 16) shapes: a fit of one Lloyd iteration
+/// from k-means++, which the seeding dominates (its k - 1 steps of `2 + ⌊ln k⌋` candidates),
+/// next to the same iteration from given centres (`lloyd_fit_1_iteration` above).
+fn seeding(c: &mut Criterion) {
+    for name in ["kmeans", "midd"] {
+        let w = Workload::by_name(name).unwrap();
+        let p = Prepared::new(w, w.n);
+        let data = DataRef::new(&p.x, p.n, w.d).unwrap();
+        let mut g = configure(c, &format!("k-means++ {}x{} K={}", w.n, w.d, w.k), true);
+        g.throughput(Throughput::Elements((w.n * w.k) as u64));
+        let km = KMeans::new(w.k)
+            .max_iter(1)
+            .tol(0.0)
+            .algorithm(KMeansAlgorithm::Lloyd);
+        g.bench_function(BenchmarkId::new("seeding_and_1_iteration", "f64"), |b| {
+            b.iter(|| black_box(km.fit(data).unwrap()))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(
+    benches,
+    gmm_workloads,
+    covariance_types,
+    scaling,
+    kmeans,
+    seeding
+);
 criterion_main!(benches);

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::args::{PlotArgs, PredictArgs, SampleArgs, ScoreArgs};
-use crate::input::{Input, load};
+use crate::input::{Input, load, load_weighted};
 use crate::modelfile::{self, Model};
 use crate::output::{Kind, Out, Outputs, check_outputs};
 use crate::{limits, with_data};
@@ -51,8 +51,8 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
         "labels and membership probabilities",
         "split the data into smaller files",
     )?;
-    let (labels, proba) = match &model {
-        Model::Gmm(m) => {
+    let (labels, proba) = match (&model, model.mixture()) {
+        (_, Some(m)) => {
             let labels = with_data!(input, x => m.predict(x)?);
             let proba = match &a.proba {
                 Some(_) => Some(with_data!(input, x => m.predict_proba(x)?)),
@@ -60,7 +60,8 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
             };
             (labels, proba)
         }
-        Model::KMeans(m) => (with_data!(input, x => m.predict(x)?), None),
+        (Model::KMeans(m), None) => (with_data!(input, x => m.predict(x)?), None),
+        _ => unreachable!("a model is a mixture or k-means"),
     };
     let mut out = Outputs::new();
     if let (Some(p), Some(v)) = (&a.proba, &proba) {
@@ -74,26 +75,40 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
 pub fn score(a: &ScoreArgs) -> Result<()> {
     check_outputs(
         &[Out::new("--per-sample", a.per_sample.as_deref(), Kind::Npy)],
-        &[Some(&a.model), Some(&a.input)],
+        &[
+            Some(&a.model),
+            Some(&a.input),
+            a.weights.sample_weight.as_deref(),
+        ],
     )?;
-    let model = modelfile::read_gmm(&a.model)?;
-    let input = load(Some(&a.input), a.input_args.dim, a.json)?;
+    let file = modelfile::read_mixture(&a.model)?;
+    let model = file.mixture().expect("a mixture");
+    // scikit-learn's BayesianGaussianMixture has no BIC or AIC.
+    let bayesian = matches!(file, Model::Bgmm(_));
+    let input = load_weighted(
+        Some(&a.input),
+        a.input_args.dim,
+        a.json,
+        a.weights.sample_weight.as_deref(),
+    )?;
     check_features(model.n_features(), &input, &a.model)?;
-    let per = with_data!(input, x => model.score_samples(x)?);
-    let n = per.len() as f64;
-    let mean = per.iter().sum::<f64>() / n;
-    let p = model.n_parameters() as f64;
-    let bic = -2.0 * mean * n + p * n.ln();
-    let aic = -2.0 * mean * n + 2.0 * p;
+    let (per, mean, bic, aic) = with_data!(input, x => {
+        let per = model.score_samples(x)?;
+        let mean = model.score(x)?;
+        let (bic, aic) = if bayesian { (None, None) } else { (Some(model.bic(x)?), Some(model.aic(x)?)) };
+        (per, mean, bic, aic)
+    });
     if let Some(path) = &a.per_sample {
         let mut out = Outputs::new();
         out.f64(path, &per, &[per.len()])?;
         out.commit()?;
     }
+    let weighted = input.weights.is_some();
     if a.json {
         println!(
             "{}",
-            json!({"mean_log_likelihood": mean, "bic": bic, "aic": aic, "n_samples": per.len()})
+            json!({"mean_log_likelihood": mean, "bic": bic, "aic": aic, "n_samples": per.len(),
+                   "weighted": weighted})
         );
     } else {
         println!(
@@ -101,11 +116,18 @@ pub fn score(a: &ScoreArgs) -> Result<()> {
             input.name(),
             a.model.display()
         );
-        println!("mean log-likelihood {mean:.6} over {} samples", per.len());
+        let mean_kind = if weighted { "weighted mean" } else { "mean" };
         println!(
-            "BIC {bic:.4}  AIC {aic:.4}  ({} free parameters)",
-            model.n_parameters()
+            "{mean_kind} log-likelihood {mean:.6} over {} samples",
+            per.len()
         );
+        match (bic, aic) {
+            (Some(bic), Some(aic)) => println!(
+                "BIC {bic:.4}  AIC {aic:.4}  ({} free parameters)",
+                model.n_parameters()
+            ),
+            _ => println!("(a Bayesian mixture: no BIC or AIC, as in scikit-learn)"),
+        }
     }
     Ok(())
 }
@@ -119,7 +141,8 @@ pub fn sample(a: &SampleArgs) -> Result<()> {
         ],
         &[Some(&a.model)],
     )?;
-    let model = modelfile::read_gmm(&a.model)?;
+    let file = modelfile::read_mixture(&a.model)?;
+    let model = file.mixture().expect("a mixture");
     let (n, d) = (a.n, model.n_features());
     // The points (n × d), their components, and the engine's per-point work.
     limits::check_memory(
@@ -158,11 +181,11 @@ pub fn plot(a: &PlotArgs) -> Result<()> {
     let input = load(Some(&a.input), a.input_args.dim, false)?;
     check_features(model.n_features(), &input, &a.model)?;
     let name = input.short_name();
-    let fig = match &model {
-        Model::Gmm(m) => {
+    let fig = match (&model, model.mixture()) {
+        (_, Some(m)) => {
             with_data!(input, x => crate::plot::gmm_scatter(m, x, &name, a.figure.dims, a.figure.proba_size)?)
         }
-        Model::KMeans(m) => {
+        (Model::KMeans(m), None) => {
             if a.figure.proba_size {
                 bail!(
                     "{} holds a k-means model, which has no probabilities: drop --proba-size",
@@ -171,6 +194,7 @@ pub fn plot(a: &PlotArgs) -> Result<()> {
             }
             with_data!(input, x => crate::plot::kmeans_scatter(m, x, &name, a.figure.dims)?)
         }
+        _ => unreachable!("a model is a mixture or k-means"),
     };
     let bytes = crate::plot::render_scatter(&a.output, &fig)
         .with_context(|| format!("drawing over {}", input.name()))?;

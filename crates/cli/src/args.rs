@@ -27,7 +27,7 @@ pub enum Command {
     Sample(SampleArgs),
     /// Fit Gaussian mixtures over a range of component counts and compare BIC and AIC.
     Select(SelectArgs),
-    /// Cluster a data file (or the demo data) with k-means (Lloyd's algorithm).
+    /// Cluster a data file (or the demo data) with k-means (Lloyd's algorithm or its bounded form).
     Kmeans(KmeansArgs),
     /// Generate a synthetic data set (blobs or two moons) as .npy.
     Gen(GenArgs),
@@ -171,6 +171,27 @@ pub enum KmInit {
     Random,
 }
 
+/// How k-means iterates (the result is the same bit for bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KmAlgorithm {
+    /// Lloyd's algorithm: every distance, no per-row memory.
+    Lloyd,
+    /// Exact bound-based k-means (Hamerly's bounds): skips distances that cannot change a label.
+    Elkan,
+    /// elkan from 8 clusters on below 24 features, lloyd otherwise.
+    Auto,
+}
+
+impl From<KmAlgorithm> for gaussmix_core::KMeansAlgorithm {
+    fn from(a: KmAlgorithm) -> Self {
+        match a {
+            KmAlgorithm::Lloyd => Self::Lloyd,
+            KmAlgorithm::Elkan => Self::Elkan,
+            KmAlgorithm::Auto => Self::Auto,
+        }
+    }
+}
+
 /// Where the data comes from.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -180,6 +201,59 @@ pub struct InputArgs {
     /// Number of threads (default: all cores; at most 4 × the cores).
     #[arg(long, value_name = "N", value_parser = crate::limits::thread_count)]
     pub threads: Option<usize>,
+}
+
+/// Sample weights.
+#[derive(Debug, Clone, Args)]
+pub struct WeightArgs {
+    /// One weight per row (.npy of any numeric type, finite and non-negative, not all zero): a
+    /// row of weight w counts as w copies of itself.
+    #[arg(long, value_name = "W.npy")]
+    pub sample_weight: Option<PathBuf>,
+}
+
+/// The weights' prior of a Bayesian mixture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bayesian {
+    /// A Dirichlet process: unneeded components get weights near zero (scikit-learn's default).
+    DirichletProcess,
+    /// A Dirichlet distribution.
+    DirichletDistribution,
+}
+
+impl From<Bayesian> for gaussmix_core::WeightConcentrationPriorType {
+    fn from(b: Bayesian) -> Self {
+        match b {
+            Bayesian::DirichletProcess => Self::DirichletProcess,
+            Bayesian::DirichletDistribution => Self::DirichletDistribution,
+        }
+    }
+}
+
+/// The priors of a Bayesian mixture (scikit-learn's defaults from the data when omitted).
+#[derive(Debug, Clone, Args)]
+pub struct PriorArgs {
+    /// The weights' concentration α₀ > 0 [default: 1/k].
+    #[arg(long, value_name = "X", requires = "bayesian", value_parser = positive_f64)]
+    pub weight_concentration_prior: Option<f64>,
+    /// The means' precision β₀ > 0 [default: 1].
+    #[arg(long, value_name = "X", requires = "bayesian", value_parser = positive_f64)]
+    pub mean_precision_prior: Option<f64>,
+    /// The precisions' degrees of freedom ν₀ > d - 1 [default: d].
+    #[arg(
+        long,
+        value_name = "X",
+        requires = "bayesian",
+        allow_hyphen_values = true
+    )]
+    pub degrees_of_freedom_prior: Option<f64>,
+    /// The means' prior mean m₀ (.npy of d values) [default: the data's mean].
+    #[arg(long, value_name = "M.npy", requires = "bayesian")]
+    pub mean_prior: Option<PathBuf>,
+    /// The precisions' prior covariance Ψ₀ (.npy: d × d for full and tied, d values for diag,
+    /// one value for spherical) [default: the data's covariance].
+    #[arg(long, value_name = "C.npy", requires = "bayesian")]
+    pub covariance_prior: Option<PathBuf>,
 }
 
 /// `gaussmix fit`.
@@ -198,8 +272,22 @@ pub struct FitArgs {
     #[arg(long, value_enum, default_value = "kmeans")]
     pub init: GmmInit,
     /// Start EM from the weights, means and covariances of this model file.
-    #[arg(long, value_name = "MODEL.json")]
+    #[arg(long, value_name = "MODEL.json", conflicts_with_all = ["bayesian", "init_labels"])]
     pub init_model: Option<PathBuf>,
+    /// Start from these labels (.npy of integers in [0, k), one per row): one-hot
+    /// responsibilities instead of --init's choice.
+    #[arg(long, value_name = "LABELS.npy")]
+    pub init_labels: Option<PathBuf>,
+    /// Fit a variational Bayesian mixture (scikit-learn's BayesianGaussianMixture) with this
+    /// prior on the weights; -k is then an upper bound on the components.
+    #[arg(long, value_enum, value_name = "PRIOR")]
+    pub bayesian: Option<Bayesian>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub priors: PriorArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub weights: WeightArgs,
     /// Number of initialisations; the best is kept.
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,
@@ -240,7 +328,8 @@ pub struct FitArgs {
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Print a JSON object (n_iter, converged, lower_bound, seconds) instead of the summary.
+    /// Print a JSON object (n_iter, converged, lower_bound, seconds; seconds_load, seconds_init,
+    /// seconds_iter) instead of the summary.
     #[arg(long)]
     pub json: bool,
 }
@@ -276,6 +365,9 @@ pub struct ScoreArgs {
     /// Print {"mean_log_likelihood", "bic", "aic", "n_samples"} as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub weights: WeightArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub input_args: InputArgs,
@@ -358,6 +450,9 @@ pub struct SelectArgs {
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub weights: WeightArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub input_args: InputArgs,
 }
 
@@ -375,6 +470,9 @@ pub struct KmeansArgs {
     /// Start from these centres (.npy, k × d) instead.
     #[arg(long, value_name = "CENTERS.npy", conflicts_with = "init")]
     pub init_centers: Option<PathBuf>,
+    /// How to iterate; every choice gives the same result bit for bit.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub algorithm: KmAlgorithm,
     /// Number of initialisations; the lowest inertia is kept.
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,
@@ -387,6 +485,9 @@ pub struct KmeansArgs {
     /// Seed of the random number generator.
     #[arg(long, value_name = "N", default_value = "0")]
     pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub weights: WeightArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub input_args: InputArgs,
@@ -405,7 +506,8 @@ pub struct KmeansArgs {
     /// No summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Print a JSON object (n_iter, converged, inertia, seconds) instead of the summary.
+    /// Print a JSON object (n_iter, converged, inertia, seconds; seconds_load, seconds_init,
+    /// seconds_iter; distances_computed per pass) instead of the summary.
     #[arg(long)]
     pub json: bool,
 }
@@ -483,6 +585,17 @@ fn non_negative_f64(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("{s:?} is not a number"))?;
     if !v.is_finite() || v < 0.0 {
         return Err(format!("must be a finite number >= 0, got {s}"));
+    }
+    Ok(v)
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if !v.is_finite() || v <= 0.0 {
+        return Err(format!("must be a finite number > 0, got {s}"));
     }
     Ok(v)
 }

@@ -5,11 +5,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gaussmix_core::{CovarianceType, GaussianMixture, GaussianMixtureModel, Progress};
+use gaussmix_core::{
+    BayesianGaussianMixture, CovarianceType, GaussianMixture, GaussianMixtureModel, Monitor, Phase,
+    Progress,
+};
 use serde_json::json;
 
 use crate::args::{Covariance, Degenerate, FitArgs, SelectArgs, SelectCovariance};
-use crate::input::{Input, load};
+use crate::input::{Input, load_weighted};
+use crate::modelfile::Model;
 use crate::output::{Kind, Out, Outputs, check_outputs};
 use crate::{UsageError, limits, modelfile, with_data};
 
@@ -52,6 +56,66 @@ impl Bar {
     }
 }
 
+/// A fit's time split by [`Phase`]: set-up and initialisations, then iterations (with the passes
+/// that finish them), for `--json`'s `seconds_init` and `seconds_iter`.
+pub struct Split {
+    last: Instant,
+    iterating: bool,
+    init: f64,
+    iter: f64,
+}
+
+impl Split {
+    /// Starts the clock: what comes before the first phase counts as initialisation.
+    pub fn start() -> Self {
+        Split {
+            last: Instant::now(),
+            iterating: false,
+            init: 0.0,
+            iter: 0.0,
+        }
+    }
+
+    fn mark(&mut self) {
+        let now = Instant::now();
+        let dt = (now - self.last).as_secs_f64();
+        if self.iterating {
+            self.iter += dt;
+        } else {
+            self.init += dt;
+        }
+        self.last = now;
+    }
+
+    /// Stops the clock: `(seconds_init, seconds_iter)`.
+    pub fn finish(mut self) -> (f64, f64) {
+        self.mark();
+        (self.init, self.iter)
+    }
+}
+
+impl Monitor for Split {
+    fn phase(&mut self, phase: Phase) {
+        self.mark();
+        self.iterating = matches!(phase, Phase::Iterating { .. });
+    }
+}
+
+/// The progress bar and the time split of a mixture fit.
+struct FitMonitor<'b> {
+    bar: &'b Bar,
+    split: Split,
+}
+
+impl Monitor for FitMonitor<'_> {
+    fn progress(&mut self, p: &Progress) {
+        self.bar.update(p);
+    }
+    fn phase(&mut self, phase: Phase) {
+        self.split.phase(phase);
+    }
+}
+
 /// Runs `gaussmix fit`.
 pub fn fit(a: &FitArgs) -> Result<()> {
     check_outputs(
@@ -61,9 +125,30 @@ pub fn fit(a: &FitArgs) -> Result<()> {
             Out::new("--proba", a.proba.as_deref(), Kind::Npy),
             Out::new("--plot", a.plot.as_deref(), Kind::Figure),
         ],
-        &[a.input.as_deref(), a.init_model.as_deref()],
+        &[
+            a.input.as_deref(),
+            a.init_model.as_deref(),
+            a.init_labels.as_deref(),
+            a.weights.sample_weight.as_deref(),
+            a.priors.mean_prior.as_deref(),
+            a.priors.covariance_prior.as_deref(),
+        ],
     )?;
-    let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
+    if a.bayesian.is_some() && a.on_degenerate == Degenerate::Reseed {
+        return Err(UsageError(
+            "--on-degenerate reseed is for plain Gaussian mixtures: a Bayesian one (--bayesian) does not re-seed components"
+                .into(),
+        )
+        .into());
+    }
+    let loading = Instant::now();
+    let input = load_weighted(
+        a.input.as_deref(),
+        a.input_args.dim,
+        a.quiet || a.json,
+        a.weights.sample_weight.as_deref(),
+    )?;
+    let seconds_load = loading.elapsed().as_secs_f64();
     if a.plot.is_some() {
         crate::plot::check_dims(a.figure.dims, input.ds.n_features())?;
     }
@@ -81,6 +166,9 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         init_from_model(&mut gm, &m, a, path)?;
     }
     let (n, d, k) = (input.ds.n_samples(), input.ds.n_features(), gm.n_components);
+    if let Some(path) = &a.init_labels {
+        gm.init_labels = Some(read_labels(path, n, k)?);
+    }
     limits::check_fit(
         gm.covariance_type,
         n,
@@ -93,17 +181,29 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         ),
         "-k",
     )?;
+    let bayesian = match a.bayesian {
+        Some(prior) => Some(bayesian_estimator(&gm, prior, a, d)?),
+        None => None,
+    };
     let bar = Bar::new(!a.quiet && !a.json, a.max_iter as u64);
     let start = Instant::now();
+    let mut monitor = FitMonitor {
+        bar: &bar,
+        split: Split::start(),
+    };
     let fitted = with_data!(input, x => {
-        let mut report = |p: &Progress| bar.update(p);
-        gm.fit_with(x, None, Some(&mut report))
+        match &bayesian {
+            None => gm.fit_with(x, None, Some(&mut monitor)).map(Model::Gmm),
+            Some(b) => b.fit_with(x, None, Some(&mut monitor)).map(Model::Bgmm),
+        }
     });
     bar.finish();
-    let model = fitted
+    let fitted = fitted
         .map_err(|e| explain(e, a.on_degenerate, "-k"))
         .with_context(|| format!("fitting {}", input.name()))?;
     let seconds = start.elapsed().as_secs_f64();
+    let model = fitted.mixture().expect("a mixture");
+    let (seconds_init, seconds_iter) = monitor.split.finish();
 
     // Everything is computed first, then written together (all outputs or none).
     let labels = match &a.labels {
@@ -116,7 +216,7 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     };
     let figure = match &a.plot {
         Some(p) => {
-            let fig = with_data!(input, x => crate::plot::gmm_scatter(&model, x, &input.short_name(), a.figure.dims, a.figure.proba_size)?);
+            let fig = with_data!(input, x => crate::plot::gmm_scatter(model, x, &input.short_name(), a.figure.dims, a.figure.proba_size)?);
             Some(crate::plot::render_scatter(p, &fig)?)
         }
         None => None,
@@ -129,12 +229,20 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         out.f64(p, v, &[n, model.n_components()])?;
     }
     if let Some(p) = &a.output {
-        out.json(p, modelfile::gmm_json(&model))?;
+        let json = match &fitted {
+            Model::Bgmm(b) => modelfile::bgmm_json(b),
+            _ => modelfile::gmm_json(model),
+        };
+        out.json(p, json)?;
     }
     if let (Some(p), Some(bytes)) = (&a.plot, figure) {
         out.bytes(p, bytes);
     }
     out.commit()?;
+    let effective = match &fitted {
+        Model::Bgmm(b) => Some(b.effective_components(EFFECTIVE_WEIGHT)),
+        _ => None,
+    };
     if a.json {
         println!(
             "{}",
@@ -142,16 +250,100 @@ pub fn fit(a: &FitArgs) -> Result<()> {
                 "n_iter": model.n_iter(),
                 "converged": model.converged(),
                 "lower_bound": finite_or_null(model.lower_bound()),
+                "effective_components": effective,
                 "seconds": seconds,
+                "seconds_load": seconds_load,
+                "seconds_init": seconds_init,
+                "seconds_iter": seconds_iter,
             })
         );
     } else if !a.quiet {
-        print_summary(&model, &input, seconds)?;
+        print_summary(model, &input, seconds, effective)?;
     }
     if !a.quiet {
-        warn_about(&model);
+        warn_about(model);
     }
     Ok(())
+}
+
+/// A component of a Bayesian mixture counts as kept when its weight is above this.
+pub const EFFECTIVE_WEIGHT: f64 = 1e-3;
+
+/// The Bayesian estimator with the settings of `gm` and the prior flags.
+fn bayesian_estimator(
+    gm: &GaussianMixture,
+    prior: crate::args::Bayesian,
+    a: &FitArgs,
+    d: usize,
+) -> Result<BayesianGaussianMixture> {
+    let mut b = BayesianGaussianMixture::new(gm.n_components)
+        .covariance_type(gm.covariance_type)
+        .weight_concentration_prior_type(prior.into())
+        .init_params(gm.init_params)
+        .n_init(gm.n_init)
+        .max_iter(gm.max_iter)
+        .tol(gm.tol)
+        .reg_covar(gm.reg_covar)
+        .seed(gm.seed);
+    b.init_labels = gm.init_labels.clone();
+    let p = &a.priors;
+    b.weight_concentration_prior = p.weight_concentration_prior;
+    b.mean_precision_prior = p.mean_precision_prior;
+    b.degrees_of_freedom_prior = p.degrees_of_freedom_prior;
+    if let Some(path) = &p.mean_prior {
+        b.mean_prior = Some(read_prior(path, "--mean-prior", &[d])?);
+    }
+    if let Some(path) = &p.covariance_prior {
+        let shape: &[usize] = match gm.covariance_type {
+            CovarianceType::Full | CovarianceType::Tied => &[d, d],
+            CovarianceType::Diag => &[d],
+            CovarianceType::Spherical => &[],
+        };
+        b.covariance_prior = Some(read_prior(path, "--covariance-prior", shape)?);
+    }
+    b.check()
+        .and_then(|()| b.check_priors(d))
+        .map_err(|e| UsageError(format!("{e}")))?;
+    Ok(b)
+}
+
+/// A prior array from a `.npy` file of the given shape (a single value may be 0-d or `(1,)`).
+fn read_prior(path: &Path, flag: &str, shape: &[usize]) -> Result<Vec<f64>> {
+    let (v, found) = gaussmix_io::read_npy_f64(path)
+        .with_context(|| format!("reading {flag} {}", path.display()))?;
+    let ok = found == shape || (shape.is_empty() && v.len() == 1);
+    if !ok {
+        anyhow::bail!(
+            "{flag} {}: an array of shape {found:?}, but the prior needs shape {shape:?}",
+            path.display()
+        );
+    }
+    Ok(v)
+}
+
+/// Initial labels from a `.npy` of integers: one per row, each in `[0, k)`.
+fn read_labels(path: &Path, n: usize, k: usize) -> Result<Vec<usize>> {
+    let v = gaussmix_io::read_npy_i64(path)
+        .with_context(|| format!("reading --init-labels {}", path.display()))?;
+    if v.len() != n {
+        anyhow::bail!(
+            "--init-labels {}: {} labels, but the data has {n} rows: give one label per row",
+            path.display(),
+            v.len()
+        );
+    }
+    v.iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            usize::try_from(l).ok().filter(|&l| l < k).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--init-labels {}: row {i} has label {l}, but the {k} components are numbered 0 to {}",
+                    path.display(),
+                    k - 1
+                )
+            })
+        })
+        .collect()
 }
 
 /// The engine's error, with what to do on the command line when a covariance cannot be
@@ -227,10 +419,20 @@ fn init_from_model(
     Ok(())
 }
 
-fn print_summary(model: &GaussianMixtureModel, input: &Input, seconds: f64) -> Result<()> {
+fn print_summary(
+    model: &GaussianMixtureModel,
+    input: &Input,
+    seconds: f64,
+    effective: Option<usize>,
+) -> Result<()> {
     let (k, d) = (model.n_components(), model.n_features());
+    let weighted = if input.weights.is_some() {
+        ", sample weights"
+    } else {
+        ""
+    };
     println!(
-        "gaussmix fit: {} ({}), {k} components, {} covariances",
+        "gaussmix fit: {} ({}{weighted}), {k} components, {} covariances",
         input.name(),
         input.shape(),
         model.covariance_type()
@@ -240,11 +442,23 @@ fn print_summary(model: &GaussianMixtureModel, input: &Input, seconds: f64) -> R
     } else {
         "did not converge"
     };
-    println!(
-        "{status} after {} iterations in {seconds:.3} s; lower bound {:.6} (mean log-likelihood per sample)",
-        model.n_iter(),
-        model.lower_bound()
-    );
+    match effective {
+        None => println!(
+            "{status} after {} iterations in {seconds:.3} s; lower bound {:.6} (mean log-likelihood per sample)",
+            model.n_iter(),
+            model.lower_bound()
+        ),
+        Some(e) => {
+            println!(
+                "{status} after {} iterations in {seconds:.3} s; lower bound {:.6} (the variational bound, a total)",
+                model.n_iter(),
+                model.lower_bound()
+            );
+            println!(
+                "a Bayesian mixture kept {e} of its {k} components (weight above {EFFECTIVE_WEIGHT})"
+            );
+        }
+    }
     println!("component  weight  mean");
     for c in 0..k {
         let mean: Vec<String> = model.means()[c * d..(c + 1) * d]
@@ -277,9 +491,14 @@ pub fn select(a: &SelectArgs) -> Result<()> {
     }
     check_outputs(
         &[Out::new("--plot", a.plot.as_deref(), Kind::Figure)],
-        &[a.input.as_deref()],
+        &[a.input.as_deref(), a.weights.sample_weight.as_deref()],
     )?;
-    let input = load(a.input.as_deref(), a.input_args.dim, a.json)?;
+    let input = load_weighted(
+        a.input.as_deref(),
+        a.input_args.dim,
+        a.json,
+        a.weights.sample_weight.as_deref(),
+    )?;
     let types: Vec<CovarianceType> = match a.covariance {
         SelectCovariance::All => CovarianceType::ALL.to_vec(),
         SelectCovariance::Full => vec![CovarianceType::Full],

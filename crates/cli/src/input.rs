@@ -19,6 +19,9 @@ pub struct Input {
     pub ds: Dataset,
     /// The file, if any (for messages and for refusing to overwrite it).
     pub path: Option<PathBuf>,
+    /// Sample weights, one per row (every fit and score uses them: see
+    /// [`with_data!`](crate::with_data)).
+    pub weights: Option<Vec<f64>>,
 }
 
 impl Input {
@@ -39,6 +42,37 @@ impl Input {
             ),
             None => "demo data (blobs400.npy)".to_string(),
         }
+    }
+
+    /// Reads one weight per row from `path` (a `.npy` of any numeric type, 1-D or one row or
+    /// column), checked: the number of rows, finite and non-negative values, not all zero.
+    pub fn load_weights(&mut self, path: &Path) -> Result<()> {
+        let (w, shape) = gaussmix_io::read_npy_f64(path)
+            .with_context(|| format!("reading the sample weights {}", path.display()))?;
+        let n = self.ds.n_samples();
+        let flat = matches!(shape.as_slice(), [_] | [_, 1] | [1, _]);
+        if !flat || w.len() != n {
+            anyhow::bail!(
+                "--sample-weight {}: an array of shape {shape:?}, but {} has {n} rows: give one weight per row ({n} values)",
+                path.display(),
+                self.name()
+            );
+        }
+        if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+            anyhow::bail!(
+                "--sample-weight {}: the weight of row {i} is {}; weights must be finite and non-negative",
+                path.display(),
+                w[i]
+            );
+        }
+        if w.iter().all(|&v| v == 0.0) {
+            anyhow::bail!(
+                "--sample-weight {}: every weight is zero; at least one row needs a positive weight",
+                path.display()
+            );
+        }
+        self.weights = Some(w);
+        Ok(())
     }
 
     /// `"400 × 2, float64"`.
@@ -78,10 +112,26 @@ pub fn load(path: Option<&Path>, dim: Option<usize>, quiet: bool) -> Result<Inpu
     Ok(Input {
         ds,
         path: path.map(Path::to_path_buf),
+        weights: None,
     })
 }
 
-/// Runs `$body` with `$x` bound to a [`gaussmix_core::DataRef`] of the input's element type.
+/// [`load`], then the sample weights of `--sample-weight`, if given.
+pub fn load_weighted(
+    path: Option<&Path>,
+    dim: Option<usize>,
+    quiet: bool,
+    weights: Option<&Path>,
+) -> Result<Input> {
+    let mut input = load(path, dim, quiet)?;
+    if let Some(w) = weights {
+        input.load_weights(w)?;
+    }
+    Ok(input)
+}
+
+/// Runs `$body` with `$x` bound to a [`gaussmix_core::DataRef`] of the input's element type,
+/// carrying the input's sample weights (if any).
 #[macro_export]
 macro_rules! with_data {
     ($input:expr, $x:ident => $body:expr) => {
@@ -94,6 +144,10 @@ macro_rules! with_data {
             } => {
                 let $x =
                     gaussmix_core::DataRef::with_stride(data, n_samples, n_features, row_stride)?;
+                let $x = match $input.weights.as_deref() {
+                    Some(w) => $x.with_weights(w)?,
+                    None => $x,
+                };
                 $body
             }
             gaussmix_io::MatrixView::F64 {
@@ -104,6 +158,10 @@ macro_rules! with_data {
             } => {
                 let $x =
                     gaussmix_core::DataRef::with_stride(data, n_samples, n_features, row_stride)?;
+                let $x = match $input.weights.as_deref() {
+                    Some(w) => $x.with_weights(w)?,
+                    None => $x,
+                };
                 $body
             }
         }

@@ -7,7 +7,8 @@ use gaussmix_core::{KMeans, KMeansInit};
 use serde_json::json;
 
 use crate::args::{KmInit, KmeansArgs};
-use crate::input::load;
+use crate::fit::Split;
+use crate::input::load_weighted;
 use crate::output::{Kind, Out, Outputs, check_outputs};
 use crate::{UsageError, limits, modelfile, with_data};
 
@@ -19,7 +20,11 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
             Out::new("--labels", a.labels.as_deref(), Kind::Npy),
             Out::new("--plot", a.plot.as_deref(), Kind::Figure),
         ],
-        &[a.input.as_deref(), a.init_centers.as_deref()],
+        &[
+            a.input.as_deref(),
+            a.init_centers.as_deref(),
+            a.weights.sample_weight.as_deref(),
+        ],
     )?;
     let k = match (a.k, &a.input) {
         (Some(k), _) => k,
@@ -31,7 +36,14 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
             .into());
         }
     };
-    let input = load(a.input.as_deref(), a.input_args.dim, a.quiet || a.json)?;
+    let loading = Instant::now();
+    let input = load_weighted(
+        a.input.as_deref(),
+        a.input_args.dim,
+        a.quiet || a.json,
+        a.weights.sample_weight.as_deref(),
+    )?;
+    let seconds_load = loading.elapsed().as_secs_f64();
     let (n, d) = (input.ds.n_samples(), input.ds.n_features());
     // Centres, per-thread sums and the best centres so far (k·d each), labels and distances.
     limits::check_memory(
@@ -76,11 +88,14 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
         .n_init(a.n_init)
         .max_iter(a.max_iter)
         .tol(a.tol)
-        .seed(a.seed);
+        .seed(a.seed)
+        .algorithm(a.algorithm.into());
     let start = Instant::now();
-    let model = with_data!(input, x => km.fit(x))
+    let mut split = Split::start();
+    let model = with_data!(input, x => km.fit_with(x, Some(&mut split)))
         .with_context(|| format!("k-means on {}", input.name()))?;
     let seconds = start.elapsed().as_secs_f64();
+    let (seconds_init, seconds_iter) = split.finish();
     let mut out = Outputs::new();
     if let Some(p) = &a.labels {
         out.labels(p, model.labels())?;
@@ -96,7 +111,9 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
     if a.json {
         println!(
             "{}",
-            json!({"n_iter": model.n_iter(), "converged": model.converged(), "inertia": model.inertia(), "seconds": seconds})
+            json!({"n_iter": model.n_iter(), "converged": model.converged(), "inertia": model.inertia(), "seconds": seconds,
+                   "seconds_load": seconds_load, "seconds_init": seconds_init, "seconds_iter": seconds_iter,
+                   "distances_computed": model.distances_computed()})
         );
     } else if !a.quiet {
         println!(
@@ -109,8 +126,13 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
         } else {
             "did not converge"
         };
+        let kind = if input.weights.is_some() {
+            "weighted inertia"
+        } else {
+            "inertia"
+        };
         println!(
-            "{status} after {} iterations in {seconds:.3} s; inertia {:.6}",
+            "{status} after {} iterations in {seconds:.3} s; {kind} {:.6}",
             model.n_iter(),
             model.inertia()
         );

@@ -8,9 +8,22 @@
 //!  "covariances": full [K][d][d] | tied [d][d] | diag [K][d] | spherical [K],
 //!  "precisions_cholesky": same shapes,
 //!  "converged": bool, "n_iter": int, "lower_bound": float, "lower_bounds": [float]}
+//! {"format": "gaussmix-model", "version": 1, "kind": "bayesian_gaussian_mixture",
+//!  ... every field of a gaussian_mixture file ...,
+//!  "weight_concentration_prior_type": "dirichlet_process" | "dirichlet_distribution",
+//!  "weight_concentration": process [[K], [K]] | distribution [K],
+//!  "mean_precision": [K], "degrees_of_freedom": [K] (tied: a number),
+//!  "weight_concentration_prior": float, "mean_precision_prior": float,
+//!  "mean_prior": [d], "degrees_of_freedom_prior": float,
+//!  "covariance_prior": full, tied [d][d] | diag [d] | spherical a number}
 //! {"format": "gaussmix-model", "version": 1, "kind": "kmeans", "n_clusters": K, "n_features": d,
 //!  "centers": [K][d], "inertia": float, "n_iter": int, "converged": bool}
 //! ```
+//!
+//! When a file gives both `covariances` and `precisions_cholesky`, they must agree: the factors
+//! computed from the covariances may differ from the given ones by at most 1e-6 of each
+//! component's largest entry (the rule `gaussmix.load_model` applies too). A Bayesian file's
+//! weights must be those its concentrations give (to 1e-9).
 //!
 //! Floats are written in their shortest round-tripping form and read back exactly. A lower
 //! bound of `-inf` (a model that was only initialised) is written as `null`.
@@ -18,7 +31,10 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use gaussmix_core::{CovarianceType, GaussianMixtureModel, KMeansModel};
+use gaussmix_core::{
+    BayesianGaussianMixtureModel, BayesianParts, CovarianceType, GaussianMixtureModel, KMeansModel,
+    WeightConcentration, WeightConcentrationPriorType,
+};
 use serde_json::{Value, json};
 
 /// The `format` tag of every model file.
@@ -30,24 +46,36 @@ pub const VERSION: u64 = 1;
 pub enum Model {
     /// A Gaussian mixture.
     Gmm(GaussianMixtureModel),
+    /// A variational Bayesian Gaussian mixture.
+    Bgmm(BayesianGaussianMixtureModel),
     /// k-means centres.
     KMeans(KMeansModel),
 }
 
 impl Model {
+    /// The Gaussian mixture a model is (a Bayesian one's Gaussian view, which predicts and
+    /// scores with the variational E-step), or `None` for k-means.
+    pub fn mixture(&self) -> Option<&GaussianMixtureModel> {
+        match self {
+            Model::Gmm(m) => Some(m),
+            Model::Bgmm(m) => Some(m.mixture()),
+            Model::KMeans(_) => None,
+        }
+    }
+
     /// Number of features the model expects.
     pub fn n_features(&self) -> usize {
         match self {
-            Model::Gmm(m) => m.n_features(),
             Model::KMeans(m) => m.n_features(),
+            _ => self.mixture().expect("a mixture").n_features(),
         }
     }
 
     /// Number of components (or clusters).
     pub fn n_components(&self) -> usize {
         match self {
-            Model::Gmm(m) => m.n_components(),
             Model::KMeans(m) => m.n_clusters(),
+            _ => self.mixture().expect("a mixture").n_components(),
         }
     }
 }
@@ -92,6 +120,42 @@ pub fn gmm_json(m: &GaussianMixtureModel) -> Value {
         "lower_bound": num(m.lower_bound()),
         "lower_bounds": nest(m.lower_bounds(), &[m.lower_bounds().len()]),
     })
+}
+
+/// The JSON of a variational Bayesian mixture: a Gaussian mixture's fields and the posterior
+/// and priors, under scikit-learn's names without the trailing underscore.
+pub fn bgmm_json(m: &BayesianGaussianMixtureModel) -> Value {
+    let p = m.to_parts();
+    let (k, d, t) = (p.n_components, p.n_features, p.covariance_type);
+    let mut v = gmm_json(m.mixture());
+    let tied = t == CovarianceType::Tied;
+    let wc = match &p.weight_concentration {
+        WeightConcentration::DirichletProcess { alpha, beta } => {
+            json!([nest(alpha, &[k]), nest(beta, &[k])])
+        }
+        WeightConcentration::DirichletDistribution(a) => nest(a, &[k]),
+    };
+    let prior_shape: &[usize] = match t {
+        CovarianceType::Full | CovarianceType::Tied => &[d, d],
+        CovarianceType::Diag => &[d],
+        CovarianceType::Spherical => &[],
+    };
+    let extra = json!({
+        "kind": "bayesian_gaussian_mixture",
+        "weight_concentration_prior_type": m.weight_concentration_prior_type().as_str(),
+        "weight_concentration": wc,
+        "mean_precision": nest(&p.mean_precision, &[k]),
+        "degrees_of_freedom": if tied { num(p.degrees_of_freedom[0]) } else { nest(&p.degrees_of_freedom, &[k]) },
+        "weight_concentration_prior": num(p.weight_concentration_prior),
+        "mean_precision_prior": num(p.mean_precision_prior),
+        "mean_prior": nest(&p.mean_prior, &[d]),
+        "degrees_of_freedom_prior": num(p.degrees_of_freedom_prior),
+        "covariance_prior": nest(&p.covariance_prior, prior_shape),
+    });
+    for (key, value) in extra.as_object().expect("an object") {
+        v[key] = value.clone();
+    }
+    v
 }
 
 /// The JSON of a k-means model.
@@ -191,12 +255,24 @@ pub fn read(path: &Path) -> Result<Model> {
     parse(&text).with_context(|| format!("invalid model file {}", path.display()))
 }
 
-/// Reads a model file that must hold a Gaussian mixture.
-pub fn read_gmm(path: &Path) -> Result<GaussianMixtureModel> {
-    match read(path)? {
-        Model::Gmm(m) => Ok(m),
-        Model::KMeans(_) => bail!(
+/// Reads a model file that must hold a Gaussian mixture (plain or Bayesian).
+pub fn read_mixture(path: &Path) -> Result<Model> {
+    let m = read(path)?;
+    if m.mixture().is_none() {
+        bail!(
             "{} holds a k-means model; this command needs a Gaussian mixture (write one with `gaussmix fit -o`)",
+            path.display()
+        );
+    }
+    Ok(m)
+}
+
+/// Reads a model file that must hold a plain Gaussian mixture.
+pub fn read_gmm(path: &Path) -> Result<GaussianMixtureModel> {
+    match read_mixture(path)? {
+        Model::Gmm(m) => Ok(m),
+        _ => bail!(
+            "{} holds a Bayesian Gaussian mixture; this needs a plain one (fitted without --bayesian)",
             path.display()
         ),
     }
@@ -220,10 +296,11 @@ pub fn parse(text: &str) -> Result<Model> {
     }
     match obj.get("kind").and_then(Value::as_str) {
         Some("gaussian_mixture") => parse_gmm(&v).map(Model::Gmm),
+        Some("bayesian_gaussian_mixture") => parse_bgmm(&v).map(Model::Bgmm),
         Some("kmeans") => parse_kmeans(&v).map(Model::KMeans),
-        Some(other) => {
-            bail!("unknown \"kind\" {other:?} (expected \"gaussian_mixture\" or \"kmeans\")")
-        }
+        Some(other) => bail!(
+            "unknown \"kind\" {other:?} (expected \"gaussian_mixture\", \"bayesian_gaussian_mixture\" or \"kmeans\")"
+        ),
         None => bail!("missing \"kind\""),
     }
 }
@@ -282,9 +359,8 @@ fn float(v: &Value, key: &str) -> Result<f64> {
     }
 }
 
-fn parse_gmm(v: &Value) -> Result<GaussianMixtureModel> {
-    let t: CovarianceType = v
-        .get("covariance_type")
+fn covariance_type(v: &Value) -> Result<CovarianceType> {
+    v.get("covariance_type")
         .and_then(Value::as_str)
         .ok_or_else(|| anyhow!("missing \"covariance_type\""))?
         .parse()
@@ -292,9 +368,75 @@ fn parse_gmm(v: &Value) -> Result<GaussianMixtureModel> {
             anyhow!(
                 "\"covariance_type\" must be one of \"full\", \"tied\", \"diag\", \"spherical\""
             )
-        })?;
-    let k = count(v, "n_components")?;
-    let d = count(v, "n_features")?;
+        })
+}
+
+/// The fit information: `converged` (true or false), `n_iter` (an integer from 0),
+/// `lower_bound` (a number or null for -inf), `lower_bounds` (numbers); each optional.
+fn fit_info(v: &Value) -> Result<(bool, usize, f64, Vec<f64>)> {
+    let converged = match v.get("converged") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(x) => bail!("\"converged\" is {x}, not true or false"),
+    };
+    let n_iter = match v.get("n_iter") {
+        None => 0,
+        Some(x) => x
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| anyhow!("\"n_iter\" is {x}, not a whole number from 0"))?,
+    };
+    let lower_bound = if v.get("lower_bound").is_some() {
+        float(v, "lower_bound")?
+    } else {
+        f64::NEG_INFINITY
+    };
+    let lower_bounds = match v.get("lower_bounds") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_f64()
+                    .ok_or_else(|| anyhow!("\"lower_bounds\" holds {x}, which is not a number"))
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Some(x) => bail!("\"lower_bounds\" is {x}, not a list of numbers"),
+    };
+    Ok((converged, n_iter, lower_bound, lower_bounds))
+}
+
+/// Refuses given precision Cholesky factors that contradict the covariances (whose factors
+/// `model` holds): more than 1e-6 of a component's largest entry apart.
+fn check_agreement(model: &GaussianMixtureModel, given: &[f64]) -> Result<()> {
+    let k = model.n_components();
+    let per = given.len()
+        / if model.covariance_type() == CovarianceType::Tied {
+            1
+        } else {
+            k
+        };
+    for (c, (a, b)) in model
+        .precisions_cholesky()
+        .chunks(per)
+        .zip(given.chunks(per))
+        .enumerate()
+    {
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let diff = a
+            .iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+        if diff > 1e-6 * scale {
+            bail!(
+                "\"precisions_cholesky\" contradicts \"covariances\" for component {c} (entries differ by {diff:.3e}, more than 1e-6 of the largest): remove one of the two, or make them agree"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The Gaussian parameters of a mixture file.
+fn gaussian_part(v: &Value, t: CovarianceType, k: usize, d: usize) -> Result<GaussianMixtureModel> {
     let weights = array(v, "weights", &[k])?;
     let total: f64 = weights.iter().sum();
     if (total - 1.0).abs() > 1e-6 {
@@ -302,32 +444,97 @@ fn parse_gmm(v: &Value) -> Result<GaussianMixtureModel> {
     }
     let means = array(v, "means", &[k, d])?;
     let shape = t.covariances_shape(k, d);
-    let model = if v.get("covariances").is_some() {
+    if v.get("covariances").is_some() {
         let cov = array(v, "covariances", &shape)?;
-        GaussianMixtureModel::from_covariances(t, k, d, weights, means, cov)?
+        let model = GaussianMixtureModel::from_covariances(t, k, d, weights, means, cov)?;
+        if v.get("precisions_cholesky").is_some() {
+            check_agreement(&model, &array(v, "precisions_cholesky", &shape)?)?;
+        }
+        Ok(model)
     } else {
         let pc = array(v, "precisions_cholesky", &shape)
             .context("the file needs \"covariances\" or \"precisions_cholesky\"")?;
-        GaussianMixtureModel::from_precisions_cholesky(t, k, d, weights, means, pc)?
-    };
-    let converged = v.get("converged").and_then(Value::as_bool).unwrap_or(false);
-    let n_iter = v.get("n_iter").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let lower_bound = if v.get("lower_bound").is_some() {
-        float(v, "lower_bound")?
-    } else {
-        f64::NEG_INFINITY
-    };
-    let lower_bounds = match v.get("lower_bounds").and_then(Value::as_array) {
-        Some(a) => a
-            .iter()
-            .map(|x| {
-                x.as_f64()
-                    .ok_or_else(|| anyhow!("\"lower_bounds\" holds {x}, which is not a number"))
-            })
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
+        Ok(GaussianMixtureModel::from_precisions_cholesky(
+            t, k, d, weights, means, pc,
+        )?)
+    }
+}
+
+fn parse_gmm(v: &Value) -> Result<GaussianMixtureModel> {
+    let t = covariance_type(v)?;
+    let (k, d) = (count(v, "n_components")?, count(v, "n_features")?);
+    let model = gaussian_part(v, t, k, d)?;
+    let (converged, n_iter, lower_bound, lower_bounds) = fit_info(v)?;
     Ok(model.with_fit_info(converged, n_iter, lower_bound, lower_bounds))
+}
+
+fn parse_bgmm(v: &Value) -> Result<BayesianGaussianMixtureModel> {
+    let t = covariance_type(v)?;
+    let (k, d) = (count(v, "n_components")?, count(v, "n_features")?);
+    // The Gaussian part is validated as in any mixture file (weights, agreement).
+    let gauss = gaussian_part(v, t, k, d)?;
+    let prior_type: WeightConcentrationPriorType = v
+        .get("weight_concentration_prior_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("missing \"weight_concentration_prior_type\""))?
+        .parse()
+        .map_err(|_| {
+            anyhow!("\"weight_concentration_prior_type\" must be \"dirichlet_process\" or \"dirichlet_distribution\"")
+        })?;
+    let weight_concentration = match prior_type {
+        WeightConcentrationPriorType::DirichletProcess => {
+            let both = array(v, "weight_concentration", &[2, k])?;
+            WeightConcentration::DirichletProcess {
+                alpha: both[..k].to_vec(),
+                beta: both[k..].to_vec(),
+            }
+        }
+        WeightConcentrationPriorType::DirichletDistribution => {
+            WeightConcentration::DirichletDistribution(array(v, "weight_concentration", &[k])?)
+        }
+    };
+    let tied = t == CovarianceType::Tied;
+    let prior_shape: &[usize] = match t {
+        CovarianceType::Full | CovarianceType::Tied => &[d, d],
+        CovarianceType::Diag => &[d],
+        CovarianceType::Spherical => &[],
+    };
+    let (converged, n_iter, lower_bound, lower_bounds) = fit_info(v)?;
+    let parts = BayesianParts {
+        covariance_type: t,
+        n_components: k,
+        n_features: d,
+        weight_concentration,
+        mean_precision: array(v, "mean_precision", &[k])?,
+        means: gauss.means().to_vec(),
+        degrees_of_freedom: if tied {
+            array(v, "degrees_of_freedom", &[])?
+        } else {
+            array(v, "degrees_of_freedom", &[k])?
+        },
+        covariances: gauss.covariances().to_vec(),
+        weight_concentration_prior: array(v, "weight_concentration_prior", &[])?[0],
+        mean_precision_prior: array(v, "mean_precision_prior", &[])?[0],
+        mean_prior: array(v, "mean_prior", &[d])?,
+        degrees_of_freedom_prior: array(v, "degrees_of_freedom_prior", &[])?[0],
+        covariance_prior: array(v, "covariance_prior", prior_shape)?,
+        converged,
+        n_iter,
+        lower_bound,
+        lower_bounds,
+    };
+    let model = BayesianGaussianMixtureModel::from_parts(parts)?;
+    let diff = model
+        .weights()
+        .iter()
+        .zip(gauss.weights())
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    if diff > 1e-9 {
+        bail!(
+            "\"weights\" are not those \"weight_concentration\" gives (they differ by {diff:.3e}): fix one or the other"
+        );
+    }
+    Ok(model)
 }
 
 fn parse_kmeans(v: &Value) -> Result<KMeansModel> {

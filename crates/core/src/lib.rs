@@ -8,7 +8,8 @@
 //!   [`GaussianMixtureModel`] predicts, scores, samples and reports BIC/AIC.
 //! - [`BayesianGaussianMixture`] (scikit-learn's `BayesianGaussianMixture`): variational
 //!   inference with a Dirichlet process or Dirichlet prior on the weights, on the same engine.
-//! - [`KMeans`] (scikit-learn's `KMeans` with `algorithm="lloyd"`): greedy k-means++ and Lloyd.
+//! - [`KMeans`] (scikit-learn's `KMeans`): greedy k-means++, Lloyd's algorithm and exact
+//!   bound-based k-means (`algorithm`), which give the same result bit for bit.
 //! - [`SufficientStats`]: the E-step's statistics of a chunk of rows, mergeable, and the M-step
 //!   from them: the building block of out-of-core and distributed fits.
 //!
@@ -72,7 +73,7 @@
 //! | `data` | [`DataRef`], [`Float`] |
 //! | `monitor` | [`Monitor`], [`Progress`] |
 //! | `blocks` | the blocked, deterministic pass: `Block`, `Accumulator`, `Passes`, thread pools |
-//! | `kmeans` | [`KMeans`]: `init` (seeding), `lloyd` (iterations), `kernels` |
+//! | `kmeans` | [`KMeans`]: `init` (seeding), `plusplus` (greedy k-means++ as pruned blocked passes), `lloyd` (iterations), `bounded` (exact bound-based iterations), `kernels` |
 //! | `covariance` | the `Kernel` trait and one module per type, `convert` (per-type conversions), `pass` (the fused E-step pass), `estimate` (the M-step) |
 //! | `stats` | [`SufficientStats`] |
 //! | `model` | [`GaussianMixtureModel`] |
@@ -102,10 +103,10 @@ pub use bayesian::variational::{WeightConcentration, WeightConcentrationPriorTyp
 pub use covariance::CovarianceType;
 pub use data::{DataRef, Float};
 pub use error::{Error, IllDefinedCovariance, Result};
-pub use kmeans::{KMeans, KMeansInit, KMeansModel, LloydPass};
+pub use kmeans::{KMeans, KMeansAlgorithm, KMeansInit, KMeansModel, LloydPass};
 pub use mixture::{GaussianMixture, InitParams, OnDegenerate, StatsSource};
 pub use model::{CONVERGENCE_WARNING, GaussianMixtureModel, Reseed};
-pub use monitor::{Monitor, Progress};
+pub use monitor::{Monitor, Phase, Progress};
 pub use stats::{Responsibilities, StatsParts, SufficientStats};
 
 /// Rows per block of the passes over the data: a constant of the algorithm (never derived from

@@ -383,14 +383,20 @@ impl GaussianMixtureModel {
     }
 
     /// Posterior probability of each component for each row, `(n_samples, n_components)`
-    /// (`predict_proba`).
+    /// (`predict_proba`). A row that no component can have produced (its likelihood is zero
+    /// under every one, as for a point at 1e300) has NaN probabilities, as in scikit-learn.
     pub fn predict_proba<T: Float>(&self, x: DataRef<'_, T>) -> Result<Vec<f64>> {
         let k = self.n_components();
         self.per_row(x, k, &|comp, lse, rows, out| {
             normalize(comp, lse, k, rows);
             for r in 0..rows {
+                let impossible = lse[r] == f64::NEG_INFINITY;
                 for c in 0..k {
-                    out[r * k + c] = comp[c * BLOCK_ROWS + r];
+                    out[r * k + c] = if impossible {
+                        f64::NAN
+                    } else {
+                        comp[c * BLOCK_ROWS + r]
+                    };
                 }
             }
         })

@@ -16,6 +16,22 @@ pub struct Progress {
     pub change: f64,
 }
 
+/// Where a fit is: reported by [`Monitor::phase`] as each part of a run begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Run `run` (0-based, of `n_init`) starts its initialisation: k-means' seeding, a
+    /// mixture's initial parameters (for `init_params="kmeans"`, a whole k-means fit).
+    Initializing {
+        /// Which run.
+        run: usize,
+    },
+    /// Run `run` starts its iterations (Lloyd or EM, and the passes that finish them).
+    Iterating {
+        /// Which run.
+        run: usize,
+    },
+}
+
 /// Observes a fit. Both methods are called on the thread that drives the fit (never from inside
 /// a parallel pass), between passes over the data.
 ///
@@ -23,6 +39,10 @@ pub struct Progress {
 pub trait Monitor: Send {
     /// Called after each EM iteration of a mixture fit.
     fn progress(&mut self, _progress: &Progress) {}
+
+    /// Called as each run's initialisation and iterations begin (k-means and mixture fits), so
+    /// that a caller can time them apart; what precedes the first phase is the fit's set-up.
+    fn phase(&mut self, _phase: Phase) {}
 
     /// Called before each pass over the data (EM iterations, Lloyd iterations, k-means++
     /// steps); returning `true` stops the fit with [`Error::Interrupted`].

@@ -620,3 +620,21 @@ fn an_impossible_sample_size_is_an_error_not_an_abort() {
     }
     assert_eq!(model.sample(5, 0).unwrap().0.len(), 15);
 }
+
+#[test]
+fn a_row_no_component_can_explain_has_nan_probabilities() {
+    let x = blobs(300, 3, 2, 8);
+    let model = GaussianMixture::new(2)
+        .fit(DataRef::new(&x, 300, 3).unwrap())
+        .unwrap();
+    let rows = [1.0, 2.0, 3.0, -1e300, 1e300, 0.0];
+    let p = model
+        .predict_proba(DataRef::new(&rows, 2, 3).unwrap())
+        .unwrap();
+    assert!((p[0] + p[1] - 1.0).abs() < 1e-12, "{p:?}");
+    assert!(p[2].is_nan() && p[3].is_nan(), "{p:?}");
+    let s = model
+        .score_samples(DataRef::new(&rows, 2, 3).unwrap())
+        .unwrap();
+    assert_eq!(s[1], f64::NEG_INFINITY);
+}

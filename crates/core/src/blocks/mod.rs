@@ -74,6 +74,9 @@ pub(crate) enum Layout {
     FeatureMajor,
     /// The pass reads the rows itself.
     Rows,
+    /// The pass reads few rows, if any, itself (k-means' pruned passes): no block is loaded and
+    /// none is prefetched, so that rows the pass skips are never brought in from memory.
+    Untouched,
 }
 
 /// Rows per leaf for `n` rows: a function of `n` alone (never of the thread count). One leaf for
@@ -174,7 +177,9 @@ impl<'a, T: Float> Passes<'a, T> {
                 // Ask for the next block while this one is computed: the hardware prefetcher
                 // does not run far enough ahead of a loop that reads in bursts.
                 let next = start + span.rows;
-                block::prefetch(x, next, (end - next).min(BLOCK_ROWS));
+                if layout != Layout::Untouched {
+                    block::prefetch(x, next, (end - next).min(BLOCK_ROWS));
+                }
                 let o = &mut out[offset..offset + span.rows * width];
                 fold(&mut s, span, &mut acc, o);
                 start = next;

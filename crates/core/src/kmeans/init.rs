@@ -15,12 +15,10 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::KMeansInit;
-use super::kernels::{Form, sq_distances};
 use super::lloyd::Lloyd;
-use crate::blocks::{BLOCK_ROWS, Block, Layout, Pool};
+use super::plusplus::Seeding;
 use crate::data::{DataRef, Float};
 use crate::error::{Result, invalid};
-use crate::math::{self, LANES};
 use crate::monitor::{self, Monitor};
 
 /// Above this many rows, k-means++ seeds on a strided subsample (see [`plusplus`]).
@@ -142,53 +140,23 @@ pub(crate) fn plusplus<T: Float>(
         }
     }
     let trials = 2 + (k as f64).ln() as usize;
-    let weights = x.weights();
     let mut indices = Vec::with_capacity(k);
     let first = match unequal_weights(x) {
         None => rng.random_range(0..n),
         Some(w) => first_weighted(w, rng.random::<f64>()),
     };
     indices.push(first);
-    let mut closest = vec![0.0; n];
-    distances_to(
-        lloyd,
-        &lloyd.rows_internal(&[first]),
-        &mut closest,
-        |_, v| v,
-    );
-    let mut pot = potential(&closest, weights);
+    let mut seeding = Seeding::new(lloyd);
+    seeding.add(&lloyd.rows_internal(&[first]));
+    let mut chain = seeding.chain();
     for _ in 1..k {
         monitor::check(monitor)?;
-        let targets: Vec<f64> = (0..trials).map(|_| rng.random::<f64>() * pot).collect();
-        let cand = search_cumsum(&closest, weights, &targets);
+        let targets: Vec<f64> = (0..trials)
+            .map(|_| rng.random::<f64>() * chain.total)
+            .collect();
+        let cand = seeding.search(&chain, &targets);
         let cands = lloyd.rows_internal(&cand);
-        // Potential of each candidate: Σ_i min(closest_i, ‖x_i - cand‖²).
-        let accs = Pool::new(move || vec![0.0; trials]);
-        let pots = lloyd.passes().reduce_rows(
-            Layout::FeatureMajor,
-            &accs,
-            &mut closest,
-            1,
-            |s, span, acc, cl| {
-                lloyd.center_block(s, span.rows);
-                let xb = Block::new(&s.xt, span.rows);
-                sq_distances(xb, &mut s.row, &cands, &mut s.comp, Form::Exact);
-                for t in 0..trials {
-                    let mut a = [0.0; LANES];
-                    let dist = &s.comp[t * BLOCK_ROWS..];
-                    if s.weighted {
-                        for r in 0..span.rows {
-                            a[r % LANES] += s.w[r] * cl[r].min(dist[r]);
-                        }
-                    } else {
-                        for r in 0..span.rows {
-                            a[r % LANES] += cl[r].min(dist[r]);
-                        }
-                    }
-                    acc[t] += math::sum(&a);
-                }
-            },
-        );
+        let pots = seeding.score(&cands);
         let mut best = 0;
         for t in 1..trials {
             if pots[t] < pots[best] {
@@ -196,41 +164,10 @@ pub(crate) fn plusplus<T: Float>(
             }
         }
         indices.push(cand[best]);
-        let chosen = lloyd.rows_internal(&[cand[best]]);
-        distances_to(lloyd, &chosen, &mut closest, f64::min);
-        pot = potential(&closest, weights);
+        seeding.add_scored(best, &cands[best * d..(best + 1) * d]);
+        chain = seeding.chain();
     }
     Ok(indices)
-}
-
-/// `closest[i] = update(closest[i], ‖x_i - c‖²)` for one centre `c` (internal frame).
-fn distances_to<T: Float>(
-    lloyd: &Lloyd<'_, T>,
-    c: &[f64],
-    closest: &mut [f64],
-    update: impl Fn(f64, f64) -> f64 + Sync,
-) {
-    lloyd.passes().map_rows(closest, 1, |s, span, cl| {
-        lloyd.center_block(s, span.rows);
-        sq_distances(
-            Block::new(&s.xt, span.rows),
-            &mut s.row,
-            c,
-            &mut s.comp,
-            Form::Exact,
-        );
-        for r in 0..span.rows {
-            cl[r] = update(cl[r], s.comp[r]);
-        }
-    });
-}
-
-/// The potential `Σ_i w_i D²_i`, left to right (the running sum [`search_cumsum`] walks).
-fn potential(d2: &[f64], weights: Option<&[f64]>) -> f64 {
-    match weights {
-        None => d2.iter().sum(),
-        Some(w) => d2.iter().zip(w).map(|(d, w)| w * d).sum(),
-    }
 }
 
 /// The first row drawn with probability proportional to `w`, for `u` uniform in `[0, 1)`: the
@@ -252,33 +189,165 @@ fn first_weighted(w: &[f64], u: f64) -> usize {
     last
 }
 
-/// For each target `t`, the first index whose running sum of `w_i v_i` (`v_i` without
-/// weights) reaches `t` (NumPy's `searchsorted(cumsum(w v), t)`), clipped to the last index.
-fn search_cumsum(v: &[f64], weights: Option<&[f64]>, targets: &[f64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..targets.len()).collect();
-    order.sort_by(|&a, &b| targets[a].total_cmp(&targets[b]));
-    let term = |i: usize| match weights {
-        None => v[i],
-        Some(w) => w[i] * v[i],
-    };
-    let mut out = vec![v.len() - 1; targets.len()];
-    let mut run = 0.0;
-    let mut i = 0;
-    for &t in &order {
-        while i < v.len() {
-            if run + term(i) >= targets[t] {
-                break;
+/// The seeding as it was before the blocked passes (one pass per candidate, one per chosen
+/// centre, a walk over every row per draw): the reference the blocked seeding must match bit
+/// for bit.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::super::kernels::{Form, sq_distances};
+    use super::*;
+    use crate::blocks::{BLOCK_ROWS, Block, Layout, Pool};
+    use crate::math::{self, LANES};
+
+    pub(crate) fn plusplus<T: Float>(
+        lloyd: &Lloyd<'_, T>,
+        k: usize,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Result<Vec<usize>> {
+        let x = lloyd.x();
+        let (n, d) = (x.n_samples(), x.n_features());
+        if n > PLUSPLUS_MAX_ROWS {
+            let step = n.div_ceil(PLUSPLUS_MAX_ROWS);
+            let m = (n - 1) / step + 1;
+            let view = DataRef::with_stride(x.as_slice(), m, d, x.row_stride() * step)
+                .expect("every strided row lies inside the data");
+            let sub_weights: Option<Vec<f64>> =
+                x.weights().map(|w| (0..m).map(|i| w[i * step]).collect());
+            if sub_weights
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|&v| v > 0.0))
+            {
+                let view = match &sub_weights {
+                    Some(w) => view.with_weights(w)?,
+                    None => view,
+                };
+                let sub = Lloyd::new(view, k, &[]);
+                return Ok(plusplus(&sub, k, rng)?
+                    .into_iter()
+                    .map(|i| i * step)
+                    .collect());
             }
-            run += term(i);
-            i += 1;
         }
-        out[t] = i.min(v.len() - 1);
+        let trials = 2 + (k as f64).ln() as usize;
+        let weights = x.weights();
+        let mut indices = Vec::with_capacity(k);
+        let first = match unequal_weights(x) {
+            None => rng.random_range(0..n),
+            Some(w) => first_weighted(w, rng.random::<f64>()),
+        };
+        indices.push(first);
+        let mut closest = vec![0.0; n];
+        distances_to(
+            lloyd,
+            &lloyd.rows_internal(&[first]),
+            &mut closest,
+            |_, v| v,
+        );
+        let mut pot = potential(&closest, weights);
+        for _ in 1..k {
+            let targets: Vec<f64> = (0..trials).map(|_| rng.random::<f64>() * pot).collect();
+            let cand = search_cumsum(&closest, weights, &targets);
+            let cands = lloyd.rows_internal(&cand);
+            // Potential of each candidate: Σ_i min(closest_i, ‖x_i - cand‖²).
+            let accs = Pool::new(move || vec![0.0; trials]);
+            let pots = lloyd.passes().reduce_rows(
+                Layout::FeatureMajor,
+                &accs,
+                &mut closest,
+                1,
+                |s, span, acc, cl| {
+                    lloyd.center_block(s, span.rows);
+                    let xb = Block::new(&s.xt, span.rows);
+                    sq_distances(xb, &mut s.row, &cands, &mut s.comp, Form::Exact);
+                    for t in 0..trials {
+                        let mut a = [0.0; LANES];
+                        let dist = &s.comp[t * BLOCK_ROWS..];
+                        if s.weighted {
+                            for r in 0..span.rows {
+                                a[r % LANES] += s.w[r] * cl[r].min(dist[r]);
+                            }
+                        } else {
+                            for r in 0..span.rows {
+                                a[r % LANES] += cl[r].min(dist[r]);
+                            }
+                        }
+                        acc[t] += math::sum(&a);
+                    }
+                },
+            );
+            let mut best = 0;
+            for t in 1..trials {
+                if pots[t] < pots[best] {
+                    best = t;
+                }
+            }
+            indices.push(cand[best]);
+            let chosen = lloyd.rows_internal(&[cand[best]]);
+            distances_to(lloyd, &chosen, &mut closest, f64::min);
+            pot = potential(&closest, weights);
+        }
+        Ok(indices)
     }
-    out
+
+    /// `closest[i] = update(closest[i], ‖x_i - c‖²)` for one centre `c` (internal frame).
+    fn distances_to<T: Float>(
+        lloyd: &Lloyd<'_, T>,
+        c: &[f64],
+        closest: &mut [f64],
+        update: impl Fn(f64, f64) -> f64 + Sync,
+    ) {
+        lloyd.passes().map_rows(closest, 1, |s, span, cl| {
+            lloyd.center_block(s, span.rows);
+            sq_distances(
+                Block::new(&s.xt, span.rows),
+                &mut s.row,
+                c,
+                &mut s.comp,
+                Form::Exact,
+            );
+            for r in 0..span.rows {
+                cl[r] = update(cl[r], s.comp[r]);
+            }
+        });
+    }
+
+    /// The potential `Σ_i w_i D²_i`, left to right (the running sum [`search_cumsum`] walks).
+    fn potential(d2: &[f64], weights: Option<&[f64]>) -> f64 {
+        match weights {
+            None => d2.iter().sum(),
+            Some(w) => d2.iter().zip(w).map(|(d, w)| w * d).sum(),
+        }
+    }
+
+    /// For each target `t`, the first index whose running sum of `w_i v_i` (`v_i` without
+    /// weights) reaches `t` (NumPy's `searchsorted(cumsum(w v), t)`), clipped to the last index.
+    pub(crate) fn search_cumsum(v: &[f64], weights: Option<&[f64]>, targets: &[f64]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        order.sort_by(|&a, &b| targets[a].total_cmp(&targets[b]));
+        let term = |i: usize| match weights {
+            None => v[i],
+            Some(w) => w[i] * v[i],
+        };
+        let mut out = vec![v.len() - 1; targets.len()];
+        let mut run = 0.0;
+        let mut i = 0;
+        for &t in &order {
+            while i < v.len() {
+                if run + term(i) >= targets[t] {
+                    break;
+                }
+                run += term(i);
+                i += 1;
+            }
+            out[t] = i.min(v.len() - 1);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::reference::search_cumsum;
     use super::*;
     use rand::SeedableRng;
 
@@ -318,5 +387,146 @@ mod tests {
         let ratio = firsts[3] as f64 / firsts[1] as f64;
         assert!((2.6..3.4).contains(&ratio), "{firsts:?}");
         assert!(weighted_distinct(&mut rng, &w, 3).is_err());
+    }
+}
+
+/// The blocked seeding against the reference, bit for bit: the same rows chosen and the
+/// random stream left in the same state, on data that exercise the pruning's edge cases.
+#[cfg(test)]
+mod blocked {
+    use super::*;
+    use crate::monitor::Monitor;
+    use rand::SeedableRng;
+
+    fn uniform(n: usize, d: usize, seed: u64) -> Vec<f64> {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
+        (0..n * d).map(|_| g.random::<f64>() * 10.0 - 3.0).collect()
+    }
+
+    fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f64> {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let centres: Vec<f64> = (0..k * d).map(|_| g.random::<f64>() * 100.0).collect();
+        let mut x = Vec::with_capacity(n * d);
+        for _ in 0..n {
+            let c = g.random_range(0..k);
+            for j in 0..d {
+                x.push(centres[c * d + j] + g.random::<f64>() - 0.5);
+            }
+        }
+        x
+    }
+
+    fn same<T: Float>(x: DataRef<'_, T>, k: usize, seed: u64, what: &str) {
+        let lloyd = Lloyd::new(x, k, &[]);
+        let mut r1 = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut r2 = r1.clone();
+        let want = reference::plusplus(&lloyd, k, &mut r1).unwrap();
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut r = r2.clone();
+            let got = pool
+                .install(|| plusplus(&lloyd, k, &mut r, &mut () as &mut dyn Monitor))
+                .unwrap();
+            assert_eq!(got, want, "{what}, k={k}, {threads} threads");
+            assert_eq!(
+                r.random::<u64>(),
+                r1.clone().random::<u64>(),
+                "{what}: stream"
+            );
+        }
+        r2.random::<u64>();
+    }
+
+    #[test]
+    fn blocked_seeding_chooses_the_reference_rows() {
+        for (n, d) in [(700, 2), (5000, 3), (20_000, 16), (3000, 30)] {
+            let x = blobs(n, d, 12, n as u64 + d as u64);
+            let xr = DataRef::new(&x, n, d).unwrap();
+            for k in [1, 2, 5, 12, 40] {
+                same(xr, k, 7 + k as u64, &format!("blobs {n}x{d}"));
+            }
+            let u = uniform(n, d, 3);
+            same(
+                DataRef::new(&u, n, d).unwrap(),
+                20,
+                1,
+                &format!("uniform {n}x{d}"),
+            );
+        }
+    }
+
+    #[test]
+    fn duplicates_zeros_weights_and_f32_choose_the_reference_rows() {
+        // Few distinct rows: most distances are exactly zero, many candidates tie.
+        let (n, d) = (6000, 4);
+        let base = blobs(9, d, 3, 5);
+        let x: Vec<f64> = (0..n)
+            .flat_map(|i| base[(i * 7 % 9) * d..][..d].to_vec())
+            .collect();
+        let xr = DataRef::new(&x, n, d).unwrap();
+        for k in [3, 9] {
+            same(xr, k, k as u64, "duplicates");
+        }
+        // Weights, some zero, some large.
+        let y = blobs(n, d, 6, 11);
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(2);
+        let w: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 5 == 0 {
+                    0.0
+                } else {
+                    g.random::<f64>() * 3.0
+                }
+            })
+            .collect();
+        let yr = DataRef::new(&y, n, d).unwrap().with_weights(&w).unwrap();
+        for k in [2, 6, 25] {
+            same(yr, k, 3, "weighted");
+        }
+        let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+        same(DataRef::new(&y32, n, d).unwrap(), 10, 4, "f32");
+        // Rows far apart in scale: tiny clusters next to huge distances.
+        let z: Vec<f64> = (0..n * 2)
+            .map(|i| ((i / 2) % 4) as f64 * 1e150 + (i % 13) as f64 * 1e-150)
+            .collect();
+        same(DataRef::new(&z, n, 2).unwrap(), 6, 9, "scales");
+    }
+
+    #[test]
+    fn subsampled_seeding_chooses_the_reference_rows() {
+        let n = PLUSPLUS_MAX_ROWS + 3000;
+        let x = blobs(n, 2, 5, 1);
+        same(DataRef::new(&x, n, 2).unwrap(), 5, 2, "subsample");
+    }
+
+    #[test]
+    fn chained_search_is_searchsorted() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(9);
+        let n = 3000;
+        let v: Vec<f64> = (0..n)
+            .map(|i| if i % 3 == 0 { 0.0 } else { g.random::<f64>() })
+            .collect();
+        let w: Vec<f64> = (0..n).map(|i| (i % 4) as f64 * 0.5).collect();
+        let x = vec![0.0; n];
+        let xr = DataRef::new(&x, n, 1).unwrap();
+        for weights in [None, Some(&w[..])] {
+            let data = match weights {
+                Some(w) => xr.with_weights(w).unwrap(),
+                None => xr,
+            };
+            let lloyd = Lloyd::new(data, 1, &[]);
+            let mut s = Seeding::new(&lloyd);
+            s.set_nearest(&v);
+            let chain = s.chain();
+            let mut targets: Vec<f64> = (0..200).map(|_| g.random::<f64>() * chain.total).collect();
+            targets.extend([0.0, chain.total, chain.total * 2.0, chain.total.next_down()]);
+            assert_eq!(
+                s.search(&chain, &targets),
+                reference::search_cumsum(&v, weights, &targets)
+            );
+        }
     }
 }

@@ -315,3 +315,168 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
     }
     total.sum() + tail
 }
+
+/// Rows gathered from anywhere in the data, eight lanes at a time: what the pruned passes
+/// (k-means++ seeding, bounded Lloyd) compute on, so that every lane gets exactly the value the
+/// block kernels give the same row.
+pub(crate) struct Gathered {
+    /// The centred rows, feature-major: feature `j` of lane `l` at `x[j * LANES + l]`.
+    pub x: Vec<f64>,
+    /// Per-centre results, `out[c * LANES + l]`.
+    pub out: Vec<f64>,
+}
+
+impl Gathered {
+    pub(crate) fn new(d: usize, centers: usize) -> Self {
+        Gathered {
+            x: vec![0.0; d * LANES],
+            out: vec![0.0; centers.max(1) * LANES],
+        }
+    }
+
+    /// Loads up to eight rows of `x`, centred on `offset` (as a loaded block is centred: the
+    /// widened value minus the offset); missing lanes are zero.
+    pub(crate) fn load<T: Float>(&mut self, x: &DataRef<'_, T>, rows: &[usize], offset: &[f64]) {
+        gather_rows(x, rows, offset, &mut self.x);
+    }
+}
+
+dispatch! {
+    /// [`Gathered::load`]: eight features of the eight rows at a time, transposed in registers.
+    fn gather_rows<T: Float>(x: &DataRef<'_, T>, rows: &[usize], offset: &[f64], out: &mut [f64]) => gather_rows_impl
+}
+
+#[inline(always)]
+fn gather_rows_impl<T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    rows: &[usize],
+    offset: &[f64],
+    out: &mut [f64],
+) {
+    let d = x.n_features();
+    debug_assert!(rows.len() <= LANES);
+    let full = d / LANES * LANES;
+    let mut j0 = 0;
+    while j0 < full {
+        let mut v = [V8::zero(isa); LANES];
+        for (t, &i) in rows.iter().enumerate() {
+            v[t] = load8(isa, &x.row(i)[j0..]);
+        }
+        for (t, col) in V8::transpose8(v).into_iter().enumerate() {
+            let c = if rows.len() == LANES {
+                col.sub(V8::splat(isa, offset[j0 + t]))
+            } else {
+                // Missing lanes stay zero.
+                let mut lanes = [0.0; LANES];
+                col.store(&mut lanes);
+                for l in 0..rows.len() {
+                    lanes[l] -= offset[j0 + t];
+                }
+                V8::load(isa, &lanes)
+            };
+            c.store(&mut out[(j0 + t) * LANES..]);
+        }
+        j0 += LANES;
+    }
+    for j in full..d {
+        let mut lanes = [0.0; LANES];
+        for (l, &i) in rows.iter().enumerate() {
+            lanes[l] = x.row(i)[j].to_f64() - offset[j];
+        }
+        out[j * LANES..(j + 1) * LANES].copy_from_slice(&lanes);
+    }
+}
+
+dispatch! {
+    /// [`sq_distances`]' exact form for the gathered lanes: `out[t * LANES + l] =
+    /// Σ_j (x_lj - c_tj)²` for each centre `t` of `centers` whose bit is set in `which`, in the
+    /// same order of operations as the block kernel (so the same bits for the same row).
+    pub(crate) fn gathered_sq_distances<>(g: &mut Gathered, centers: &[f64], d: usize, which: u64) => gathered_sq_distances_impl
+}
+
+#[inline(always)]
+fn gathered_sq_distances_impl<I: Isa>(
+    isa: I,
+    g: &mut Gathered,
+    centers: &[f64],
+    d: usize,
+    which: u64,
+) {
+    let mut bits = which;
+    while bits != 0 {
+        let t = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let cc = &centers[t * d..(t + 1) * d];
+        let mut acc = V8::zero(isa);
+        for j in 0..d {
+            let v = V8::load(isa, &g.x[j * LANES..]).sub(V8::splat(isa, cc[j]));
+            acc = v.madd(v, acc);
+        }
+        acc.store(&mut g.out[t * LANES..]);
+    }
+}
+
+/// What [`gathered_nearest`] finds for each of eight gathered rows, lane by lane.
+pub(crate) struct Nearest8 {
+    /// The nearest centre, as `f64` (ties to the lower index).
+    pub idx: [f64; LANES],
+    /// Its score `‖c‖² - 2 x·c`.
+    pub best: [f64; LANES],
+    /// The smallest score of the other centres (`+∞` with one centre).
+    pub second: [f64; LANES],
+    /// `‖x‖²`.
+    pub xn: [f64; LANES],
+}
+
+dispatch! {
+    /// [`nearest_rows`] for gathered lanes (below [`WIDE_D`] features), with the same operations
+    /// in the same order, so the same nearest centre as the block kernel finds for the same row;
+    /// also the runner-up's score and `‖x‖²`, for bounds.
+    pub(crate) fn gathered_nearest<>(g: &Gathered, terms: &CenterTerms, d: usize) -> Nearest8 => gathered_nearest_impl
+}
+
+#[inline(always)]
+fn gathered_nearest_impl<I: Isa>(isa: I, g: &Gathered, terms: &CenterTerms, d: usize) -> Nearest8 {
+    with_dim!(d, D => gathered_nearest_small::<D, I>(isa, g, terms, d), _ => {
+        gathered_nearest_small::<WIDE_D, I>(isa, g, terms, d)
+    })
+}
+
+#[inline(always)]
+fn gathered_nearest_small<const D: usize, I: Isa>(
+    isa: I,
+    g: &Gathered,
+    terms: &CenterTerms,
+    d: usize,
+) -> Nearest8 {
+    let mut xv = [V8::zero(isa); D];
+    let mut xn = V8::zero(isa);
+    for j in 0..d {
+        xv[j] = V8::load(isa, &g.x[j * LANES..]);
+        xn = xv[j].madd(xv[j], xn);
+    }
+    let mut best = V8::splat(isa, f64::INFINITY);
+    let mut second = best;
+    let mut idx = V8::zero(isa);
+    for (c, cc) in terms.cm2.chunks_exact(d).enumerate() {
+        let mut acc = V8::splat(isa, terms.cn[c]);
+        for j in 0..D.min(d) {
+            acc = xv[j].madd(V8::splat(isa, cc[j]), acc);
+        }
+        second = acc.lt_select(best, best, second.min(acc));
+        idx = acc.lt_select(best, V8::splat(isa, c as f64), idx);
+        best = acc.lt_select(best, acc, best);
+    }
+    let mut out = Nearest8 {
+        idx: [0.0; LANES],
+        best: [0.0; LANES],
+        second: [0.0; LANES],
+        xn: [0.0; LANES],
+    };
+    idx.store(&mut out.idx);
+    best.store(&mut out.best);
+    second.store(&mut out.second);
+    xn.store(&mut out.xn);
+    out
+}

@@ -87,7 +87,7 @@ impl Accumulator for Farthest {
 
 /// The fingerprint of one block's labels, mixed with its position.
 #[inline]
-fn block_fingerprint(start: usize, labels: &[f64]) -> u64 {
+pub(crate) fn block_fingerprint(start: usize, labels: &[f64]) -> u64 {
     let mut h = (start as u64)
         .wrapping_add(1)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -114,7 +114,7 @@ pub(crate) struct Run {
 /// summed squared movement of the centres. A cluster without weight takes the centre of the
 /// heaviest cluster (the first of the heaviest) as it stands when its turn comes, as
 /// scikit-learn's loop does.
-fn average(centers: &mut [f64], step: &Step, d: usize) -> f64 {
+pub(crate) fn average(centers: &mut [f64], step: &Step, d: usize) -> f64 {
     let k = step.counts.len();
     let mut heaviest = 0;
     for c in 1..k {
@@ -182,6 +182,11 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// The data.
     pub(crate) fn x(&self) -> &DataRef<'a, T> {
         self.passes.x()
+    }
+
+    /// The column offset subtracted from every row.
+    pub(crate) fn offset(&self) -> &[f64] {
+        &self.offset
     }
 
     /// The passes over the data.
@@ -407,7 +412,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// cluster without weight takes one of the rows farthest from their (old) centres, with its
     /// weight, and the row's own cluster loses it; nothing moves when every row sits on its
     /// centre.
-    fn relocate_empty(&self, centers: &[f64], step: &mut Step) {
+    pub(crate) fn relocate_empty(&self, centers: &[f64], step: &mut Step) {
         let d = self.d;
         let empty: Vec<usize> = (0..self.k).filter(|&c| step.counts[c] == 0.0).collect();
         if empty.is_empty() {

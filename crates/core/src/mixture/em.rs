@@ -18,7 +18,7 @@ use crate::covariance::{
 use crate::data::{DataRef, Float};
 use crate::error::{Error, Result};
 use crate::model::{GaussianMixtureModel, Reseed};
-use crate::monitor::{self, Monitor, Progress};
+use crate::monitor::{self, Monitor, Phase, Progress};
 use crate::stats::SufficientStats;
 
 /// The E-step of a fit whose data the engine does not hold: out of core, or on a cluster
@@ -279,10 +279,12 @@ pub(crate) fn drive<E: Em>(
     let n_init = if warm.is_some() { 1 } else { runs.n_init };
     let mut best: Option<Fitted<E::State>> = None;
     for init in 0..n_init {
+        monitor.phase(Phase::Initializing { run: init });
         let (mut state, mut lower_bound) = match warm.take() {
             Some(w) => w,
             None => (em.initialize(init, monitor)?, f64::NEG_INFINITY),
         };
+        monitor.phase(Phase::Iterating { run: init });
         let mut lower_bounds = Vec::new();
         let mut n_iter = 0;
         let mut converged = false;

@@ -1,0 +1,432 @@
+//! Exact bound-based k-means (Hamerly's algorithm): Lloyd's iterations, bit for bit, computing
+//! a row's distances only when bounds cannot prove that its nearest centre stays the same.
+//!
+//! Each row keeps its label, an upper bound `u ≥ ‖x - c_label‖` and a lower bound
+//! `l ≤ min_{c ≠ label} ‖x - c‖` (Euclidean, on the centred rows). When the centres move by
+//! `δ_c`, `u` grows by `δ_label` and `l` shrinks by the largest `δ` of the other centres. With
+//! `s = ½ min_{c ≠ label} ‖c - c_label‖`, every other centre is at least `m = max(l, 2s - u)`
+//! away, so the label cannot change when `m² - u² > 2E`, where `E` bounds the rounding error
+//! of the kernel's scores `‖c‖² - 2 x·c` (see [`Margins`]): the kernel itself would pick the
+//! same centre, ties included. A row that fails the test gets its exact distance to its centre
+//! (tightening `u`) and is tested again; one that fails twice is scored against every centre
+//! by the same kernel as Lloyd's (gathered eight rows at a time below [`WIDE_D`] features, the
+//! whole block through the block kernel from there on), which gives its label and new bounds.
+//!
+//! The per-centre sums, counts and the labels' fingerprint are then accumulated exactly as in
+//! Lloyd's pass (same rows, same order, same tree), so the centres, `n_iter`, the final labels
+//! and the inertia are Lloyd's bit for bit; only the work differs. Memory: 24 bytes per row.
+
+use super::kernels::{
+    Assigned, CenterTerms, Form, Gathered, Inertia, add_rows, argmin_block, gathered_nearest,
+};
+use super::lloyd::{Labels, Lloyd, Run, Step, average, block_fingerprint};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load, padded};
+use crate::data::Float;
+use crate::error::Result;
+use crate::math::{self, LANES};
+use crate::monitor::{self, Monitor};
+
+/// `2⁻⁵²`.
+const EPS: f64 = f64::EPSILON;
+
+/// One row's bounds.
+#[derive(Clone, Copy, Debug)]
+struct Bound {
+    /// Upper bound on the distance to the row's centre.
+    u: f64,
+    /// Lower bound on the distance to every other centre.
+    l: f64,
+    label: u32,
+}
+
+/// The rounding margins of one iteration.
+struct Margins {
+    /// Bound on the error of a computed squared distance (or score plus `‖x‖²`):
+    /// `8 (d + 8) ε (X + C)²` with `X` the largest row norm and `C` the largest centre norm
+    /// (centred), several times the first-order bound `(2d + 4) u (X + C)²`.
+    e: f64,
+    /// Relative error bound of a directly computed squared distance, `(d + 8) ε`.
+    rel: f64,
+}
+
+impl Margins {
+    fn new(d: usize, x_norm: f64, centers: &[f64]) -> Self {
+        let c_norm = centers
+            .chunks_exact(d)
+            .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .fold(0.0, f64::max);
+        let s = x_norm + c_norm;
+        Margins {
+            e: 8.0 * (d as f64 + 8.0) * EPS * s * s * (1.0 + 1e-6),
+            rel: (d as f64 + 8.0) * EPS,
+        }
+    }
+
+    /// An upper bound on the distance whose squared value computed with absolute error `e`
+    /// is `q`.
+    #[inline]
+    fn upper(&self, q: f64) -> f64 {
+        (q.max(0.0) + self.e).sqrt() * (1.0 + 4.0 * EPS)
+    }
+
+    /// A lower bound on the same.
+    #[inline]
+    fn lower(&self, q: f64) -> f64 {
+        (q - self.e).max(0.0).sqrt() * (1.0 - 4.0 * EPS)
+    }
+}
+
+/// Per-centre data of one iteration: half the distance to the nearest other centre (rounded
+/// down), and how far each centre moved in the last update (rounded up).
+struct CenterBounds {
+    half: Vec<f64>,
+    moved: Vec<f64>,
+    /// The largest and second largest of `moved`, and the centre of the largest.
+    top: (f64, f64, usize),
+}
+
+impl CenterBounds {
+    fn half_distances(centers: &[f64], d: usize, rel: f64) -> Vec<f64> {
+        let k = centers.len() / d;
+        let mut half = vec![f64::INFINITY; k];
+        for a in 0..k {
+            for b in a + 1..k {
+                let mut q = 0.0;
+                for j in 0..d {
+                    let v = centers[a * d + j] - centers[b * d + j];
+                    q += v * v;
+                }
+                let h = 0.5 * (q * (1.0 - rel)).max(0.0).sqrt() * (1.0 - 4.0 * EPS);
+                half[a] = half[a].min(h);
+                half[b] = half[b].min(h);
+            }
+        }
+        half
+    }
+
+    fn moved(old: &[f64], new: &[f64], d: usize, rel: f64) -> (Vec<f64>, (f64, f64, usize)) {
+        let moved: Vec<f64> = old
+            .chunks_exact(d)
+            .zip(new.chunks_exact(d))
+            .map(|(a, b)| {
+                let q: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+                (q * (1.0 + rel)).sqrt() * (1.0 + 4.0 * EPS)
+            })
+            .collect();
+        let mut top = (0.0, 0.0, usize::MAX);
+        for (c, &m) in moved.iter().enumerate() {
+            if m > top.0 {
+                top = (m, top.0, c);
+            } else if m > top.1 {
+                top.1 = m;
+            }
+        }
+        (moved, top)
+    }
+
+    /// The largest movement of the centres other than `c`.
+    #[inline]
+    fn moved_other(&self, c: usize) -> f64 {
+        if c == self.top.2 {
+            self.top.1
+        } else {
+            self.top.0
+        }
+    }
+}
+
+/// Per-leaf state of a bounded pass: Lloyd's step, the workspace, and the work done.
+struct Acc {
+    step: Step,
+    /// Rows scored against every centre, and rows whose own distance was recomputed.
+    full: u64,
+    tightened: u64,
+    rows: Vec<usize>,
+    g: Gathered,
+}
+
+impl Accumulator for Acc {
+    fn reset(&mut self) {
+        self.step.reset();
+        self.full = 0;
+        self.tightened = 0;
+    }
+    fn merge(&mut self, right: &Self) {
+        self.step.merge(&right.step);
+        self.full += right.full;
+        self.tightened += right.tightened;
+    }
+}
+
+/// How much of Lloyd's work one pass did: rows scored against every centre and rows whose
+/// distance to their own centre was recomputed, of `n`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Work {
+    pub full: u64,
+    pub tightened: u64,
+}
+
+impl<'a, T: Float> Lloyd<'a, T> {
+    /// The largest norm of a centred row, rounded up.
+    fn max_row_norm(&self) -> f64 {
+        struct Max(f64);
+        impl Accumulator for Max {
+            fn reset(&mut self) {
+                self.0 = 0.0;
+            }
+            fn merge(&mut self, r: &Self) {
+                self.0 = self.0.max(r.0);
+            }
+        }
+        let offset = self.offset();
+        let accs = Pool::new(|| Max(0.0));
+        let m = self
+            .passes()
+            .reduce(Layout::Untouched, &accs, |_, span, acc| {
+                for i in span.start..span.start + span.rows {
+                    let mut q = 0.0;
+                    for (v, o) in self.x().row(i).iter().zip(offset) {
+                        let c = v.to_f64() - o;
+                        q += c * c;
+                    }
+                    acc.0 = acc.0.max(q);
+                }
+            });
+        let d = self.x().n_features() as f64;
+        (m.0 * (1.0 + (d + 8.0) * EPS)).sqrt() * (1.0 + 4.0 * EPS)
+    }
+
+    /// One bounded pass: the labels of every row under `centers` (Lloyd's, bit for bit), the
+    /// bounds brought up to date, and Lloyd's step accumulated from those labels.
+    fn bounded_step(
+        &self,
+        bounds: &mut [Bound],
+        centers: &[f64],
+        cb: Option<&CenterBounds>,
+        margins: &Margins,
+    ) -> (Step, Work) {
+        let (k, d) = (centers.len() / self.x().n_features(), self.x().n_features());
+        let terms = CenterTerms::new(centers, d);
+        let accs = Pool::new(move || Acc {
+            step: Step {
+                sums: vec![0.0; k * d],
+                counts: vec![0.0; k],
+                fingerprint: 0,
+                inertia: 0.0,
+            },
+            full: 0,
+            tightened: 0,
+            rows: Vec::with_capacity(BLOCK_ROWS),
+            g: Gathered::new(d, 0),
+        });
+        let x = *self.x();
+        let offset = self.offset();
+        let acc =
+            self.passes()
+                .reduce_rows(Layout::Untouched, &accs, bounds, 1, |s, span, acc, b| {
+                    let Span { start, rows } = span;
+                    acc.rows.clear();
+                    match cb {
+                        None => acc.rows.extend(start..start + rows),
+                        Some(cb) => {
+                            for (r, br) in b.iter_mut().enumerate() {
+                                let a = br.label as usize;
+                                br.u = (br.u + cb.moved[a]) * (1.0 + 4.0 * EPS);
+                                br.l = ((br.l - cb.moved_other(a)) * (1.0 - 4.0 * EPS)).max(0.0);
+                                if provably_same(br, cb.half[a], margins.e) {
+                                    continue;
+                                }
+                                // Tighten u with the exact distance to the row's own centre.
+                                let c = &centers[a * d..(a + 1) * d];
+                                let mut q = 0.0;
+                                for ((v, o), cj) in x.row(start + r).iter().zip(offset).zip(c) {
+                                    let e = v.to_f64() - o - cj;
+                                    q += e * e;
+                                }
+                                acc.tightened += 1;
+                                br.u = (q * (1.0 + margins.rel)).sqrt() * (1.0 + 4.0 * EPS);
+                                if !provably_same(br, cb.half[a], margins.e) {
+                                    acc.rows.push(start + r);
+                                }
+                            }
+                        }
+                    }
+                    acc.full += acc.rows.len() as u64;
+                    if d < WIDE_D {
+                        for group in acc.rows.chunks(LANES) {
+                            acc.g.load(&x, group, offset);
+                            let near = gathered_nearest(&acc.g, &terms, d);
+                            for (l, &i) in group.iter().enumerate() {
+                                let br = &mut b[i - start];
+                                br.label = near.idx[l] as u32;
+                                br.u = margins.upper(near.best[l] + near.xn[l]);
+                                br.l = if k == 1 {
+                                    f64::INFINITY
+                                } else {
+                                    margins.lower(near.second[l] + near.xn[l])
+                                };
+                            }
+                        }
+                    } else if !acc.rows.is_empty() {
+                        // The block kernel on the whole block: the same scores as Lloyd's pass.
+                        load(&x, span, &mut s.xt);
+                        self.block_distances(s, centers, rows, Form::Fast);
+                        argmin_block(&s.comp, k, padded(rows), &mut s.row);
+                        for (r, br) in b.iter_mut().enumerate() {
+                            let a = s.row[r] as usize;
+                            let mut second = f64::INFINITY;
+                            for c in 0..k {
+                                if c != a {
+                                    second = second.min(s.comp[c * BLOCK_ROWS + r]);
+                                }
+                            }
+                            br.label = a as u32;
+                            br.u = margins.upper(s.comp[a * BLOCK_ROWS + r]);
+                            br.l = if k == 1 {
+                                f64::INFINITY
+                            } else {
+                                margins.lower(second)
+                            };
+                        }
+                        acc.full += (rows - acc.rows.len()) as u64;
+                    }
+                    for (r, br) in b.iter().enumerate() {
+                        s.row[r] = br.label as f64;
+                    }
+                    // Lloyd's step from the labels, exactly as `Lloyd::step` accumulates it.
+                    let labels = &s.row[..rows];
+                    let weights = s.weighted.then_some(&s.w[..rows]);
+                    let step = &mut acc.step;
+                    match weights {
+                        None => {
+                            for &l in labels {
+                                step.counts[l as usize] += 1.0;
+                            }
+                        }
+                        Some(w) => {
+                            for (&l, &wr) in labels.iter().zip(w) {
+                                step.counts[l as usize] += wr;
+                            }
+                        }
+                    }
+                    step.fingerprint = step
+                        .fingerprint
+                        .wrapping_add(block_fingerprint(start, labels));
+                    let rows_in = Assigned { labels, weights };
+                    add_rows(&x, span, rows_in, offset, &mut step.sums, Inertia::Skip);
+                });
+        (
+            acc.step,
+            Work {
+                full: acc.full,
+                tightened: acc.tightened,
+            },
+        )
+    }
+
+    /// [`Lloyd::run`] with bounds: the same result bit for bit, and the work of each pass.
+    pub(crate) fn run_bounded(
+        &self,
+        mut centers: Vec<f64>,
+        max_iter: usize,
+        tol_abs: f64,
+        keep: Labels,
+        monitor: &mut dyn Monitor,
+    ) -> Result<(Run, Vec<Work>)> {
+        let (n, d) = (self.x().n_samples(), self.x().n_features());
+        let x_norm = self.max_row_norm();
+        let mut bounds = vec![
+            Bound {
+                u: f64::INFINITY,
+                l: 0.0,
+                label: 0,
+            };
+            n
+        ];
+        let mut cb: Option<CenterBounds> = None;
+        let mut work = Vec::new();
+        let mut previous: Option<u64> = None;
+        let mut converged = false;
+        let mut n_iter = 0;
+        for it in 0..max_iter {
+            monitor::check(monitor)?;
+            n_iter = it + 1;
+            let margins = Margins::new(d, x_norm, &centers);
+            if let Some(c) = cb.as_mut() {
+                c.half = CenterBounds::half_distances(&centers, d, margins.rel);
+            }
+            let (mut step, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins);
+            work.push(w);
+            self.relocate_empty(&centers, &mut step);
+            let old = centers.clone();
+            let shift = average(&mut centers, &step, d);
+            let (moved, top) = CenterBounds::moved(&old, &centers, d, margins.rel);
+            cb = Some(CenterBounds {
+                half: Vec::new(),
+                moved,
+                top,
+            });
+            if previous == Some(step.fingerprint) {
+                converged = true;
+                break;
+            }
+            previous = Some(step.fingerprint);
+            if shift <= tol_abs {
+                converged = true;
+                break;
+            }
+        }
+        // The final labels under the final centres (Lloyd's `finish`), by one more bounded
+        // pass, and the inertia with exact distances as `finish` sums it.
+        let margins = Margins::new(d, x_norm, &centers);
+        if let Some(c) = cb.as_mut() {
+            c.half = CenterBounds::half_distances(&centers, d, margins.rel);
+        }
+        let (_, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins);
+        work.push(w);
+        let inertia = self.inertia_of_labels(&bounds, &centers);
+        let labels =
+            (keep == Labels::Keep).then(|| bounds.iter().map(|b| b.label as usize).collect());
+        Ok((
+            Run {
+                centers,
+                labels,
+                inertia,
+                n_iter,
+                converged,
+            },
+            work,
+        ))
+    }
+
+    /// `Σ w ‖x - c_label‖²` summed as [`Lloyd::finish`] sums it: per row `Σ_j v_j²` in feature
+    /// order, eight lanes `r % 8` per block, the blocks in the fixed tree.
+    fn inertia_of_labels(&self, bounds: &[Bound], centers: &[f64]) -> f64 {
+        let d = self.x().n_features();
+        let offset = self.offset();
+        let accs = Pool::new(|| 0.0f64);
+        self.passes()
+            .reduce(Layout::Untouched, &accs, |s, span, acc| {
+                let mut a = [0.0; LANES];
+                for r in 0..span.rows {
+                    let i = span.start + r;
+                    let l = bounds[i].label as usize;
+                    let c = &centers[l * d..(l + 1) * d];
+                    let mut q = 0.0;
+                    for ((v, o), cj) in self.x().row(i).iter().zip(offset).zip(c) {
+                        let e = (v.to_f64() - o) - cj;
+                        q += e * e;
+                    }
+                    a[r % LANES] += if s.weighted { s.w[r] * q } else { q };
+                }
+                *acc += math::sum(&a);
+            })
+    }
+}
+
+/// Whether the bounds prove that the row's label is the kernel's nearest centre.
+#[inline]
+fn provably_same(b: &Bound, half: f64, e: f64) -> bool {
+    let m = b.l.max(2.0 * half - b.u);
+    m > b.u && (m - b.u) * (m + b.u) * (1.0 - 8.0 * EPS) > 2.0 * e
+}

@@ -1,0 +1,175 @@
+//! Bound-based k-means (`algorithm = Elkan`) against Lloyd's algorithm from the same initial
+//! centres: labels, centres, inertia, `n_iter` and convergence bit for bit, on blobs, uniform
+//! noise, duplicated rows, every kernel shape (low, odd, register and wide dimensions), empty
+//! clusters, weights, f32, and 1, 2 and 3 threads; and the bounds do skip work.
+
+use gaussmix_core::{DataRef, Float, KMeans, KMeansAlgorithm, KMeansInit, KMeansModel};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+fn blobs(n: usize, d: usize, k: usize, spread: f64, seed: u64) -> Vec<f64> {
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let centres: Vec<f64> = (0..k * d)
+        .map(|_| g.random::<f64>() * 40.0 - 20.0)
+        .collect();
+    let mut x = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        let c = g.random_range(0..k);
+        for j in 0..d {
+            x.push(centres[c * d + j] + (g.random::<f64>() - 0.5) * spread);
+        }
+    }
+    x
+}
+
+fn uniform(n: usize, d: usize, seed: u64) -> Vec<f64> {
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..n * d).map(|_| g.random::<f64>()).collect()
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn fit<T: Float>(
+    x: DataRef<'_, T>,
+    km: &KMeans,
+    algorithm: KMeansAlgorithm,
+    threads: usize,
+) -> KMeansModel {
+    km.clone()
+        .algorithm(algorithm)
+        .n_threads(Some(threads))
+        .fit(x)
+        .unwrap()
+}
+
+/// Fits with both algorithms on 1, 2 and 3 threads and checks every result against Lloyd on
+/// one thread; returns the bounded fit's fraction of distances computed over its passes.
+fn same<T: Float>(x: DataRef<'_, T>, km: &KMeans, what: &str) -> f64 {
+    let want = fit(x, km, KMeansAlgorithm::Lloyd, 1);
+    let mut fraction = 0.0;
+    for threads in [1, 2, 3] {
+        for algorithm in [KMeansAlgorithm::Lloyd, KMeansAlgorithm::Elkan] {
+            let got = fit(x, km, algorithm, threads);
+            let tag = format!("{what}: {algorithm:?}, {threads} threads");
+            assert_eq!(got.n_iter(), want.n_iter(), "{tag}: n_iter");
+            assert_eq!(got.converged(), want.converged(), "{tag}: converged");
+            assert_eq!(got.labels(), want.labels(), "{tag}: labels");
+            assert_eq!(bits(got.centers()), bits(want.centers()), "{tag}: centres");
+            assert_eq!(
+                got.inertia().to_bits(),
+                want.inertia().to_bits(),
+                "{tag}: inertia"
+            );
+            assert_eq!(
+                got.distances_computed().len(),
+                want.n_iter() + 1,
+                "{tag}: passes"
+            );
+            if algorithm == KMeansAlgorithm::Elkan {
+                let c = got.distances_computed();
+                fraction = c.iter().sum::<f64>() / c.len() as f64;
+            }
+        }
+    }
+    fraction
+}
+
+fn random_start(x: &[f64], n: usize, d: usize, k: usize, seed: u64) -> KMeansInit {
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut c = Vec::with_capacity(k * d);
+    for _ in 0..k {
+        let i = g.random_range(0..n);
+        c.extend_from_slice(&x[i * d..(i + 1) * d]);
+    }
+    KMeansInit::Centers(c)
+}
+
+#[test]
+fn bounded_kmeans_is_lloyd_bit_for_bit_on_blobs_at_every_kernel_shape() {
+    for (d, k) in [(2, 9), (3, 20), (12, 16), (16, 64), (30, 12), (40, 33)] {
+        let n = 7000 + d * 13;
+        let x = blobs(n, d, k, 6.0, d as u64);
+        let xr = DataRef::new(&x, n, d).unwrap();
+        // A random start (overlapping clusters, many iterations) and k-means++.
+        let km = KMeans::new(k).init(random_start(&x, n, d, k, 3)).tol(0.0);
+        let f = same(xr, &km, &format!("blobs d={d} k={k}, random start"));
+        // Below 24 features rows are skipped one by one; from there on, whole blocks.
+        if d < 24 {
+            assert!(f < 0.5, "d={d} k={k}: the bounds skipped little ({f})");
+        }
+        let km = KMeans::new(k).n_init(2).seed(5);
+        same(xr, &km, &format!("blobs d={d} k={k}, k-means++"));
+    }
+}
+
+#[test]
+fn bounded_kmeans_is_lloyd_on_noise_duplicates_and_f32() {
+    let (n, d) = (9000, 5);
+    let u = uniform(n, d, 1);
+    let ur = DataRef::new(&u, n, d).unwrap();
+    same(
+        ur,
+        &KMeans::new(25)
+            .init(random_start(&u, n, d, 25, 2))
+            .max_iter(60),
+        "uniform",
+    );
+    // Few distinct rows: exact ties between centres and rows on their centres.
+    let base = blobs(7, d, 3, 1.0, 4);
+    let dup: Vec<f64> = (0..n)
+        .flat_map(|i| base[(i * 5 % 7) * d..][..d].to_vec())
+        .collect();
+    let dr = DataRef::new(&dup, n, d).unwrap();
+    same(dr, &KMeans::new(10).seed(1), "duplicates");
+    same(
+        dr,
+        &KMeans::new(4).init(random_start(&dup, n, d, 4, 8)),
+        "duplicates, random start",
+    );
+    let x32: Vec<f32> = blobs(n, 16, 40, 8.0, 9).iter().map(|&v| v as f32).collect();
+    same(
+        DataRef::new(&x32, n, 16).unwrap(),
+        &KMeans::new(40).seed(2),
+        "f32",
+    );
+}
+
+#[test]
+fn bounded_kmeans_is_lloyd_with_weights_and_empty_clusters() {
+    let (n, d, k) = (6000, 3, 12);
+    let x = blobs(n, d, k, 4.0, 11);
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
+    let w: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 7 == 0 {
+                0.0
+            } else {
+                g.random::<f64>() * 5.0
+            }
+        })
+        .collect();
+    let xr = DataRef::new(&x, n, d).unwrap().with_weights(&w).unwrap();
+    same(xr, &KMeans::new(k).seed(4), "weighted, k-means++");
+    same(
+        xr,
+        &KMeans::new(k).init(random_start(&x, n, d, k, 6)),
+        "weighted, random start",
+    );
+    // Centres far from every row: empty clusters in the first iteration, relocated.
+    let mut c = match random_start(&x, n, d, k, 7) {
+        KMeansInit::Centers(c) => c,
+        _ => unreachable!(),
+    };
+    for v in &mut c[..3 * d] {
+        *v += 1e4;
+    }
+    let xr = DataRef::new(&x, n, d).unwrap();
+    same(
+        xr,
+        &KMeans::new(k).init(KMeansInit::Centers(c.clone())),
+        "empty clusters",
+    );
+    same(xr, &KMeans::new(1).seed(3), "one cluster");
+}

@@ -12,7 +12,9 @@
 //! - `data_statistics(covariance_type, shift) -> stats` (Bayesian fits without `mean_prior` and
 //!   `covariance_prior`): the statistics of all rows as one component of that type, centred
 //!   on `shift` `(n_features,)`;
-//! - `progress(init, iteration, lower_bound, change)`, optional, after each iteration.
+//! - `progress(init, iteration, lower_bound, change)`, optional, after each iteration;
+//! - `phase(what, run)`, optional, as each run begins its initialisation (`"initializing"`) and
+//!   its iterations (`"iterating"`).
 //!
 //! The driver runs without the GIL; a callback takes it for its Python code only. An exception a
 //! callback raises (KeyboardInterrupt included) stops the fit and is raised as it is; Ctrl-C
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use gaussmix_core::{
     CovarianceType, Error, GaussianMixture, GaussianMixtureModel, InitParams, Monitor,
-    OnDegenerate, Progress, StatsSource, SufficientStats,
+    OnDegenerate, Phase, Progress, StatsSource, SufficientStats,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -115,6 +117,7 @@ impl StatsSource for PySource {
 /// raised).
 struct PyMonitor {
     progress: Option<Py<PyAny>>,
+    phase: Option<Py<PyAny>>,
     raised: Raised,
 }
 
@@ -126,6 +129,16 @@ impl Monitor for PyMonitor {
                     .call1((p.init, p.iteration, p.lower_bound, p.change))
                     .map(|_| ())
             });
+        }
+    }
+
+    fn phase(&mut self, phase: Phase) {
+        if let Some(f) = &self.phase {
+            let (what, run) = match phase {
+                Phase::Initializing { run } => ("initializing", run),
+                Phase::Iterating { run } => ("iterating", run),
+            };
+            let _ = call(&self.raised, |py| f.bind(py).call1((what, run)).map(|_| ()));
         }
     }
 
@@ -167,6 +180,7 @@ fn sources(
     e_step: Py<PyAny>,
     data_statistics: Option<Py<PyAny>>,
     progress: Option<Py<PyAny>>,
+    phase: Option<Py<PyAny>>,
 ) -> (PySource, PyMonitor) {
     let raised: Raised = Arc::new(Mutex::new(None));
     (
@@ -176,7 +190,11 @@ fn sources(
             data: data_statistics,
             raised: raised.clone(),
         },
-        PyMonitor { progress, raised },
+        PyMonitor {
+            progress,
+            phase,
+            raised,
+        },
     )
 }
 
@@ -187,7 +205,7 @@ fn sources(
 #[pyo3(signature = (n_features, initial_statistics, e_step, *, n_components,
     covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
     init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
-    warm_start=None, progress=None))]
+    warm_start=None, progress=None, phase=None))]
 pub(crate) fn gmm_fit_source<'py>(
     py: Python<'py>,
     n_features: usize,
@@ -205,6 +223,7 @@ pub(crate) fn gmm_fit_source<'py>(
     precisions_init: Option<&Bound<'py, PyAny>>,
     warm_start: Option<&Bound<'py, PyDict>>,
     progress: Option<Py<PyAny>>,
+    phase: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let flat = |v: Option<&Bound<'py, PyAny>>, what| -> PyResult<Option<Vec<f64>>> {
         v.map(|v| f64_array(v, what).map(|a| a.0)).transpose()
@@ -225,7 +244,7 @@ pub(crate) fn gmm_fit_source<'py>(
     gm.means_init = flat(means_init, "means_init")?;
     gm.precisions_init = flat(precisions_init, "precisions_init")?;
     gm.check().map_err(value_err)?;
-    let (mut source, mut monitor) = sources(initial_statistics, e_step, None, progress);
+    let (mut source, mut monitor) = sources(initial_statistics, e_step, None, progress, phase);
     let model = run(py, &mut source, &mut monitor, |s, m| {
         gm.fit_source(n_features, s, previous.as_ref(), Some(m))
     })?;
@@ -240,7 +259,8 @@ pub(crate) fn gmm_fit_source<'py>(
     n_components, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
     init_params="kmeans", weight_concentration_prior_type="dirichlet_process",
     weight_concentration_prior=None, mean_precision_prior=None, mean_prior=None,
-    degrees_of_freedom_prior=None, covariance_prior=None, warm_start=None, progress=None))]
+    degrees_of_freedom_prior=None, covariance_prior=None, warm_start=None, progress=None,
+    phase=None))]
 pub(crate) fn bgmm_fit_source<'py>(
     py: Python<'py>,
     n_features: usize,
@@ -262,6 +282,7 @@ pub(crate) fn bgmm_fit_source<'py>(
     covariance_prior: Option<&Bound<'py, PyAny>>,
     warm_start: Option<&Bound<'py, PyDict>>,
     progress: Option<Py<PyAny>>,
+    phase: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut b = estimator(
         n_components,
@@ -281,7 +302,8 @@ pub(crate) fn bgmm_fit_source<'py>(
     )?;
     let previous = warm_start.map(bayes_from_dict).transpose()?;
     b.warm_start = previous.is_some();
-    let (mut source, mut monitor) = sources(initial_statistics, e_step, data_statistics, progress);
+    let (mut source, mut monitor) =
+        sources(initial_statistics, e_step, data_statistics, progress, phase);
     let model = run(py, &mut source, &mut monitor, |s, m| {
         b.fit_source(n_features, s, previous.as_ref(), Some(m))
     })?;

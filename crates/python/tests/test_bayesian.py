@@ -239,3 +239,47 @@ def test_model_file_errors(tmp_path):
     w = list(good["weights"])
     w[0] += 1e-12
     assert type(load(weights=w)) is BayesianGaussianMixture
+
+
+def test_the_command_line_reads_and_writes_the_same_bayesian_files(tmp_path):
+    """The CLI's `fit --bayesian` file read here, ours read by its `predict`: the same layout,
+    and from the same labels and weights the same model."""
+    import subprocess
+
+    from .conftest import repo_cli
+
+    cli = repo_cli()
+    if cli is None:
+        pytest.skip("no gaussmix binary built (cargo build --release) and GAUSSMIX_CLI unset")
+    X = dataset("blobs")
+    labels = KMeans(4, random_state=0).fit(X).labels_
+    w = np.random.RandomState(3).randint(0, 3, size=len(X)).astype(np.float64)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "labels.npy", labels.astype(np.int64))
+    np.save(tmp_path / "w.npy", w)
+    for t, prior in (("full", "dirichlet-process"), ("tied", "dirichlet-distribution"),
+                     ("spherical", "dirichlet-process")):
+        out = tmp_path / f"cli-{t}.json"
+        subprocess.run(
+            [cli, "fit", str(tmp_path / "x.npy"), "-k", "4", "--covariance", t,
+             "--bayesian", prior, "--init-labels", str(tmp_path / "labels.npy"),
+             "--sample-weight", str(tmp_path / "w.npy"), "--quiet", "-o", str(out)],
+            check=True,
+        )
+        theirs = gaussmix.load_model(out)
+        assert type(theirs) is BayesianGaussianMixture
+        ours = BayesianGaussianMixture(
+            n_components=4, covariance_type=t,
+            weight_concentration_prior_type=prior.replace("-", "_"),
+        ).fit(X, sample_weight=w, init_labels=labels)
+        for name in ATTRIBUTES:
+            close(getattr(theirs, name), getattr(ours, name), name, 1e-12)
+        close(theirs.weight_concentration_, ours.weight_concentration_, "wc", 1e-12)
+        # Ours through the CLI's predict.
+        gaussmix.save_model(ours, tmp_path / "py.json")
+        subprocess.run(
+            [cli, "predict", str(tmp_path / "py.json"), str(tmp_path / "x.npy"),
+             "-o", str(tmp_path / "pred.npy")],
+            check=True,
+        )
+        np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), ours.predict(X))

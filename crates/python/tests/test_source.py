@@ -116,6 +116,12 @@ def test_callback_exceptions_are_raised_as_they_are():
     # Statistics of another model than the one asked for are refused by the driver.
     with pytest.raises(ValueError, match="not computed under the model"):
         _core.gmm_fit_source(2, init, lambda m: init(0), n_components=3)
+    # The phases: each run's initialisation, then its iterations.
+    phases = []
+    _core.gmm_fit_source(2, init, e_step, n_components=3, n_init=2, max_iter=2,
+                         phase=lambda what, run: phases.append((what, run)))
+    assert phases == [("initializing", 0), ("iterating", 0), ("initializing", 1),
+                      ("iterating", 1)]
     # Without data_statistics, a Bayesian fit needs its priors given.
     with pytest.raises(ValueError, match="mean_prior"):
         _core.bgmm_fit_source(2, init, e_step, n_components=3)

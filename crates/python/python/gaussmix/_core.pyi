@@ -89,6 +89,7 @@ def gmm_fit_source(
     precisions_init: npt.ArrayLike | None = None,
     warm_start: Model | None = None,
     progress: Callable[[int, int, float, float], None] | None = None,
+    phase: Callable[[str, int], None] | None = None,
 ) -> Model: ...
 def bgmm_fit_source(
     n_features: int,
@@ -111,6 +112,7 @@ def bgmm_fit_source(
     covariance_prior: npt.ArrayLike | float | None = None,
     warm_start: Model | None = None,
     progress: Callable[[int, int, float, float], None] | None = None,
+    phase: Callable[[str, int], None] | None = None,
 ) -> Model: ...
 def gmm_check(model: Model, prefer: str = "precisions_cholesky") -> Model: ...
 def gmm_predict(model: Model, x: npt.ArrayLike, n_threads: int | None = None) -> np.ndarray: ...

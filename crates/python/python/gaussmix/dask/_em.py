@@ -58,9 +58,14 @@ class Progress:
         self.init = None
         self.last = None
 
+    def phase(self, what, run):
+        """The driver's ``phase`` callback: run ``run`` begins its initialisation
+        (``"initializing"``, also for a warm start) or its iterations."""
+        if what == "initializing":
+            self.start(run)
+
     def start(self, init):
-        """Run ``init`` begins (its initial statistics are asked for, or its first iteration
-        reported)."""
+        """Run ``init`` begins."""
         if init == self.init:
             return
         self.finish()
@@ -101,14 +106,3 @@ class Progress:
                 f"{time.perf_counter() - self.t_init:.5f}s\t lower bound {lower_bound:.5f}."
             )
         self.last = None
-
-
-def initial_statistics(initializer, progress):
-    """The driver's ``initial_statistics(init)``, announcing the run."""
-
-    def run(init):
-        progress.start(init)
-        return initializer(init)
-
-    return run
-

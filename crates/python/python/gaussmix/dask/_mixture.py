@@ -27,7 +27,7 @@ from ._base import (
     numeric,
 )
 from ._data import _Data
-from ._em import Progress, data_statistics, e_step, initial_statistics
+from ._em import Progress, data_statistics, e_step
 from ._init import Initializer
 from ._tasks import _add_pairs, _gmm_loglik, _predict_block
 
@@ -74,7 +74,7 @@ class _DaskMixture(_Applied):
         rng = np.random.default_rng(seed_from(self.random_state))
         progress = Progress(self.verbose, self.verbose_interval, engine_real(self, "tol"))
         initializer = Initializer(self, data, rng, labels=init_labels is not None)
-        res = self._fit_source(data, initial_statistics(initializer, progress), progress)
+        res = self._fit_source(data, initializer, progress)
         progress.finish()
         self._from_result(res)
         if res["convergence_warning"] is not None:
@@ -248,7 +248,7 @@ class GaussianMixture(_DaskMixture, _GaussianMixture):
             tol=engine_real(self, "tol"), reg_covar=engine_real(self, "reg_covar"),
             max_iter=engine_count(self, "max_iter", clamp=True),
             n_init=engine_count(self, "n_init"), init_params=self.init_params,
-            warm_start=warm, progress=progress, **inits,
+            warm_start=warm, progress=progress, phase=progress.phase, **inits,
         )
 
     def _from_result(self, res):
@@ -363,7 +363,7 @@ class BayesianGaussianMixture(_DaskMixture, _BayesianGaussianMixture):
             max_iter=engine_count(self, "max_iter", clamp=True),
             n_init=engine_count(self, "n_init"), init_params=self.init_params,
             weight_concentration_prior_type=self.weight_concentration_prior_type,
-            warm_start=warm, progress=progress, **priors,
+            warm_start=warm, progress=progress, phase=progress.phase, **priors,
         )
 
     def _from_result(self, res):

@@ -582,10 +582,9 @@ def test_weighted_fit_equals_the_in_memory_weighted_fit(client, data, weights, c
     wd = da.from_array(weights, chunks=500)  # chunked otherwise: rechunked to X's chunks
     g = gd.GaussianMixture(K, **params).fit(Xd, sample_weight=wd)
     assert_same_fit(g, ref)
-    np.testing.assert_allclose(g.score(Xd, sample_weight=wd), ref.score(data, sample_weight=weights),
-                               rtol=1e-12)
-    np.testing.assert_allclose(g.bic(Xd, sample_weight=wd), ref.bic(data, sample_weight=weights),
-                               rtol=1e-12)
+    for method in ("score", "bic", "aic"):
+        np.testing.assert_allclose(getattr(g, method)(Xd, sample_weight=wd),
+                                   getattr(ref, method)(data, sample_weight=weights), rtol=1e-12)
     # NumPy weights (sliced per chunk and shipped with the tasks) give the same fit.
     assert_same_fit(gd.GaussianMixture(K, **params).fit(Xd, sample_weight=weights), ref)
 

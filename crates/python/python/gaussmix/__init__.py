@@ -6,8 +6,8 @@
 - ``load_model`` / ``save_model``: the command line's JSON model file.
 - ``gaussmix.stats``: the sufficient-statistics API (E-step on a chunk, merge, M-step).
 - ``gaussmix.dask`` (imported on its own; needs ``dask[array]`` and ``distributed``):
-  ``GaussianMixture``, ``BayesianGaussianMixture`` and ``KMeans`` fitted on a Dask cluster, from Dask arrays or ``.npy``
-  file pieces.
+  ``GaussianMixture``, ``BayesianGaussianMixture`` and ``KMeans`` fitted on a Dask cluster,
+  from Dask arrays or ``.npy`` file pieces.
 
 scikit-learn is optional: with it installed the estimators are scikit-learn estimators
 (``BaseEstimator`` and its mixins, its input validation and warnings) and ``to_sklearn()``

@@ -24,7 +24,6 @@ def _lloyd(data, centers, max_iter, tol, n_threads, verbose=0, what="k-means"):
     """
     _, offset, mean_var = data.moments()
     tol_abs = 0.0 if tol == 0 else tol * mean_var
-    k = centers.shape[0]
     c_int = np.asarray(centers, dtype=np.float64) - offset
     previous = None
     converged = reuse = False

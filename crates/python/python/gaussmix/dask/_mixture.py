@@ -78,7 +78,7 @@ class _DaskMixture(_Applied):
         progress.finish()
         self._from_result(res)
         if res["convergence_warning"] is not None:
-            warnings.warn(res["convergence_warning"], ConvergenceWarning, stacklevel=4)
+            warnings.warn(res["convergence_warning"], ConvergenceWarning, stacklevel=3)
         return data
 
     # -- predictions ---------------------------------------------------------------------

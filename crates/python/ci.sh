@@ -3,7 +3,8 @@
 # and installed the way a user installs it (`pip install ./crates/python`: maturin compiles the
 # extension in release mode), then its pytest suite, including the distributed fits of
 # tests/test_dask.py on a Dask LocalCluster (dask[array] and distributed are installed for them).
-# Works from a clean clone; about 6-8 minutes on 2 cores, most of it compiling the extension.
+# Works from a clean clone; about 8-12 minutes on 2 cores, most of it compiling the extension
+# (7 minutes) and the Dask tests (LocalCluster fits, 2-3 minutes).
 #
 # Environment: PYTHON (default python3, >= 3.11), GAUSSMIX_PY_VENV (where to create the venv;
 # default a fresh temporary directory, removed at the end).

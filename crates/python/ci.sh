@@ -3,7 +3,8 @@
 # and installed the way a user installs it (`pip install ./crates/python`: maturin compiles the
 # extension in release mode), then its pytest suite, including the distributed fits of
 # tests/test_dask.py on a Dask LocalCluster (dask[array] and distributed are installed for them).
-# Works from a clean clone; about 6-8 minutes on 2 cores, most of it compiling the extension.
+# Works from a clean clone; about 8-12 minutes on 2 cores, most of it compiling the extension
+# (7 minutes) and the Dask tests (LocalCluster fits, 2-3 minutes).
 #
 # Environment: PYTHON (default python3, >= 3.11), GAUSSMIX_PY_VENV (where to create the venv;
 # default a fresh temporary directory, removed at the end).
@@ -25,9 +26,9 @@ echo "== python: $("$python" --version) -> venv $venv"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet maturin numpy scikit-learn pytest threadpoolctl \
-    "dask[array]" distributed
+    pandas "dask[array]" distributed
 "$venv/bin/python" -m pip list 2>/dev/null \
-    | grep -iE '^(maturin|numpy|scikit-learn|scipy|pytest|dask|distributed) '
+    | grep -iE '^(maturin|numpy|scikit-learn|scipy|pandas|pytest|dask|distributed) '
 
 echo "== pip install ./crates/python (maturin, release build)"
 start=$SECONDS

@@ -16,7 +16,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use crate::convert::{
     array, f64_array, f64_array_shaped, labels, optional, required, shape_str, value_err,
 };
-use crate::input::{input, with_view};
+use crate::input::{self, input, weighted, with_view};
 use crate::threads::{Threads, interruptible};
 
 fn covariance_type(s: &str) -> PyResult<CovarianceType> {
@@ -29,7 +29,7 @@ fn covariance_type_of(d: &Bound<'_, PyDict>, what: &str) -> PyResult<CovarianceT
 
 /// Which stored form a model is rebuilt from.
 #[derive(Clone, Copy, PartialEq)]
-enum Source {
+pub(crate) enum Source {
     /// `precisions_cholesky` if present (what predictions use, bit for bit as fitted), else
     /// `covariances`.
     PrecisionsCholesky,
@@ -39,7 +39,10 @@ enum Source {
 }
 
 /// A model from its dict, checked by the engine.
-fn model_from_dict(d: &Bound<'_, PyDict>, source: Source) -> PyResult<GaussianMixtureModel> {
+pub(crate) fn model_from_dict(
+    d: &Bound<'_, PyDict>,
+    source: Source,
+) -> PyResult<GaussianMixtureModel> {
     let what = "the model";
     let t = covariance_type_of(d, what)?;
     let (means, ms) = f64_array(&required(d, "means", what)?, "means")?;
@@ -98,12 +101,23 @@ fn model_from_dict(d: &Bound<'_, PyDict>, source: Source) -> PyResult<GaussianMi
         Some(v) => f64_array(&v, "lower_bounds")?.0,
         None => Vec::new(),
     };
-    Ok(model.with_fit_info(converged, n_iter, lower_bound, lower_bounds))
+    let model = model.with_fit_info(converged, n_iter, lower_bound, lower_bounds);
+    match optional(d, "variational_constants")? {
+        // A variational (Bayesian) mixture's E-step: its constants replace log w_k.
+        Some(v) => {
+            let (c, _) = f64_array(&v, "variational_constants")?;
+            model.with_variational_constants(c).map_err(value_err)
+        }
+        None => Ok(model),
+    }
 }
 
 /// The dict of a model: every fitted array with scikit-learn's names (without the trailing
 /// underscore) and shapes.
-fn model_dict<'py>(py: Python<'py>, m: &GaussianMixtureModel) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn model_dict<'py>(
+    py: Python<'py>,
+    m: &GaussianMixtureModel,
+) -> PyResult<Bound<'py, PyDict>> {
     let (k, d, t) = (m.n_components(), m.n_features(), m.covariance_type());
     let shape = t.covariances_shape(k, d);
     let out = PyDict::new(py);
@@ -131,6 +145,9 @@ fn model_dict<'py>(py: Python<'py>, m: &GaussianMixtureModel) -> PyResult<Bound<
         reseeds.append(PyTuple::new(py, [r.iteration, r.component, r.row])?)?;
     }
     out.set_item("reseeds", reseeds)?;
+    if let Some(c) = m.variational_constants() {
+        out.set_item("variational_constants", array(py, c.to_vec(), &[k])?)?;
+    }
     Ok(out)
 }
 
@@ -144,7 +161,7 @@ fn model_dict<'py>(py: Python<'py>, m: &GaussianMixtureModel) -> PyResult<Bound<
 #[pyo3(signature = (x, *, n_components, covariance_type="full", tol=1e-3, reg_covar=1e-6,
     max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,
     precisions_init=None, warm_start=None, seed=0, n_threads=None, on_degenerate="error",
-    return_labels=false))]
+    return_labels=false, sample_weight=None, init_labels=None))]
 pub(crate) fn gmm_fit<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -163,6 +180,8 @@ pub(crate) fn gmm_fit<'py>(
     n_threads: Option<usize>,
     on_degenerate: &str,
     return_labels: bool,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    init_labels: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let t = self::covariance_type(covariance_type)?;
     let init: InitParams = init_params.parse().map_err(value_err)?;
@@ -186,10 +205,13 @@ pub(crate) fn gmm_fit<'py>(
     gm.weights_init = flat(weights_init, "weights_init")?;
     gm.means_init = flat(means_init, "means_init")?;
     gm.precisions_init = flat(precisions_init, "precisions_init")?;
+    gm.init_labels = input::init_labels(init_labels)?;
     gm.check().map_err(value_err)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
+    let w = input::sample_weight(sample_weight, data.n_samples())?;
     let (model, labels_out) = with_view!(data, v => {
+        let v = weighted(v, w.as_deref())?;
         interruptible(py, &threads, |monitor| {
             let model = gm.fit_with(v, previous.as_ref(), Some(monitor))?;
             let labels = if return_labels { Some(model.predict(v)?) } else { None };
@@ -325,6 +347,28 @@ pub(crate) fn gmm_score_samples<'py>(
     predict_any(py, model, x, n_threads, Output::ScoreSamples)
 }
 
+/// `(score, n)`: the (weighted) mean log-likelihood of the rows and their number (their total
+/// weight with `sample_weight`), from which BIC and AIC follow.
+#[pyfunction]
+#[pyo3(signature = (model, x, sample_weight=None, n_threads=None))]
+pub(crate) fn gmm_score<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyDict>,
+    x: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    n_threads: Option<usize>,
+) -> PyResult<(f64, f64)> {
+    let m = model_from_dict(model, Source::PrecisionsCholesky)?;
+    let threads = Threads::get(n_threads)?;
+    let data = input(x)?;
+    let w = input::sample_weight(sample_weight, data.n_samples())?;
+    with_view!(data, v => {
+        let v = weighted(v, w.as_deref())?;
+        py.detach(|| threads.run(|| m.score(v).map(|s| (s, v.total_weight()))))
+    })
+    .map_err(value_err)
+}
+
 /// Draws `n_samples` points from the model: `(X (n_samples, n_features), labels (n_samples,))`,
 /// grouped by component as scikit-learn's `sample`.
 ///
@@ -374,18 +418,25 @@ pub(crate) fn gmm_n_parameters(
 
 /// The sufficient statistics of the rows of `x` under `model` (one E-step), as a dict of NumPy
 /// arrays and scalars (see the package README).
+///
+/// With `sample_weight` (one per row) the statistics are weighted; a model dict with
+/// `variational_constants` (a Bayesian mixture's E-step) gives the variational statistics,
+/// with the responsibilities' entropy.
 #[pyfunction]
-#[pyo3(signature = (model, x, n_threads=None))]
+#[pyo3(signature = (model, x, n_threads=None, sample_weight=None))]
 pub(crate) fn sufficient_statistics<'py>(
     py: Python<'py>,
     model: &Bound<'py, PyDict>,
     x: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let m = model_from_dict(model, Source::PrecisionsCholesky)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
+    let w = input::sample_weight(sample_weight, data.n_samples())?;
     let stats = with_view!(data, v => {
+        let v = weighted(v, w.as_deref())?;
         py.detach(|| threads.run(|| m.sufficient_statistics(v)))
     })
     .map_err(value_err)?;
@@ -426,7 +477,7 @@ pub(crate) fn stats_dict<'py>(
     Ok(out)
 }
 
-fn stats_from_dict(d: &Bound<'_, PyDict>) -> PyResult<SufficientStats> {
+pub(crate) fn stats_from_dict(d: &Bound<'_, PyDict>) -> PyResult<SufficientStats> {
     let what = "the statistics";
     if let Some(f) = optional(d, "format")? {
         let f: String = f.extract()?;

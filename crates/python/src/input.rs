@@ -164,3 +164,81 @@ macro_rules! with_view {
     };
 }
 pub(crate) use with_view;
+
+/// `sample_weight` as the engine takes it: `None`, or one float64 per row of the `n` rows
+/// (`numpy.asarray(w, dtype=float64)`, 1-D of length `n`). Its values are the engine's to
+/// check ([`weighted`]: finite, non-negative, not all zero), with messages naming
+/// `sample_weight`.
+pub(crate) fn sample_weight(
+    obj: Option<&Bound<'_, PyAny>>,
+    n: usize,
+) -> PyResult<Option<Vec<f64>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    let (w, shape) = crate::convert::f64_array(obj, "sample_weight")?;
+    if shape != [n] {
+        return Err(PyValueError::new_err(format!(
+            "sample_weight has shape {}, expected ({n},): one weight per row of X",
+            crate::convert::shape_str(&shape)
+        )));
+    }
+    Ok(Some(w))
+}
+
+/// The view `v` with its sample weights, if any (checked by the engine).
+pub(crate) fn weighted<'a, T: Float>(
+    v: DataRef<'a, T>,
+    w: Option<&'a [f64]>,
+) -> PyResult<DataRef<'a, T>> {
+    match w {
+        None => Ok(v),
+        Some(w) => v.with_weights(w).map_err(crate::convert::value_err),
+    }
+}
+
+/// Whether every given weight is zero (a chunk that contributes nothing to a distributed fit).
+pub(crate) fn all_zero(w: Option<&[f64]>) -> bool {
+    w.is_some_and(|w| !w.is_empty() && w.iter().all(|&v| v == 0.0))
+}
+
+/// `init_labels` as the engine takes them: `None`, or one component index per row, from any
+/// integer array-like (1-D); a negative label is refused here, the rest (length, labels below
+/// `n_components`) by the engine.
+pub(crate) fn init_labels(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<usize>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    let np = obj.py().import("numpy")?;
+    let a = np.call_method1("asarray", (obj,))?;
+    let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
+    if kind != "i" && kind != "u" {
+        return Err(PyValueError::new_err(format!(
+            "init_labels must hold integers (component indices), got dtype {}",
+            a.getattr("dtype")?.str()?
+        )));
+    }
+    let ndim: usize = a.getattr("ndim")?.extract()?;
+    if ndim != 1 {
+        return Err(PyValueError::new_err(format!(
+            "init_labels must be 1-D (one label per row), got a {ndim}-D array"
+        )));
+    }
+    let a = a
+        .call_method1("astype", ("int64",))?
+        .cast_into::<numpy::PyArray1<i64>>()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let ro = a
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("init_labels cannot be read: {e}")))?;
+    let mut out = Vec::with_capacity(ro.as_array().len());
+    for (i, &l) in ro.as_array().iter().enumerate() {
+        if l < 0 {
+            return Err(PyValueError::new_err(format!(
+                "init_labels[{i}] = {l}: labels must be component indices in [0, n_components)"
+            )));
+        }
+        out.push(l as usize);
+    }
+    Ok(Some(out))
+}

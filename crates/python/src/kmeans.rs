@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{array, f64_array, labels, shape_str, value_err};
-use crate::input::{input, with_view};
+use crate::input::{self, input, weighted, with_view};
 use crate::threads::{Threads, interruptible};
 
 /// Centres `(K, d)` from a Python array.
@@ -28,7 +28,7 @@ fn centers(c: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, usize, usize)> {
 /// `converged`.
 #[pyfunction]
 #[pyo3(signature = (x, *, n_clusters, init=None, n_init=1, max_iter=300, tol=1e-4, seed=0,
-    n_threads=None))]
+    n_threads=None, sample_weight=None))]
 pub(crate) fn kmeans_fit<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -39,6 +39,7 @@ pub(crate) fn kmeans_fit<'py>(
     tol: f64,
     seed: u64,
     n_threads: Option<usize>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let init = match init {
         None => KMeansInit::KMeansPlusPlus,
@@ -62,8 +63,10 @@ pub(crate) fn kmeans_fit<'py>(
     km.check(None).map_err(value_err)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
+    let w = input::sample_weight(sample_weight, data.n_samples())?;
     let d = with_view!(data, v => v.n_features());
     let model = with_view!(data, v => {
+        let v = weighted(v, w.as_deref())?;
         interruptible(py, &threads, |monitor| km.fit_with(v, Some(monitor)))
     })?;
     let out = PyDict::new(py);
@@ -116,17 +119,24 @@ pub(crate) fn kmeans_transform<'py>(
     array(py, t, &[data.n_samples(), m.n_clusters()])
 }
 
-/// Sum of squared distances of the rows to their nearest centres.
+/// Sum of squared distances of the rows to their nearest centres (weighted by
+/// `sample_weight`: `Σ w ‖x - c‖²`).
 #[pyfunction]
-#[pyo3(signature = (centers, x, n_threads=None))]
+#[pyo3(signature = (centers, x, n_threads=None, sample_weight=None))]
 pub(crate) fn kmeans_inertia<'py>(
     py: Python<'py>,
     centers: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<f64> {
     let m = model(centers)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
-    with_view!(data, v => py.detach(|| threads.run(|| m.inertia_of(v)))).map_err(value_err)
+    let w = input::sample_weight(sample_weight, data.n_samples())?;
+    with_view!(data, v => {
+        let v = weighted(v, w.as_deref())?;
+        py.detach(|| threads.run(|| m.inertia_of(v)))
+    })
+    .map_err(value_err)
 }

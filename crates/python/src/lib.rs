@@ -1,17 +1,20 @@
 //! `gaussmix._core`: the gaussmix engine for Python.
 //!
 //! A private module of plain functions over NumPy arrays and dicts; the public estimators
-//! (`gaussmix.GaussianMixture`, `gaussmix.KMeans`) are Python classes on top of it. Input data
+//! (`gaussmix.GaussianMixture`, `gaussmix.BayesianGaussianMixture`, `gaussmix.KMeans`) are
+//! Python classes on top of it. Input data
 //! of dtype float32 or float64 laid out row-major is read in place (never copied); other
 //! layouts are copied once into row-major order. The GIL is released during fits and
 //! predictions, and a fit stops on Ctrl-C (KeyboardInterrupt). Every engine error is raised as
 //! `ValueError` with the engine's message (a `MemoryError` for an output too large to allocate).
 
+mod bayes;
 mod convert;
 mod gmm;
 mod input;
 mod kmeans;
 mod partial;
+mod source;
 mod threads;
 
 use pyo3::prelude::*;
@@ -52,11 +55,16 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gmm::gmm_predict, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::gmm_predict_proba, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::gmm_score_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(gmm::gmm_score, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::gmm_sample, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::gmm_n_parameters, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::sufficient_statistics, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::merge_statistics, m)?)?;
     m.add_function(wrap_pyfunction!(gmm::m_step, m)?)?;
+    m.add_function(wrap_pyfunction!(bayes::bgmm_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(bayes::bgmm_check, m)?)?;
+    m.add_function(wrap_pyfunction!(source::gmm_fit_source, m)?)?;
+    m.add_function(wrap_pyfunction!(source::bgmm_fit_source, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans::kmeans_transform, m)?)?;

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::convert::{array, f64_array, shape_str, value_err};
 use crate::gmm::stats_dict;
-use crate::input::{input, with_view};
+use crate::input::{self, input, weighted, with_view};
 use crate::threads::Threads;
 
 /// Rows per segment: a constant of the computation, never derived from the thread count.
@@ -74,22 +74,37 @@ fn centers_model(c: &Bound<'_, PyAny>) -> PyResult<KMeansModel> {
     KMeansModel::from_centers(v, s[0], s[1]).map_err(value_err)
 }
 
+/// One Lloyd pass over a chunk under `centers` (see the module docs), with `sample_weight`
+/// (one per row) weighted as the in-memory k-means weighs: per-cluster weighted sums, the
+/// clusters' weights as `counts`, the weighted inertia. A chunk whose weights are all zero
+/// contributes only its labels' fingerprint (its rows are labelled as any others).
 #[pyfunction]
-#[pyo3(signature = (centers, x, offset, n_threads=None))]
+#[pyo3(signature = (centers, x, offset, n_threads=None, sample_weight=None))]
 pub(crate) fn kmeans_partial<'py>(
     py: Python<'py>,
     centers: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     offset: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let model = centers_model(centers)?;
     let (k, d) = (model.n_clusters(), model.n_features());
     let off = offset_array(offset, d)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
-    let pass = with_view!(data, v => py.detach(|| threads.run(|| model.lloyd_pass(v, &off))))
-        .map_err(value_err)?;
+    let w = input::sample_weight(sample_weight, data.n_samples())?;
+    let nothing = input::all_zero(w.as_deref());
+    let mut pass = with_view!(data, v => {
+        let v = if nothing { v } else { weighted(v, w.as_deref())? };
+        py.detach(|| threads.run(|| model.lloyd_pass(v, &off)))
+    })
+    .map_err(value_err)?;
+    if nothing {
+        pass.sums.fill(0.0);
+        pass.counts.fill(0.0);
+        pass.inertia = 0.0;
+    }
     let dict = PyDict::new(py);
     dict.set_item("n_samples", pass.n_samples)?;
     dict.set_item("counts", array(py, pass.counts, &[k])?)?;
@@ -198,8 +213,11 @@ pub(crate) fn column_moments<'py>(
 /// `(n, K)`) gives the responsibilities; with neither, no row belongs to a component. Every
 /// row counts in `n_samples` and, for `tied`, in the pooled scatter, as in the engine's own
 /// initialisation. `gaussmix.stats.merge_statistics` and `m_step` take the result.
+///
+/// With `sample_weight` (one per row, not all zero) each row's responsibilities are weighted.
 #[pyfunction]
-#[pyo3(signature = (x, shift, covariance_type, labels=None, resp=None, n_threads=None))]
+#[pyo3(signature = (x, shift, covariance_type, labels=None, resp=None, n_threads=None,
+    sample_weight=None))]
 pub(crate) fn responsibility_statistics<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -208,6 +226,7 @@ pub(crate) fn responsibility_statistics<'py>(
     labels: Option<&Bound<'py, PyAny>>,
     resp: Option<&Bound<'py, PyAny>>,
     n_threads: Option<usize>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let t: CovarianceType = covariance_type.parse().map_err(value_err)?;
     let (sh, ss) = f64_array(shift, "shift")?;
@@ -255,9 +274,11 @@ pub(crate) fn responsibility_statistics<'py>(
         Owned::Labels(v) => Responsibilities::Labels(v),
         Owned::Soft(v) => Responsibilities::Soft(v),
     };
-    let s = with_view!(data, v => py.detach(|| threads.run(|| {
-        SufficientStats::from_responsibilities(t, v, &sh, k, r)
-    })))
+    let w = input::sample_weight(sample_weight, n)?;
+    let s = with_view!(data, v => {
+        let v = weighted(v, w.as_deref())?;
+        py.detach(|| threads.run(|| SufficientStats::from_responsibilities(t, v, &sh, k, r)))
+    })
     .map_err(value_err)?;
     stats_dict(py, &s)
 }

@@ -211,6 +211,29 @@ try:
     gm.to_sklearn()
 except ImportError:
     pass
+# Sample weights and the Bayesian mixture, with the stand-ins' checks and messages.
+from gaussmix import BayesianGaussianMixture
+w = rng.randint(0, 3, size=200)
+a = GaussianMixture(2, random_state=0).fit(X, sample_weight=w)
+b = BayesianGaussianMixture(n_components=3, random_state=0).fit(X, sample_weight=w)
+assert b.weights_.shape == (3,) and isinstance(b.weight_concentration_, tuple)
+assert np.isfinite(KMeans(2, random_state=0).fit(X, sample_weight=w).score(X, sample_weight=w))
+for sw, msg in ((np.zeros(200), "non-zero"), (-np.ones(200), "Negative"),
+                (np.ones(3), "shape"), (np.r_[np.nan, np.ones(199)], "NaN")):
+    for est in (GaussianMixture(2), BayesianGaussianMixture(n_components=2), KMeans(2)):
+        try:
+            est.fit(X, sample_weight=sw)
+        except ValueError as e:
+            assert msg in str(e), (msg, str(e))
+        else:
+            raise AssertionError(msg)
+for bad in (dict(weight_concentration_prior=0.0), dict(weight_concentration_prior_type="x")):
+    try:
+        BayesianGaussianMixture(**bad).fit(X)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(bad)
 print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -558,3 +558,135 @@ def test_input_that_is_not_numeric_is_a_value_error(client, data):
     ref = gaussmix.GaussianMixture(K, **inits(data, "diag"), covariance_type="diag").fit(
         ints.astype(float))
     assert_close(gi.means_, ref.means_, 1e-9)
+
+
+# -- sample weights, the Bayesian mixture, initial labels ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def weights():
+    """Integer and fractional weights, some zero, one whole chunk of CHUNK rows zero."""
+    rng = np.random.default_rng(1)
+    w = rng.integers(0, 4, size=N) + rng.uniform(0, 1, size=N) * (rng.uniform(size=N) < 0.5)
+    w[2 * CHUNK:3 * CHUNK] = 0.0
+    return w
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_weighted_fit_equals_the_in_memory_weighted_fit(client, data, weights, covariance_type):
+    start = inits(data, covariance_type)
+    params = dict(covariance_type=covariance_type, max_iter=100, tol=1e-6, **start)
+    ref = gaussmix.GaussianMixture(K, **params).fit(data, sample_weight=weights)
+    assert ref.converged_ and ref.n_iter_ >= 3
+    Xd = da.from_array(data, chunks=(CHUNK, -1))
+    wd = da.from_array(weights, chunks=500)  # chunked otherwise: rechunked to X's chunks
+    g = gd.GaussianMixture(K, **params).fit(Xd, sample_weight=wd)
+    assert_same_fit(g, ref)
+    for method in ("score", "bic", "aic"):
+        np.testing.assert_allclose(getattr(g, method)(Xd, sample_weight=wd),
+                                   getattr(ref, method)(data, sample_weight=weights), rtol=1e-12)
+    # NumPy weights (sliced per chunk and shipped with the tasks) give the same fit.
+    assert_same_fit(gd.GaussianMixture(K, **params).fit(Xd, sample_weight=weights), ref)
+
+
+def test_weighted_fit_from_file_pieces_and_a_weights_file(client, data, weights, npy_files,
+                                                          tmp_path):
+    start = inits(data, "full")
+    params = dict(covariance_type="full", max_iter=100, tol=1e-6, **start)
+    ref = gaussmix.GaussianMixture(K, **params).fit(data, sample_weight=weights)
+    a, b, c = npy_files
+    pieces = [a, (b, (0, 500)), (b, range(500, 1200)), (c, (0, 701))]
+    wfile = tmp_path / "w.npy"
+    np.save(wfile, weights)
+    g = gd.GaussianMixture(K, **params).fit(pieces, sample_weight=str(wfile))
+    assert_same_fit(g, ref)
+    # The weights in pieces of their own, cut elsewhere than the data's.
+    w1, w2 = tmp_path / "w1.npy", tmp_path / "w2.npy"
+    np.save(w1, weights[:1700])
+    np.save(w2, np.concatenate([[7.0], weights[1700:]]))
+    g2 = gd.GaussianMixture(K, **params).fit(
+        pieces, sample_weight=[str(w1), (str(w2), (1, N - 1700 + 1))])
+    assert_same_fit(g2, ref)
+    km_ref = gaussmix.KMeans(K, init=data[:K], n_init=1).fit(data, sample_weight=weights)
+    km = gd.KMeans(K, init=data[:K], n_init=1).fit(pieces, sample_weight=str(wfile))
+    assert_close(km.cluster_centers_, km_ref.cluster_centers_)
+    np.testing.assert_allclose(km.inertia_, km_ref.inertia_, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"sample_weight files hold 3000 values, but the data "
+                                         r"has 3001 rows"):
+        gd.GaussianMixture(K).fit(pieces, sample_weight=[str(w1), (str(w2), (1, N - 1700))])
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_weighted_kmeans_equals_in_memory(client, data, weights, empty):
+    centres = data[[0, 1, 2]].copy()
+    if empty:
+        centres[2] = 1e3
+    ref = gaussmix.KMeans(K, init=centres, n_init=1).fit(data, sample_weight=weights)
+    Xd = da.from_array(data, chunks=(CHUNK, -1))
+    km = gd.KMeans(K, init=centres, n_init=1).fit(Xd, sample_weight=weights)
+    assert_close(km.cluster_centers_, ref.cluster_centers_)
+    np.testing.assert_array_equal(km.labels_.compute(), ref.labels_)
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(km.inertia_, ref.inertia_, rtol=1e-10)
+    np.testing.assert_allclose(km.score(Xd, sample_weight=weights),
+                               ref.score(data, sample_weight=weights), rtol=1e-10)
+    # Seeded starts (drawn by weight from the sample) reach the weighted optimum.
+    best = gaussmix.KMeans(K, random_state=0, tol=0).fit(data, sample_weight=weights)
+    for init in ("k-means++", "random"):
+        k2 = gd.KMeans(K, init=init, n_init=2, random_state=0, tol=0).fit(
+            Xd, sample_weight=weights)
+        np.testing.assert_allclose(k2.inertia_, best.inertia_, rtol=1e-10)
+        np.testing.assert_allclose(-k2.score(Xd, sample_weight=weights), k2.inertia_,
+                                   rtol=1e-10)
+
+
+def test_weight_errors_name_the_row(client, data, weights):
+    Xd = da.from_array(data, chunks=(CHUNK, -1))
+    bad = weights.copy()
+    bad[2500] = -1.0
+    with pytest.raises(ValueError, match=r"GaussianMixture.fit: sample_weight is -1.0 at row "
+                                         r"2500 \(0-based"):
+        gd.GaussianMixture(K).fit(Xd, sample_weight=da.from_array(bad, chunks=CHUNK))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        gd.KMeans(K).fit(Xd, sample_weight=da.zeros(N, chunks=CHUNK))
+    with pytest.raises(ValueError, match="3000 values, but the data has 3001 rows"):
+        gd.GaussianMixture(K).fit(Xd, sample_weight=da.ones(N - 1, chunks=CHUNK))
+    with pytest.raises(ValueError, match=r"shape \(3000,\), expected \(3001,\)"):
+        gd.GaussianMixture(K).fit(Xd, sample_weight=np.ones(N - 1))
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_bayesian_fit_equals_the_in_memory_fit_from_the_same_labels(client, data, weights,
+                                                                     covariance_type):
+    labels = gaussmix.KMeans(K, random_state=0).fit(data).labels_
+    params = dict(n_components=K, covariance_type=covariance_type, max_iter=100, tol=1e-6)
+    ref = gaussmix.BayesianGaussianMixture(**params).fit(data, init_labels=labels)
+    assert ref.converged_
+    Xd = da.from_array(data, chunks=(CHUNK, -1))
+    g = gd.BayesianGaussianMixture(**params).fit(
+        Xd, init_labels=da.from_array(labels, chunks=CHUNK))
+    assert_same_fit(g, ref)
+    for name in ("mean_precision_", "degrees_of_freedom_", "mean_prior_", "covariance_prior_",
+                 "weight_concentration_"):
+        assert_close(getattr(g, name), getattr(ref, name), err_msg=name)
+    assert type(g.model_) is gaussmix.BayesianGaussianMixture
+    np.testing.assert_array_equal(g.predict(Xd).compute(), ref.predict(data))
+    assert_close(g.predict_proba(Xd).compute(), ref.predict_proba(data), 1e-9)
+    np.testing.assert_allclose(g.score(Xd), ref.score(data), rtol=1e-10)
+    if covariance_type == "full":
+        # Weighted, with the Dirichlet distribution prior and given priors.
+        p2 = dict(params, weight_concentration_prior_type="dirichlet_distribution",
+                  mean_prior=np.zeros(D), mean_precision_prior=0.1)
+        ref2 = gaussmix.BayesianGaussianMixture(**p2).fit(
+            data, sample_weight=weights, init_labels=labels)
+        g2 = gd.BayesianGaussianMixture(**p2).fit(Xd, sample_weight=weights, init_labels=labels)
+        assert_same_fit(g2, ref2)
+        assert_close(g2.weight_concentration_, ref2.weight_concentration_)
+        # Its own start (k-means on a sample) reaches the in-memory optimum.
+        g3 = gd.BayesianGaussianMixture(n_components=2 * K, random_state=0, max_iter=300).fit(Xd)
+        best = gaussmix.BayesianGaussianMixture(n_components=2 * K, random_state=0,
+                                                max_iter=300).fit(data)
+        assert g3.converged_ and g3.effective_components(0.01) == best.effective_components(0.01)
+        # (The bound depends on the components' order along the stick, which each start
+        # leaves differently.)
+        np.testing.assert_allclose(g3.lower_bound_, best.lower_bound_, rtol=1e-3)

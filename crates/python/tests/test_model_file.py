@@ -178,8 +178,8 @@ def test_the_command_line_reads_and_writes_the_same_files(tmp_path):
 
 
 def test_public_names():
-    for name in ("GaussianMixture", "KMeans", "load_model", "save_model", "stats",
-                 "ConvergenceWarning"):
+    for name in ("GaussianMixture", "BayesianGaussianMixture", "KMeans", "load_model",
+                 "save_model", "stats", "ConvergenceWarning"):
         assert hasattr(gaussmix, name)
 
 

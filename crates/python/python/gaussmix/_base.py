@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._compat import HAVE_SKLEARN
+from ._compat import HAVE_SKLEARN, _check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -25,7 +25,8 @@ def validate_params(estimator, rules):
     ``InvalidParameterError``, a ValueError). Without it, ``rules`` is used: a dict of
     name -> (kind, allowed) with kind "int>=" (an integer at least ``allowed``, or in the
     closed range ``allowed`` when it is a pair), "real>=" (a real at least ``allowed``), "str"
-    (one of the strings in ``allowed``), "bool", or "int>=|none" (as "int>=", or None).
+    (one of the strings in ``allowed``), "bool", "int>=|none" (as "int>=", or None) or
+    "real>|none" (a real above ``allowed``, or None).
     """
     if HAVE_SKLEARN:
         estimator._validate_params()
@@ -47,6 +48,11 @@ def validate_params(estimator, rules):
         elif kind == "real>=":
             ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= allowed
             want = f"a float in the range [{allowed}, inf)"
+        elif kind == "real>|none":
+            if v is None:
+                continue
+            ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and v > allowed
+            want = f"a float in the range ({allowed}, inf) or None"
         elif kind == "str":
             ok = isinstance(v, str) and v in allowed
             want = "a str among " + ", ".join(repr(a) for a in sorted(allowed))
@@ -58,6 +64,17 @@ def validate_params(estimator, rules):
                 f"The {name!r} parameter of {type(estimator).__name__} must be {want}. "
                 f"Got {v!r} instead."
             )
+
+
+def check_sample_weight(sample_weight, X):
+    """``sample_weight`` checked by scikit-learn's ``_check_sample_weight`` rules (a number or a
+    1-D array of one weight per row of X, finite, non-negative, not all zero) as float64, or
+    None when none is given (the engine's unweighted fit)."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
 
 
 def float_array(value, name, shape):

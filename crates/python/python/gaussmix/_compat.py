@@ -26,7 +26,7 @@ try:  # pragma: no cover - which branch runs depends on the environment
     from sklearn.exceptions import ConvergenceWarning, NotFittedError
     from sklearn.utils import check_random_state
     from sklearn.utils._param_validation import Interval, StrOptions
-    from sklearn.utils.validation import check_is_fitted
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
     try:
         from sklearn.utils.validation import validate_data
@@ -39,6 +39,45 @@ try:  # pragma: no cover - which branch runs depends on the environment
 except ImportError:
     HAVE_SKLEARN = False
     Interval = StrOptions = None
+
+    def _check_sample_weight(
+        sample_weight, X, *, dtype=None, ensure_non_negative=False, **_ignored
+    ):
+        """scikit-learn's ``_check_sample_weight`` with numpy alone: a number or a 1-D array
+        of one finite weight per row, not all zero (and non-negative when asked), with
+        scikit-learn's messages."""
+        n = X.shape[0]
+        dtype = np.float64 if dtype is None else dtype
+        if sample_weight is None:
+            sw = np.ones(n, dtype=dtype)
+        elif isinstance(sample_weight, numbers.Number):
+            sw = np.full(n, sample_weight, dtype=dtype)
+        else:
+            sw = np.asarray(sample_weight)
+            if sw.dtype.kind not in "biuf":
+                if sw.dtype.kind == "O":
+                    sw = sw.astype(np.float64)
+                else:
+                    raise ValueError(
+                        f"sample_weight must hold numbers, got an array of dtype {sw.dtype}"
+                    )
+            sw = np.ascontiguousarray(sw, dtype=dtype)
+            if sw.ndim != 1:
+                raise ValueError(
+                    f"Sample weights must be 1D array or scalar, got {sw.ndim}D array. "
+                    f"Expected either a scalar value or a 1D array of length {n}."
+                )
+            if sw.shape != (n,):
+                raise ValueError(
+                    f"sample_weight.shape == {sw.shape}, expected {(n,)}!"
+                )
+            if not np.isfinite(sw).all():
+                raise ValueError("Input sample_weight contains NaN or infinity.")
+        if np.all(sw == 0):
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        if ensure_non_negative and np.any(sw < 0):
+            raise ValueError("Negative values in data passed to `sample_weight`")
+        return sw
 
     class ConvergenceWarning(UserWarning):
         """Warns that a fit did not converge (scikit-learn's, when it is installed)."""

@@ -3,10 +3,14 @@
 ``X`` is any 2-D array-like: float32/float64 row-major arrays are read in place, anything else
 is converted. A "model" dict has ``covariance_type``, ``weights`` (K,), ``means`` (K, d) and
 ``precisions_cholesky`` and/or ``covariances``, optionally ``converged``, ``n_iter``,
-``lower_bound``, ``lower_bounds``. Every engine error is a ValueError. The GIL is released
+``lower_bound``, ``lower_bounds``, and ``variational_constants`` (K,) (a Bayesian mixture's
+E-step). A Bayesian model dict (``bgmm_*``) has every fitted attribute of scikit-learn's
+``BayesianGaussianMixture`` without the underscore (see src/bayes.rs). ``sample_weight`` is one
+weight per row. Every engine error is a ValueError. The GIL is released
 while the engine runs.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,6 +43,76 @@ def gmm_fit(
     n_threads: int | None = None,
     on_degenerate: str = "error",
     return_labels: bool = False,
+    sample_weight: npt.ArrayLike | None = None,
+    init_labels: npt.ArrayLike | None = None,
+) -> Model: ...
+def bgmm_fit(
+    x: npt.ArrayLike,
+    *,
+    n_components: int,
+    covariance_type: str = "full",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init_params: str = "kmeans",
+    weight_concentration_prior_type: str = "dirichlet_process",
+    weight_concentration_prior: float | None = None,
+    mean_precision_prior: float | None = None,
+    mean_prior: npt.ArrayLike | None = None,
+    degrees_of_freedom_prior: float | None = None,
+    covariance_prior: npt.ArrayLike | float | None = None,
+    warm_start: Model | None = None,
+    seed: int = 0,
+    n_threads: int | None = None,
+    return_labels: bool = False,
+    sample_weight: npt.ArrayLike | None = None,
+    init_labels: npt.ArrayLike | None = None,
+) -> Model: ...
+def bgmm_check(model: Model) -> Model: ...
+
+# The engine's driver over statistics computed by Python callables (src/source.rs).
+def gmm_fit_source(
+    n_features: int,
+    initial_statistics: Callable[[int], Stats],
+    e_step: Callable[[Model], Stats],
+    *,
+    n_components: int,
+    covariance_type: str = "full",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init_params: str = "kmeans",
+    weights_init: npt.ArrayLike | None = None,
+    means_init: npt.ArrayLike | None = None,
+    precisions_init: npt.ArrayLike | None = None,
+    warm_start: Model | None = None,
+    progress: Callable[[int, int, float, float], None] | None = None,
+    phase: Callable[[str, int], None] | None = None,
+) -> Model: ...
+def bgmm_fit_source(
+    n_features: int,
+    initial_statistics: Callable[[int], Stats],
+    e_step: Callable[[Model], Stats],
+    data_statistics: Callable[[str, np.ndarray], Stats] | None = None,
+    *,
+    n_components: int,
+    covariance_type: str = "full",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init_params: str = "kmeans",
+    weight_concentration_prior_type: str = "dirichlet_process",
+    weight_concentration_prior: float | None = None,
+    mean_precision_prior: float | None = None,
+    mean_prior: npt.ArrayLike | None = None,
+    degrees_of_freedom_prior: float | None = None,
+    covariance_prior: npt.ArrayLike | float | None = None,
+    warm_start: Model | None = None,
+    progress: Callable[[int, int, float, float], None] | None = None,
+    phase: Callable[[str, int], None] | None = None,
 ) -> Model: ...
 def gmm_check(model: Model, prefer: str = "precisions_cholesky") -> Model: ...
 def gmm_predict(model: Model, x: npt.ArrayLike, n_threads: int | None = None) -> np.ndarray: ...
@@ -48,10 +122,19 @@ def gmm_predict_proba(
 def gmm_score_samples(
     model: Model, x: npt.ArrayLike, n_threads: int | None = None
 ) -> np.ndarray: ...
+def gmm_score(
+    model: Model,
+    x: npt.ArrayLike,
+    sample_weight: npt.ArrayLike | None = None,
+    n_threads: int | None = None,
+) -> tuple[float, float]: ...
 def gmm_sample(model: Model, n_samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]: ...
 def gmm_n_parameters(covariance_type: str, n_components: int, n_features: int) -> int: ...
 def sufficient_statistics(
-    model: Model, x: npt.ArrayLike, n_threads: int | None = None
+    model: Model,
+    x: npt.ArrayLike,
+    n_threads: int | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> Stats: ...
 def merge_statistics(a: Stats, b: Stats) -> Stats: ...
 def m_step(stats: Stats, reg_covar: float = 1e-6) -> Model: ...
@@ -65,6 +148,7 @@ def kmeans_fit(
     tol: float = 1e-4,
     seed: int = 0,
     n_threads: int | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> dict[str, Any]: ...
 def kmeans_predict(
     centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
@@ -73,12 +157,19 @@ def kmeans_transform(
     centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
 ) -> np.ndarray: ...
 def kmeans_inertia(
-    centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
+    centers: npt.ArrayLike,
+    x: npt.ArrayLike,
+    n_threads: int | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> float: ...
 
 # Per-chunk kernels of the distributed fits (src/partial.rs, used by gaussmix.dask).
 def kmeans_partial(
-    centers: npt.ArrayLike, x: npt.ArrayLike, offset: npt.ArrayLike, n_threads: int | None = None
+    centers: npt.ArrayLike,
+    x: npt.ArrayLike,
+    offset: npt.ArrayLike,
+    n_threads: int | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> dict[str, Any]: ...
 def kmeans_farthest(
     centers: npt.ArrayLike,
@@ -97,4 +188,5 @@ def responsibility_statistics(
     labels: npt.ArrayLike | None = None,
     resp: npt.ArrayLike | None = None,
     n_threads: int | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> Stats: ...

@@ -12,6 +12,7 @@ from ._base import (
     FLOAT_DTYPES,
     MAX_COUNT,
     MAX_THREADS,
+    check_sample_weight,
     engine_count,
     engine_real,
     unchanged_on_error,
@@ -49,7 +50,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     Differences
     -----------
-    ``fit`` takes no ``sample_weight`` (the engine has no weighted k-means); ``algorithm``
+    ``fit(X, sample_weight=w)`` is scikit-learn's weighted k-means (weighted centres and
+    inertia, k-means++ drawing by ``w * D**2``, random rows drawn by ``w``; weights finite,
+    non-negative, not all zero); ``algorithm``
     "elkan" runs Lloyd's algorithm, which reaches the same clustering; ``copy_x`` has no
     effect (X is never modified); sparse input is refused; ``cluster_centers_`` and
     ``transform`` are float64 for float32 input too; ``verbose`` prints a summary after the
@@ -152,14 +155,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             )
         return centers
 
-    def fit(self, X, y=None):
-        """Compute k-means clustering; returns self."""
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute k-means clustering; returns self. ``sample_weight``: a number or one
+        weight per row (scikit-learn's rules, and non-negative)."""
         with unchanged_on_error(self):
-            return self._fit_checked(X)
+            return self._fit_checked(X, sample_weight)
 
-    def _fit_checked(self, X):
+    def _fit_checked(self, X, sample_weight):
         validate_params(self, self._rules)
         X = validate_data(self, X, dtype=list(FLOAT_DTYPES))
+        sw = check_sample_weight(sample_weight, X)
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(
@@ -174,6 +179,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             max_iter=engine_count(self, "max_iter", clamp=True),
             tol=engine_real(self, "tol"),
             n_threads=self._threads(),
+            sample_weight=sw,
         )
         if callable(init):
             # One engine run per call of the user's function, the lowest inertia kept.
@@ -209,13 +215,13 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             )
         return self
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return the cluster of each row (``labels_``)."""
-        return self.fit(X).labels_
+        return self.fit(X, sample_weight=sample_weight).labels_
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit and return the distances of each row to each centre."""
-        return self.fit(X).transform(X)
+        return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def _check_X(self, X):
         check_is_fitted(self)
@@ -231,10 +237,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         X = self._check_X(X)
         return _core.kmeans_transform(self.cluster_centers_, X, self._threads())
 
-    def score(self, X, y=None):
-        """Opposite of the k-means objective (sum of squared distances) on X."""
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the k-means objective on X: minus the sum of the (weighted) squared
+        distances of the rows to their nearest centres."""
         X = self._check_X(X)
-        return -float(_core.kmeans_inertia(self.cluster_centers_, X, self._threads()))
+        sw = check_sample_weight(sample_weight, X)
+        return -float(_core.kmeans_inertia(self.cluster_centers_, X, self._threads(), sw))
 
     def to_sklearn(self):
         """A fitted ``sklearn.cluster.KMeans`` with this model's centres and fit results."""

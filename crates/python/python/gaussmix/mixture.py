@@ -13,6 +13,7 @@ from ._base import (
     FLOAT_DTYPES,
     MAX_COUNT,
     MAX_THREADS,
+    check_sample_weight,
     engine_count,
     engine_real,
     float_array,
@@ -43,8 +44,150 @@ def covariances_shape(covariance_type, n_components, n_features):
         "spherical": (n_components,),
     }[covariance_type]
 
+class _Mixture(DensityMixin, BaseEstimator):
+    """What gaussmix's mixtures share: sample weights and initial labels on ``fit``, the
+    checks of prediction input, the predictions (from ``_model()``, the engine's model dict),
+    ``score``, ``sample``, and ``verbose``'s lines."""
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+    if HAVE_SKLEARN:
+
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.input_tags.sparse = False
+            tags.input_tags.allow_nan = False
+            tags.array_api_support = False
+            return tags
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None, *, init_labels=None):
+        """Estimate the model parameters with EM; returns self.
+
+        Runs ``n_init`` initialisations (one with ``warm_start`` after a first fit) of at most
+        ``max_iter`` iterations and keeps the one with the highest lower bound. Warns with
+        ``ConvergenceWarning`` when the kept run did not converge.
+
+        ``sample_weight`` (a number or one per row; finite, non-negative, not all zero): a row
+        of weight ``w`` counts as ``w`` copies of itself (see the package README).
+        ``init_labels`` (one component index per row, in ``[0, n_components)``): every run
+        starts from these labels' one-hot responsibilities instead of ``init_params``' choice
+        (as scikit-learn's initialisation does after its k-means).
+        """
+        self._fit(X, sample_weight, init_labels, return_labels=False)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None, *, init_labels=None):
+        """Fit as ``fit`` does and return the label of each row under the fitted model."""
+        return self._fit(X, sample_weight, init_labels, return_labels=True)
+
+    def _fit(self, X, sample_weight, init_labels, return_labels):
+        with unchanged_on_error(self):
+            return self._fit_checked(X, sample_weight, init_labels, return_labels)
+
+    def _check_data(self, X, sample_weight):
+        """The training data and its weights, checked as scikit-learn checks them."""
+        validate_params(self, self._rules)
+        X = validate_data(self, X, dtype=list(FLOAT_DTYPES), ensure_min_samples=2)
+        n_samples = X.shape[0]
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}"
+            )
+        return X, check_sample_weight(sample_weight, X)
+
+    def _warn_if_not_converged(self, res):
+        if res["convergence_warning"] is not None:
+            warnings.warn(res["convergence_warning"], ConvergenceWarning, stacklevel=5)
+
+    def _print_verbose(self, fresh):
+        if not self.verbose:
+            return
+        # The kept run, replayed from its lower bounds (see the class docstring).
+        print("Initialization 0")
+        prev = -math.inf if fresh else None
+        for i, lb in enumerate(self.lower_bounds_, start=1):
+            change = lb - prev if prev is not None else math.nan
+            prev = lb
+            if i % self.verbose_interval == 0:
+                if self.verbose == 1:
+                    print("  Iteration %d" % i)
+                else:
+                    print("  Iteration %d\t ll change %.5f" % (i, change))
+        if self.max_iter > 0:
+            msg = "converged" if self.converged_ else "did not converge"
+            if self.verbose == 1:
+                print(f"Initialization {msg}.")
+            else:
+                print(f"Initialization {msg}.\t lower bound {self.lower_bound_:.5f}.")
+
+    # -- the fitted model ----------------------------------------------------------------
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        # scikit-learn's mixture takes numeric input here (a ValueError for strings, structured
+        # arrays and other objects that are not arrays of numbers), then the engine's floats.
+        X = validate_data(self, X, reset=False, dtype="numeric")
+        if X.dtype not in FLOAT_DTYPES:
+            X = X.astype(np.float64)
+        return X
+
+    def _threads(self):
+        return None if self.n_threads is None else int(self.n_threads)
+
+    def predict(self, X):
+        """Label of the most probable component of each row, int64 ``(n_samples,)``."""
+        X = self._check_X(X)
+        return _core.gmm_predict(self._model(), X, self._threads())
+
+    def predict_proba(self, X):
+        """Posterior probability of each component, ``(n_samples, n_components)``."""
+        X = self._check_X(X)
+        return _core.gmm_predict_proba(self._model(), X, self._threads())
+
+    def score_samples(self, X):
+        """Log-likelihood of each row, ``log sum_k w_k N(x | mu_k, Sigma_k)``."""
+        X = self._check_X(X)
+        return _core.gmm_score_samples(self._model(), X, self._threads())
+
+    def _score(self, X, sample_weight):
+        """``(mean log-likelihood, n)`` of the rows of X, weighted by ``sample_weight`` (then
+        ``n`` is their total weight)."""
+        X = self._check_X(X)
+        sw = check_sample_weight(sample_weight, X)
+        return _core.gmm_score(self._model(), X, sw, self._threads())
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood of the rows of X (a float); with ``sample_weight``, the weighted
+        mean ``sum_i w_i log p(x_i) / sum_i w_i``."""
+        return float(self._score(X, sample_weight)[0])
+
+    def sample(self, n_samples=1):
+        """Draw ``n_samples`` points; returns ``(X, y)`` with y the component of each point.
+
+        Points are grouped by component, as scikit-learn's. The draws come from the engine's
+        generator seeded from ``random_state`` (an int gives the same draws every call). A
+        size that cannot be allocated raises MemoryError naming ``n_samples`` before anything is
+        drawn.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. It must be an integer >= 1."
+            )
+        if n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at "
+                "least one sample."
+            )
+        X, y = _core.gmm_sample(
+            self._model(covariances=True), int(n_samples), seed_from(self.random_state)
+        )
+        return X, y
+
+
+class GaussianMixture(_Mixture):
     """Gaussian mixture model fitted by EM: scikit-learn's ``GaussianMixture``, in Rust.
 
     The parameters, fitted attributes and methods are scikit-learn's (see
@@ -52,6 +195,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ``means_init``, ``precisions_init``) the fitted parameters agree with scikit-learn's to
     rounding. The k-means and random initialisations draw different random numbers than
     scikit-learn's, so with those, components may come out in another order.
+
+    Beyond scikit-learn's: ``fit(X, sample_weight=w)`` (a row of weight ``w`` counts as ``w``
+    copies; ``score``, ``bic`` and ``aic`` take weights too) and ``fit(X, init_labels=labels)``
+    (every run starts from the labels' one-hot responsibilities).
 
     Parameters beyond scikit-learn's
     --------------------------------
@@ -144,45 +291,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_threads = n_threads
         self.on_degenerate = on_degenerate
 
-    if HAVE_SKLEARN:
+    # -- fitting (fit, fit_predict: see _Mixture) ---------------------------------------
 
-        def __sklearn_tags__(self):
-            tags = super().__sklearn_tags__()
-            tags.input_tags.sparse = False
-            tags.input_tags.allow_nan = False
-            tags.array_api_support = False
-            return tags
-
-    # -- fitting -------------------------------------------------------------------------
-
-    def fit(self, X, y=None):
-        """Estimate the model parameters with EM; returns self.
-
-        Runs ``n_init`` initialisations (one with ``warm_start`` after a first fit) of at most
-        ``max_iter`` iterations and keeps the one with the highest lower bound. Warns with
-        ``ConvergenceWarning`` when the kept run did not converge.
-        """
-        self._fit(X, return_labels=False)
-        return self
-
-    def fit_predict(self, X, y=None):
-        """Fit as ``fit`` does and return the label of each row under the fitted model."""
-        return self._fit(X, return_labels=True)
-
-    def _fit(self, X, return_labels):
-        with unchanged_on_error(self):
-            return self._fit_checked(X, return_labels)
-
-    def _fit_checked(self, X, return_labels):
-        validate_params(self, self._rules)
-        X = validate_data(self, X, dtype=list(FLOAT_DTYPES), ensure_min_samples=2)
-        n_samples, n_features = X.shape
-        if n_samples < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {n_samples}"
-            )
+    def _fit_checked(self, X, sample_weight, init_labels, return_labels):
+        X, sw = self._check_data(X, sample_weight)
+        n_features = X.shape[1]
         k, t = int(self.n_components), self.covariance_type
         inits = {}
         if self.weights_init is not None:
@@ -212,12 +325,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             n_threads=None if self.n_threads is None else int(self.n_threads),
             on_degenerate=self.on_degenerate,
             return_labels=return_labels,
+            sample_weight=sw,
+            init_labels=init_labels,
             **inits,
         )
         self._set_fitted(res)
         self._print_verbose(warm is None)
-        if res["convergence_warning"] is not None:
-            warnings.warn(res["convergence_warning"], ConvergenceWarning, stacklevel=4)
+        self._warn_if_not_converged(res)
         return res.get("labels")
 
     def _set_fitted(self, res):
@@ -231,27 +345,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = float(res["lower_bound"])
         self.lower_bounds_ = [float(v) for v in res["lower_bounds"]]
         self.reseeds_ = [tuple(r) for r in res["reseeds"]]
-
-    def _print_verbose(self, fresh):
-        if not self.verbose:
-            return
-        # The kept run, replayed from its lower bounds (see the class docstring).
-        print("Initialization 0")
-        prev = -math.inf if fresh else None
-        for i, lb in enumerate(self.lower_bounds_, start=1):
-            change = lb - prev if prev is not None else math.nan
-            prev = lb
-            if i % self.verbose_interval == 0:
-                if self.verbose == 1:
-                    print("  Iteration %d" % i)
-                else:
-                    print("  Iteration %d\t ll change %.5f" % (i, change))
-        if self.max_iter > 0:
-            msg = "converged" if self.converged_ else "did not converge"
-            if self.verbose == 1:
-                print(f"Initialization {msg}.")
-            else:
-                print(f"Initialization {msg}.\t lower bound {self.lower_bound_:.5f}.")
 
     # -- the fitted model ----------------------------------------------------------------
 
@@ -273,60 +366,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return m
 
-    def _check_X(self, X):
-        check_is_fitted(self)
-        # scikit-learn's mixture takes numeric input here (a ValueError for strings, structured
-        # arrays and other objects that are not arrays of numbers), then the engine's floats.
-        X = validate_data(self, X, reset=False, dtype="numeric")
-        if X.dtype not in FLOAT_DTYPES:
-            X = X.astype(np.float64)
-        return X
-
-    def _threads(self):
-        return None if self.n_threads is None else int(self.n_threads)
-
-    def predict(self, X):
-        """Label of the most probable component of each row, int64 ``(n_samples,)``."""
-        X = self._check_X(X)
-        return _core.gmm_predict(self._model(), X, self._threads())
-
-    def predict_proba(self, X):
-        """Posterior probability of each component, ``(n_samples, n_components)``."""
-        X = self._check_X(X)
-        return _core.gmm_predict_proba(self._model(), X, self._threads())
-
-    def score_samples(self, X):
-        """Log-likelihood of each row, ``log sum_k w_k N(x | mu_k, Sigma_k)``."""
-        X = self._check_X(X)
-        return _core.gmm_score_samples(self._model(), X, self._threads())
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of the rows of X (a float)."""
-        return float(np.mean(self.score_samples(X)))
-
-    def sample(self, n_samples=1):
-        """Draw ``n_samples`` points; returns ``(X, y)`` with y the component of each point.
-
-        Points are grouped by component, as scikit-learn's. The draws come from the engine's
-        generator seeded from ``random_state`` (an int gives the same draws every call). A
-        size that cannot be allocated raises MemoryError naming ``n_samples`` before anything is
-        drawn.
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples!r}. It must be an integer >= 1."
-            )
-        if n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at "
-                "least one sample."
-            )
-        X, y = _core.gmm_sample(
-            self._model(covariances=True), int(n_samples), seed_from(self.random_state)
-        )
-        return X, y
-
     def _n_parameters(self):
         """Number of free parameters of the model."""
         _, n_features = self.means_.shape
@@ -334,15 +373,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.covariance_type, self.means_.shape[0], n_features
         )
 
-    def bic(self, X):
-        """Bayesian information criterion on X (the lower the better)."""
-        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * math.log(
-            X.shape[0]
-        )
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion on X (the lower the better); with ``sample_weight``
+        the number of rows is their total weight."""
+        score, n = self._score(X, sample_weight)
+        return -2 * score * n + self._n_parameters() * math.log(n)
 
-    def aic(self, X):
-        """Akaike information criterion on X (the lower the better)."""
-        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion on X (the lower the better); weights as ``bic``."""
+        score, n = self._score(X, sample_weight)
+        return -2 * score * n + 2 * self._n_parameters()
 
     # -- interoperability ----------------------------------------------------------------
 
@@ -430,3 +470,13 @@ def check_consistent(params):
             f"{err[c] / scale[c]:.3g} relative, more than {CONSISTENCY_RTOL:g}); keep both "
             "from one fitted model, or give only one of them"
         )
+
+
+def __getattr__(name):
+    # ``gaussmix.mixture.BayesianGaussianMixture``, as ``sklearn.mixture`` has it (defined in
+    # ``_bayesian``, which builds on this module).
+    if name == "BayesianGaussianMixture":
+        from ._bayesian import BayesianGaussianMixture
+
+        return BayesianGaussianMixture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,17 @@ The format (version 1), exactly as ``gaussmix fit -o`` / ``gaussmix kmeans -o`` 
     {"format": "gaussmix-model", "version": 1, "kind": "kmeans", "n_clusters": K,
      "n_features": d, "centers": [K][d], "inertia": float, "n_iter": int, "converged": bool}
 
+    {"format": "gaussmix-model", "version": 1, "kind": "bayesian_gaussian_mixture",
+     ... every field of a "gaussian_mixture" file (lower_bound: the evidence lower bound) ...,
+     "weight_concentration_prior_type": "dirichlet_process" | "dirichlet_distribution",
+     "weight_concentration": process [[K], [K]] | distribution [K],
+     "mean_precision": [K], "degrees_of_freedom": [K] (tied: a number),
+     "weight_concentration_prior": float, "mean_precision_prior": float,
+     "degrees_of_freedom_prior": float, "mean_prior": [d],
+     "covariance_prior": full, tied [d][d] | diag [d] | spherical a number}
+
+A Bayesian file's weights must be those its concentrations give (to ``BAYES_WEIGHTS_TOL``).
+
 Floats are written with Python's shortest round-tripping repr, so they read back exactly.
 """
 
@@ -28,6 +39,9 @@ FORMAT = "gaussmix-model"
 VERSION = 1
 #: A model file's weights sum to 1 within this (the command line checks the same).
 WEIGHTS_SUM_TOL = 1e-6
+#: A Bayesian model file's weights equal those its weight concentrations give within this
+#: (absolute, per component).
+BAYES_WEIGHTS_TOL = 1e-9
 
 
 def _float(v):
@@ -87,6 +101,41 @@ def _gmm_json(est):
     }
 
 
+def _bayes_json(est):
+    out = _gmm_json(est)
+    out["kind"] = "bayesian_gaussian_mixture"
+    t = out["covariance_type"]
+    prior_type = est.weight_concentration_prior_type
+    wc = est.weight_concentration_
+    if prior_type == "dirichlet_process":
+        wc = [_nested(wc[0]), _nested(wc[1])]
+    else:
+        wc = _nested(wc)
+    dof = est.degrees_of_freedom_
+    cp = est.covariance_prior_
+    out.update(
+        {
+            "weight_concentration_prior_type": prior_type,
+            "weight_concentration": wc,
+            "mean_precision": _nested(est.mean_precision_),
+            "degrees_of_freedom": (
+                float(np.ravel(dof)[0]) if t == "tied" else _nested(dof)
+            ),
+            "weight_concentration_prior": float(est.weight_concentration_prior_),
+            "mean_precision_prior": float(est.mean_precision_prior_),
+            "degrees_of_freedom_prior": float(est.degrees_of_freedom_prior_),
+            "mean_prior": _nested(est.mean_prior_),
+            "covariance_prior": (
+                float(np.ravel(cp)[0]) if t == "spherical" else _nested(cp)
+            ),
+        }
+    )
+    # The file must read back: what load_model checks (shapes, the weights the
+    # concentrations give, a valid posterior and priors) is checked before writing.
+    model_from_json(out)
+    return out
+
+
 def _kmeans_json(est):
     centers = np.asarray(est.cluster_centers_, dtype=np.float64)
     if not np.isfinite(centers).all():
@@ -110,20 +159,26 @@ def _kmeans_json(est):
 
 def model_json(estimator) -> dict:
     """The model file's JSON object for a fitted estimator (gaussmix's or scikit-learn's
-    ``GaussianMixture`` / ``KMeans``)."""
+    ``GaussianMixture`` / ``BayesianGaussianMixture`` / ``KMeans``)."""
     if hasattr(estimator, "cluster_centers_"):
         return _kmeans_json(estimator)
+    if hasattr(estimator, "weight_concentration_") and hasattr(
+        estimator, "precisions_cholesky_"
+    ):
+        return _bayes_json(estimator)
     if hasattr(estimator, "precisions_cholesky_"):
         return _gmm_json(estimator)
     raise TypeError(
-        f"{type(estimator).__name__} is not a fitted GaussianMixture or KMeans"
+        f"{type(estimator).__name__} is not a fitted GaussianMixture, "
+        "BayesianGaussianMixture or KMeans"
     )
 
 
 def save_model(estimator, path) -> None:
     """Write a fitted estimator to ``path`` as the command line's JSON model file.
 
-    Accepts gaussmix's and scikit-learn's fitted ``GaussianMixture`` and ``KMeans``. The file
+    Accepts gaussmix's and scikit-learn's fitted ``GaussianMixture``,
+    ``BayesianGaussianMixture`` and ``KMeans``. The file
     is written to a temporary file in the same directory and renamed, so a failed write never
     leaves half a file.
     """
@@ -229,8 +284,9 @@ def _optional_float(obj, key, null):
 
 
 def model_from_json(obj, **estimator_params):
-    """A fitted ``gaussmix.GaussianMixture`` or ``gaussmix.KMeans`` from the model file's
-    JSON object, checked as the command line checks it."""
+    """A fitted ``gaussmix.GaussianMixture``, ``gaussmix.BayesianGaussianMixture`` or
+    ``gaussmix.KMeans`` from the model file's JSON object, checked as the command line checks
+    it."""
     from .cluster import KMeans
     from .mixture import COVARIANCE_TYPES, GaussianMixture, covariances_shape
 
@@ -247,7 +303,7 @@ def model_from_json(obj, **estimator_params):
             f"unsupported version {version!r} (this gaussmix reads version {VERSION})"
         )
     kind = obj.get("kind")
-    if kind == "gaussian_mixture":
+    if kind in ("gaussian_mixture", "bayesian_gaussian_mixture"):
         t = obj.get("covariance_type")
         if t not in COVARIANCE_TYPES:
             raise ValueError(
@@ -279,6 +335,8 @@ def model_from_json(obj, **estimator_params):
         if not isinstance(lbs, list):
             raise ValueError(f"'lower_bounds' must be a list of numbers, found {_show(lbs)}")
         params["lower_bounds"] = _array({"lower_bounds": lbs}, "lower_bounds", (len(lbs),))
+        if kind == "bayesian_gaussian_mixture":
+            return _bayes_from_json(obj, params, k, d, t, estimator_params)
         return GaussianMixture.from_params(params, **estimator_params)
     if kind == "kmeans":
         k = _count(obj, "n_clusters")
@@ -293,12 +351,99 @@ def model_from_json(obj, **estimator_params):
         )
     if kind is None:
         raise ValueError('missing "kind"')
-    raise ValueError(f'unknown "kind" {kind!r} (expected "gaussian_mixture" or "kmeans")')
+    raise ValueError(
+        f'unknown "kind" {kind!r} (expected "gaussian_mixture", '
+        '"bayesian_gaussian_mixture" or "kmeans")'
+    )
+
+
+def _positive_number(obj, key):
+    v = obj.get(key)
+    f = _number(v)
+    if f is None or f <= 0:
+        raise ValueError(f"{key!r} must be a positive number, found {_show(v)}")
+    return f
+
+
+def _bayes_from_json(obj, params, k, d, t, estimator_params):
+    """The Bayesian fields of a "bayesian_gaussian_mixture" file, checked, and the estimator."""
+    from ._bayesian import PRIOR_TYPES, BayesianGaussianMixture
+    from .mixture import GaussianMixture
+
+    prior_type = obj.get("weight_concentration_prior_type")
+    if prior_type not in PRIOR_TYPES:
+        raise ValueError(
+            '"weight_concentration_prior_type" must be "dirichlet_process" or '
+            f'"dirichlet_distribution", found {_show(prior_type)}'
+        )
+    if prior_type == "dirichlet_process":
+        wc = _array(obj, "weight_concentration", (2, k))
+        wc = (wc[0].copy(), wc[1].copy())
+    else:
+        wc = _array(obj, "weight_concentration", (k,))
+    if t == "tied":
+        dof = obj.get("degrees_of_freedom")
+        if _number(dof) is None:
+            raise ValueError(
+                f"'degrees_of_freedom' of a tied model must be a number, found {_show(dof)}"
+            )
+        dof = float(dof)
+    else:
+        dof = _array(obj, "degrees_of_freedom", (k,))
+    if t == "spherical":
+        cp = obj.get("covariance_prior")
+        if _number(cp) is None:
+            raise ValueError(
+                "'covariance_prior' of a spherical model must be a number, found "
+                f"{_show(cp)}"
+            )
+        cp = float(cp)
+    else:
+        cp = _array(obj, "covariance_prior", (d, d) if t in ("full", "tied") else (d,))
+    bayes = {
+        "covariance_type": t,
+        "weight_concentration_prior_type": prior_type,
+        "means": params["means"],
+        "weight_concentration": wc,
+        "mean_precision": _array(obj, "mean_precision", (k,)),
+        "degrees_of_freedom": dof,
+        "weight_concentration_prior": _positive_number(obj, "weight_concentration_prior"),
+        "mean_precision_prior": _positive_number(obj, "mean_precision_prior"),
+        "degrees_of_freedom_prior": _positive_number(obj, "degrees_of_freedom_prior"),
+        "mean_prior": _array(obj, "mean_prior", (d,)),
+        "covariance_prior": cp,
+        "converged": params["converged"],
+        "n_iter": params["n_iter"],
+        "lower_bound": params["lower_bound"],
+        "lower_bounds": params["lower_bounds"],
+    }
+    if "covariances" in params:
+        bayes["covariances"] = params["covariances"]
+        if "precisions_cholesky" in params:
+            bayes["precisions_cholesky"] = params["precisions_cholesky"]
+    else:
+        # Only the precision Cholesky factors: the covariances they give.
+        bayes["covariances"] = GaussianMixture.from_params(params).covariances_
+        bayes["precisions_cholesky"] = params["precisions_cholesky"]
+    est = BayesianGaussianMixture.from_params(bayes, **estimator_params)
+    derived = np.asarray(est.weights_)
+    err = np.abs(derived - params["weights"])
+    if not np.all(err <= BAYES_WEIGHTS_TOL):
+        c = int(np.argmax(err))
+        raise ValueError(
+            f'"weights" differ from those "weight_concentration" gives (component {c}: '
+            f"{params['weights'][c]!r} in the file, {derived[c]!r} from the concentrations, "
+            f"more than {BAYES_WEIGHTS_TOL:g} apart); keep both from one fitted model"
+        )
+    # The weights are the derived ones (as the command line's model has them), equal to the
+    # file's to rounding.
+    return est
 
 
 def load_model(path, **estimator_params):
     """Read a JSON model file (written by ``gaussmix fit -o``, ``gaussmix kmeans -o`` or
-    ``save_model``) as a fitted ``gaussmix.GaussianMixture`` or ``gaussmix.KMeans``.
+    ``save_model``) as a fitted ``gaussmix.GaussianMixture``,
+    ``gaussmix.BayesianGaussianMixture`` or ``gaussmix.KMeans``.
 
     ``estimator_params`` (e.g. ``n_threads=4``, ``random_state=0``) are passed to the
     estimator's constructor. Raises ValueError naming the file and the problem.

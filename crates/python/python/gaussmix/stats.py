@@ -73,9 +73,13 @@ __all__ = [
 
 def params_of(model) -> dict:
     """The parameters dict of a fitted GaussianMixture (gaussmix's or scikit-learn's), or a
-    copy of a parameters dict."""
+    copy of a parameters dict. For a fitted gaussmix ``BayesianGaussianMixture`` it carries the
+    variational E-step's constants (``variational_constants``): its statistics are the
+    variational E-step's, with the responsibilities' entropy."""
     if isinstance(model, dict):
         return dict(model)
+    if hasattr(model, "weight_concentration_") and hasattr(model, "_model"):
+        return model._model()
     return {
         "covariance_type": model.covariance_type,
         "weights": np.asarray(model.weights_, dtype=np.float64),
@@ -84,10 +88,12 @@ def params_of(model) -> dict:
     }
 
 
-def sufficient_statistics(model, X, n_threads=None) -> dict:
+def sufficient_statistics(model, X, n_threads=None, sample_weight=None) -> dict:
     """One E-step's statistics of the rows of ``X`` under ``model`` (a parameters dict or a
-    fitted GaussianMixture). ``X`` is float32 or float64, read in place when row-major."""
-    return _core.sufficient_statistics(params_of(model), X, n_threads)
+    fitted GaussianMixture). ``X`` is float32 or float64, read in place when row-major. With
+    ``sample_weight`` (one per row: finite, non-negative, not all zero) each row counts its
+    weight times."""
+    return _core.sufficient_statistics(params_of(model), X, n_threads, sample_weight)
 
 
 def merge_statistics(*stats) -> dict:

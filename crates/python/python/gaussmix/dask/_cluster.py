@@ -86,15 +86,16 @@ class KMeans(_Applied, _KMeans):
         )
         self.init_sample_size = init_sample_size
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Compute k-means clustering on the workers; returns self. ``X``: a Dask array, a
-        NumPy array or a list of ``.npy`` file pieces (see the module docstring)."""
-        self._fit_dask(X)
+        NumPy array or a list of ``.npy`` file pieces; ``sample_weight``: one weight per row,
+        a NumPy array, a 1-D Dask array or ``.npy`` file pieces (see the module docstring)."""
+        self._fit_dask(X, sample_weight)
         return self
 
-    def _fit_dask(self, X):
+    def _fit_dask(self, X, sample_weight=None):
         validate_params(self, self._rules)
-        data = _Data(X, self.n_threads, self._who("fit"))
+        data = _Data(X, self.n_threads, self._who("fit"), sample_weight)
         n, d, k = data.n, data.d, int(self.n_clusters)
         if n < k:
             raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
@@ -105,25 +106,33 @@ class KMeans(_Applied, _KMeans):
         tol = engine_real(self, "tol")
         seed = seed_from(self.random_state)
         rng = np.random.default_rng(seed)
-        sample = None
+        sample = sw = None
         best = None
         for _ in range(n_init):
             if isinstance(init, np.ndarray):
                 c0 = init
             else:
                 if sample is None:
-                    sample = data.sample(min(n, _sample_size(self, k)), rng)[1]
+                    _, sample, sw = data.sample(min(n, _sample_size(self, k)), rng)
+                    sw = sw if data.weighted else None
+                    if sw is not None and np.count_nonzero(sw) < k:
+                        raise ValueError(
+                            f"{data.who}: the {len(sw)} rows gathered for the initialisation "
+                            f"hold {np.count_nonzero(sw)} of positive weight, fewer than "
+                            f"n_clusters = {k}; raise init_sample_size or give the centres"
+                        )
                 if callable(init):
                     rs = check_random_state(int(rng.integers(np.iinfo(np.int32).max)))
                     c0 = self._centers(init(sample, k, random_state=rs), sample)
                 elif init == "random":
-                    c0 = sample[np.sort(rng.choice(len(sample), size=k, replace=False))]
+                    p = None if sw is None else sw / sw.sum()
+                    c0 = sample[np.sort(rng.choice(len(sample), size=k, replace=False, p=p))]
                 else:
                     c0 = _KMeans(
                         k, init="k-means++", n_init=1, max_iter=self.max_iter, tol=tol,
                         random_state=int(rng.integers(np.iinfo(np.int32).max)),
                         n_threads=self.n_threads,
-                    ).fit(sample).cluster_centers_
+                    ).fit(sample, sample_weight=sw).cluster_centers_
             res = _lloyd(data, c0, self.max_iter, tol, self.n_threads, self.verbose)
             if best is None or res[1] < best[1]:
                 best = res
@@ -156,16 +165,16 @@ class KMeans(_Applied, _KMeans):
             )
         return data
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return ``labels_`` (a Dask array unless X is a NumPy array)."""
-        self._fit_dask(X)
+        self._fit_dask(X, sample_weight)
         if isinstance(X, np.ndarray):
             return self.model_.predict(X)
         return self.labels_
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit and return the distances of each row to each centre (as ``transform``)."""
-        data = self._fit_dask(X)
+        data = self._fit_dask(X, sample_weight)
         return self.transform(X if isinstance(X, np.ndarray) else data.as_array())
 
     def _dask_apply(self, X, what):
@@ -194,15 +203,18 @@ class KMeans(_Applied, _KMeans):
         """Distances to the centres, as ``predict`` returns."""
         return self._apply(X, "transform")
 
-    def score(self, X, y=None):
-        """Opposite of the inertia on X (computed on the workers for a Dask array)."""
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the (weighted) inertia on X (computed on the workers for a Dask
+        array)."""
         self._check_fitted()
         who = self._who("score")
         X = numeric(X, who)
         if _is_dask(X):
             X = _rowwise(X, who)
             _check_features(self, X.shape[1])
-            data = _Data(X, self.n_threads, who)
+            data = _Data(X, self.n_threads, who, sample_weight)
             c = data.broadcast(self.cluster_centers_, "centers")
-            return -float(data.reduce("inertia", _km_inertia, _add, c, self.n_threads))
-        return self.model_.score(X)
+            return -float(
+                data.reduce("inertia", _km_inertia, _add, c, self.n_threads, sides=("w",))
+            )
+        return self.model_.score(X, sample_weight=sample_weight)

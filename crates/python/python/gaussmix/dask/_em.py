@@ -1,98 +1,108 @@
-"""The EM loop over the workers: ``n_init`` runs of E-steps on the chunks (merged in a fixed
-tree) and M-steps on the client, each stopped when its lower bound changes by less than
-``tol``, the run with the highest final lower bound kept.
-
-It restates the engine's driver (convergence, best of ``n_init``); it lives apart so that a
-driver API of the engine can replace it without touching the estimators.
+"""EM over the workers through the engine's driver (``_core.gmm_fit_source`` and
+``_core.bgmm_fit_source``): the driver runs the fit (``n_init`` runs, the initial estimate
+with the given ``weights_init`` / ``means_init`` / ``precisions_init``, the M-steps, the
+stopping rule, the best run kept, warm start) and asks for statistics, which the callbacks
+here compute on the workers, one Dask graph each (chunks' statistics merged pairwise in chunk
+order), and return to it. Progress is logged and printed as each iteration ends.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 
-import numpy as np
-
-from .. import _core
-from ._tasks import _estep, _merge_stats
+from ._tasks import _data_stats, _estep, _merge_stats
 
 logger = logging.getLogger("gaussmix.dask")
 
-#: What the E-step reads of a model, broadcast to the workers once per iteration.
-_ESTEP_KEYS = ("covariance_type", "weights", "means", "precisions_cholesky")
+#: What the E-step reads of a model, broadcast to the workers once per iteration (a Bayesian
+#: mixture's E-step constants included).
+_ESTEP_KEYS = (
+    "covariance_type", "weights", "means", "precisions_cholesky", "variational_constants",
+)
 
 
-def em(data, start, n_init, *, reg_covar, max_iter, tol, n_threads, verbose=0,
-       verbose_interval=10):
-    """Runs EM ``n_init`` times over ``data`` (a ``_Data``); ``start(i)`` gives run ``i``'s
-    initial ``(params, lower_bound)`` (``-inf`` for a fresh start).
+def e_step(data, n_threads):
+    """The driver's ``e_step(model)``: the statistics of all rows under ``model``."""
 
-    Returns the kept run as a model dict (``weights``, ``means``, ``precisions_cholesky``,
-    ``covariances``, ``converged``, ``n_iter``, ``lower_bound``, ``lower_bounds``).
-    """
-    max_lb = -math.inf
-    best = None
-    for init in range(n_init):
-        t_init = time.perf_counter()
-        params, lower_bound = start(init)
-        if verbose:
+    def run(model):
+        params = {key: model[key] for key in _ESTEP_KEYS if key in model}
+        return data.reduce(
+            "estep", _estep, _merge_stats, data.broadcast(params, "params"), n_threads,
+            sides=("w",),
+        )
+
+    return run
+
+
+def data_statistics(data, n_threads):
+    """The driver's ``data_statistics(covariance_type, shift)``: all rows as one component
+    (a Bayesian mixture's default priors)."""
+
+    def run(covariance_type, shift):
+        shift = data.broadcast(shift.reshape(1, -1), "shift")
+        return data.reduce(
+            "datastats", _data_stats, _merge_stats, shift, covariance_type, n_threads,
+            sides=("w",),
+        )
+
+    return run
+
+
+class Progress:
+    """The driver's ``progress`` callback and the start of each run: one log line per
+    iteration on ``"gaussmix.dask"`` (INFO), and with ``verbose`` scikit-learn's lines."""
+
+    def __init__(self, verbose, verbose_interval, tol):
+        self.verbose, self.interval, self.tol = verbose, verbose_interval, tol
+        self.init = None
+        self.last = None
+
+    def phase(self, what, run):
+        """The driver's ``phase`` callback: run ``run`` begins its initialisation
+        (``"initializing"``, also for a warm start) or its iterations."""
+        if what == "initializing":
+            self.start(run)
+
+    def start(self, init):
+        """Run ``init`` begins."""
+        if init == self.init:
+            return
+        self.finish()
+        self.init, self.last = init, None
+        self.t_init = self.t_prev = time.perf_counter()
+        if self.verbose:
             print(f"Initialization {init}")
-        if max_iter == 0:
-            best = (params, 0, [], False)
-            continue
-        lower_bounds, converged, n_iter = [], False, 0
-        t_prev = time.perf_counter()
-        for it in range(1, int(max_iter) + 1):
-            n_iter = it
-            prev = lower_bound
-            model = {key: params[key] for key in _ESTEP_KEYS}
-            total = data.reduce(
-                "estep", _estep, _merge_stats, data.broadcast(model, "params"), n_threads
-            )
-            params = _core.m_step(total, float(reg_covar))
-            lower_bound = float(params["lower_bound"])
-            lower_bounds.append(lower_bound)
-            change = lower_bound - prev
-            now = time.perf_counter()
-            logger.info(
-                "init %d iteration %d  lower bound %.12g  change %.6g  %.3f s",
-                init, it, lower_bound, change, now - t_prev,
-            )
-            if verbose and it % verbose_interval == 0:
-                if verbose == 1:
-                    print(f"  Iteration {it}")
-                else:
-                    print(
-                        f"  Iteration {it}\t time lapse {now - t_prev:.5f}s\t "
-                        f"ll change {change:.5f}"
-                    )
-            t_prev = now
-            if abs(change) < tol:
-                converged = True
-                break
-        if verbose:
-            msg = "converged" if converged else "did not converge"
-            if verbose == 1:
-                print(f"Initialization {msg}.")
+
+    def __call__(self, init, iteration, lower_bound, change):
+        self.start(init)
+        now = time.perf_counter()
+        logger.info(
+            "init %d iteration %d  lower bound %.12g  change %.6g  %.3f s",
+            init, iteration, lower_bound, change, now - self.t_prev,
+        )
+        if self.verbose and iteration % self.interval == 0:
+            if self.verbose == 1:
+                print(f"  Iteration {iteration}")
             else:
                 print(
-                    f"Initialization {msg}.\t time lapse "
-                    f"{time.perf_counter() - t_init:.5f}s\t lower bound {lower_bound:.5f}."
+                    f"  Iteration {iteration}\t time lapse {now - self.t_prev:.5f}s\t "
+                    f"ll change {change:.5f}"
                 )
-        if lower_bound > max_lb or max_lb == -math.inf:
-            max_lb = lower_bound
-            best = (params, n_iter, lower_bounds, converged)
+        self.t_prev = now
+        self.last = (lower_bound, change)
 
-    params, n_iter, lower_bounds, converged = best
-    return {
-        "covariance_type": params["covariance_type"],
-        "weights": params["weights"],
-        "means": params["means"],
-        "precisions_cholesky": params["precisions_cholesky"],
-        "covariances": params.get("covariances"),
-        "converged": converged,
-        "n_iter": n_iter,
-        "lower_bound": max_lb,
-        "lower_bounds": np.asarray(lower_bounds, dtype=np.float64),
-    }
+    def finish(self):
+        """The end of the current run (its last line), if it iterated."""
+        if not self.verbose or self.last is None:
+            return
+        lower_bound, change = self.last
+        msg = "converged" if abs(change) < self.tol else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {msg}.")
+        else:
+            print(
+                f"Initialization {msg}.\t time lapse "
+                f"{time.perf_counter() - self.t_init:.5f}s\t lower bound {lower_bound:.5f}."
+            )
+        self.last = None

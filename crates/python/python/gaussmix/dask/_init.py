@@ -1,154 +1,96 @@
-"""The mixture's initialisations on the workers (see ``GaussianMixture``'s docstring)."""
+"""The mixtures' initial statistics on the workers (see ``GaussianMixture``'s docstring): what
+the engine's driver asks for at the start of each run (``initial_statistics(init)``), the
+statistics of all rows under the run's initial responsibilities. The driver turns them into
+the initial parameters (weights ``N_k / sum w``, means, covariances) and puts the given
+``weights_init`` / ``means_init`` / ``precisions_init`` in, as in memory."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
-from .._base import float_array
 from ..cluster import KMeans as _KMeans
 from ..mixture import GaussianMixture as _GaussianMixture
-from ..mixture import covariances_shape
+from ._base import _sample_size
 from ._lloyd import _lloyd
 from ._tasks import _init_stats, _merge_stats
 
 _EPS10 = 10.0 * np.finfo(np.float64).eps
 
 
-def _identity_precisions(t, k, d):
-    return {
-        "full": np.repeat(np.eye(d)[None], k, axis=0),
-        "tied": np.eye(d),
-        "diag": np.ones((k, d)),
-        "spherical": np.ones(k),
-    }[t]
+class Initializer:
+    """``initial_statistics(init)`` of a mixture estimator's fit over ``data``: from the rows'
+    initial labels (``init_labels``, two passes as in memory: the means, then every statistic
+    about them), or from ``est.init_params`` with ``rng`` (one pass; the sample gathered to
+    the client once, for the first run that needs it)."""
 
+    def __init__(self, est, data, rng, labels=False):
+        self.est, self.data, self.rng, self.labels = est, data, rng, labels
+        self.sample = None
 
-def given_inits(est, k, d):
-    """The user's weights_init / means_init / precisions_init as the engine takes them
-    (checked, precisions factorised), or None when none is given. With some missing, the
-    others are returned with placeholders the caller replaces."""
-    t = est.covariance_type
-    given = {}
-    if est.weights_init is not None:
-        given["weights_init"] = float_array(est.weights_init, "weights", (k,))
-    if est.means_init is not None:
-        given["means_init"] = float_array(est.means_init, "means", (k, d))
-    if est.precisions_init is not None:
-        given["precisions_init"] = float_array(
-            est.precisions_init, f"{t} precision", covariances_shape(t, k, d)
+    def __call__(self, init):
+        if self.labels:
+            return self._from_labels()
+        how = self.est.init_params
+        if how != "random" and self.sample is None:
+            n, k = self.data.n, int(self.est.n_components)
+            self.sample = self.data.sample(min(n, _sample_size(self.est, k)), self.rng)
+        return self._from_init_params(how)
+
+    def _reduce(self, shift, kind, payload):
+        data, est = self.data, self.est
+        return data.reduce(
+            "init",
+            _init_stats,
+            _merge_stats,
+            data.broadcast(np.ascontiguousarray(shift, dtype=np.float64), "shift"),
+            est.covariance_type,
+            kind,
+            data.broadcast(payload, "init"),
+            est.n_threads,
+            per_part=list(data.starts),
+            sides=("w", "labels"),
         )
-    if not given:
-        return None
-    # The engine's own treatment of the given values (its checks, the precision Cholesky
-    # factors): an initialisation-only fit of placeholder rows with every value given.
-    full = {
-        "weights_init": np.full(k, 1.0 / k),
-        "means_init": np.zeros((k, d)),
-        "precisions_init": _identity_precisions(t, k, d),
-        **given,
-    }
-    r = _core.gmm_fit(
-        np.zeros((max(k, 2), d)),
-        n_components=k,
-        covariance_type=t,
-        reg_covar=float(est.reg_covar),
-        max_iter=0,
-        **full,
-    )
-    return {
-        "given": set(given),
-        "weights": r["weights"],
-        "means": r["means"],
-        "precisions_cholesky": r["precisions_cholesky"],
-        "covariances": r["covariances"],
-    }
 
+    def _from_labels(self):
+        k, d = int(self.est.n_components), self.data.d
+        first = self._reduce(np.zeros((k, d)), "labels", None)
+        means = first["s1"] / (first["nk"] + _EPS10)[:, None]
+        return self._reduce(means, "labels", None)
 
-def initialize(est, data, rng, sample, fixed):
-    """The initial parameters of one run: the given ones, or those of ``est.init_params``
-    (one pass over the data) with the given ones put in."""
-    t = est.covariance_type
-    if fixed is not None and len(fixed["given"]) == 3:
-        keys = ("weights", "means", "precisions_cholesky", "covariances")
-        return {"covariance_type": t, **{key: fixed[key] for key in keys}}
-    stats = _initial_stats(est, data, rng, sample)
-    precisions_given = fixed is not None and "precisions_init" in fixed["given"]
-    try:
-        step = _core.m_step(stats, float(est.reg_covar))
-    except ValueError:
-        if not precisions_given:
-            raise
-        step = None  # the engine does not factorise covariances it replaces
-    nk = stats["nk"] + _EPS10
-    shift = stats["shift"]
-    if step is None:
-        means = shift + (stats["s1"] - _EPS10 * shift) / nk[:, None]
-    else:
-        means = step["means"]
-    params = {
-        "covariance_type": t,
-        # scikit-learn's initialisation divides by n_samples, not by the sum of N_k (at most
-        # 1: with one component and few rows, N_k + 10 eps over n rounds above 1, which the
-        # engine would refuse as a weight).
-        "weights": np.minimum(nk / int(stats["n_samples"]), 1.0),
-        "means": means,
-        "precisions_cholesky": None if step is None else step["precisions_cholesky"],
-        "covariances": None if step is None else step["covariances"],
-    }
-    if fixed is not None:
-        if "weights_init" in fixed["given"]:
-            params["weights"] = fixed["weights"]
-        if "means_init" in fixed["given"]:
-            params["means"] = fixed["means"]
-        if precisions_given:
-            params["precisions_cholesky"] = fixed["precisions_cholesky"]
-            params["covariances"] = fixed["covariances"]
-    return params
-
-
-def _initial_stats(est, data, rng, sample):
-    """One pass: the statistics of all rows under the initial responsibilities of
-    ``est.init_params`` (see ``GaussianMixture``)."""
-    k, t = int(est.n_components), est.covariance_type
-    how = est.init_params
-    if how == "random":
-        sample_mean = None
-        # The shift only has to be near the data for accuracy: the mean of a small sample.
-        idx, rows = data.sample(min(data.n, 1000), rng)
-        sample_mean = rows.mean(axis=0)
-        shift = np.repeat(sample_mean[None], k, axis=0)
-        payload = int(rng.integers(2**63 - 1))
-        kind = "random"
-    else:
-        idx, rows = sample
+    def _from_init_params(self, how):
+        est, data, rng = self.est, self.data, self.rng
+        k = int(est.n_components)
+        if how == "random":
+            # The shift only has to be near the data for accuracy: the mean of a small sample.
+            _, rows, _ = data.sample(min(data.n, 1000), rng)
+            shift = np.repeat(rows.mean(axis=0)[None], k, axis=0)
+            return self._reduce(shift, "random", int(rng.integers(2**63 - 1)))
+        idx, rows, w = self.sample
+        weighted = data.weighted
+        sw = w if weighted else None
+        if weighted and np.count_nonzero(w) < k:
+            raise ValueError(
+                f"{data.who}: the {len(w)} rows gathered for the {how!r} initialisation hold "
+                f"{np.count_nonzero(w)} of positive weight, fewer than n_components = {k}; "
+                "raise init_sample_size, or start from init_labels or given means_init"
+            )
         sub_seed = int(rng.integers(np.iinfo(np.int32).max))
         if how == "kmeans":
             c0 = _KMeans(
                 k, init="k-means++", n_init=1, random_state=sub_seed, n_threads=est.n_threads
-            ).fit(rows).cluster_centers_
+            ).fit(rows, sample_weight=sw).cluster_centers_
             centers = _lloyd(data, c0, 300, 1e-4, est.n_threads, what="init k-means")[0]
-            shift, payload, kind = centers, centers, "nearest"
-        elif how == "k-means++":
-            # The engine's k-means++ seeding on the sample: an initialisation-only in-memory
-            # fit, whose means are the chosen rows (to rounding); each is mapped back to its row.
+            return self._reduce(centers, "nearest", centers)
+        if how == "k-means++":
+            # The engine's k-means++ seeding on the sample (drawing by w D² with weights): an
+            # initialisation-only in-memory fit, whose means are the chosen rows (to rounding);
+            # each is mapped back to its row.
             g = _GaussianMixture(
                 k, covariance_type="diag", init_params="k-means++", max_iter=0,
                 random_state=sub_seed, n_threads=est.n_threads,
-            ).fit(rows)
+            ).fit(rows, sample_weight=sw)
             chosen = np.array([np.argmin(((rows - m) ** 2).sum(axis=1)) for m in g.means_])
-            shift, payload, kind = rows[chosen], idx[chosen], "rows"
-        else:  # random_from_data
-            chosen = rng.choice(len(rows), size=k, replace=False)
-            shift, payload, kind = rows[chosen], idx[chosen], "rows"
-    return data.reduce(
-        "init",
-        _init_stats,
-        _merge_stats,
-        data.broadcast(np.ascontiguousarray(shift, dtype=np.float64), "shift"),
-        t,
-        kind,
-        data.broadcast(payload, "init"),
-        est.n_threads,
-        per_part=list(data.starts),
-    )
+        else:  # random_from_data: distinct rows, drawn by weight with weights
+            p = None if sw is None else sw / sw.sum()
+            chosen = rng.choice(len(rows), size=k, replace=False, p=p)
+        return self._reduce(rows[chosen], "rows", idx[chosen])

@@ -66,19 +66,94 @@ def _checked(block, where):
     return block
 
 
-def _run(fn, X, where, args):
+def _run(fn, X, where, args, sides=None):
+    kw = {} if not sides else {k: _side(src, k, where) for k, src in sides.items()}
     try:
-        return fn(X, *args)
+        return fn(X, *args, **kw)
     except _core.NonFiniteError as e:
         raise _located(e, where[1], where[4]) from None
 
 
-def _on_piece(fn, path, start, stop, where, *args):
-    return _run(fn, _checked(_load_piece(path, start, stop), where), where, args)
+def _on_piece(fn, path, start, stop, where, sides, *args):
+    return _run(fn, _checked(_load_piece(path, start, stop), where), where, args, sides)
 
 
-def _on_block(fn, block, where, *args):
-    return _run(fn, _checked(block, where), where, args)
+def _on_block(fn, block, where, sides, *args):
+    return _run(fn, _checked(block, where), where, args, sides)
+
+
+# -- per-row side data: sample weights ("w") and initial labels ("labels") ------------------
+#
+# Each part of the data gets its rows' side values from a source: ("array", values) (a NumPy
+# slice shipped with the task), ("block", values) (a Dask array block, aligned with the part),
+# or ("files", [(path, start, stop), ...]) (the ``.npy`` segments holding the part's rows,
+# memory-mapped where the task runs).
+
+_SIDE_NAMES = {"w": "sample_weight", "labels": "init_labels"}
+
+
+def _load_side_segments(segments):
+    out = []
+    for path, a, b in segments:
+        v = np.load(path, mmap_mode="r")
+        out.append(np.asarray(v[a:b]))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _side(src, key, where):
+    """The side values of one part, checked: one per row, weights finite and non-negative,
+    labels integers >= 0; errors name the global row and the method called."""
+    index, start, size, _, who = where
+    kind, v = src
+    if kind == "files":
+        v = _load_side_segments(v)
+    v = np.asarray(v)
+    name = _SIDE_NAMES[key]
+    if v.ndim != 1 or (size is not None and v.shape[0] != size):
+        raise ValueError(
+            f"{who}: {name} for chunk {index} (rows {start} to "
+            f"{'?' if start is None or size is None else start + size}) has shape {v.shape}, "
+            f"expected ({size},): one value per row, chunked as the data"
+        )
+    if key == "w":
+        if v.dtype.kind not in "biuf":
+            raise ValueError(f"{who}: {name} has dtype {v.dtype}, which is not numbers")
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        bad = np.flatnonzero(~(np.isfinite(v) & (v >= 0)))
+        if bad.size:
+            i = int(bad[0])
+            row = f"row {start + i}" if start is not None else f"row {i} of its chunk"
+            raise ValueError(
+                f"{who}: {name} is {v[i]} at {row} (0-based, counted over the whole data); "
+                "weights must be finite and non-negative"
+            )
+        return v
+    if v.dtype.kind not in "iu":
+        raise ValueError(f"{who}: {name} has dtype {v.dtype}; labels must be integers")
+    v = v.astype(np.int64)
+    bad = np.flatnonzero(v < 0)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{who}: {name} is {v[i]} at row {start + i if start is not None else i}; labels "
+            "must be component indices in [0, n_components)"
+        )
+    return v
+
+
+def _on_side(src, where):
+    """The weights of a part alone (the data not loaded): ``(total, rows, positive rows)``."""
+    w = _side(src, "w", where)
+    return float(w.sum()), w.shape[0], int(np.count_nonzero(w))
+
+
+def _merge_side(a, b):
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def _zero(w):
+    """Whether a chunk's weights are all zero: it contributes nothing to a statistic."""
+    return w is not None and w.size > 0 and not np.any(w)
 
 
 def _block_where(block_info, d, who):
@@ -94,16 +169,33 @@ def _block_where(block_info, d, who):
     return index, start, size, d, who
 
 
-def _estep(X, params, n_threads):
-    return _core.sufficient_statistics(params, X, _task_threads(n_threads))
+def _estep(X, params, n_threads, w=None):
+    if _zero(w):
+        return None
+    return _core.sufficient_statistics(params, X, _task_threads(n_threads), w)
+
+
+def _data_stats(X, shift, covariance_type, n_threads, w=None):
+    """The chunk's statistics as one component of ``covariance_type`` centred on ``shift``
+    ``(1, d)`` (every responsibility 1): a Bayesian mixture's default priors."""
+    if _zero(w):
+        return None
+    labels = np.zeros(X.shape[0], dtype=np.int64)
+    return _core.responsibility_statistics(
+        X, shift, covariance_type, labels=labels, n_threads=_task_threads(n_threads),
+        sample_weight=w,
+    )
 
 
 def _merge_stats(a, b):
+    """Statistics merged in order; ``None`` (a chunk of zero weight) adds nothing."""
+    if a is None or b is None:
+        return b if a is None else a
     return _core.merge_statistics(a, b)
 
 
-def _kmeans_step(X, centers, offset, n_threads):
-    r = _core.kmeans_partial(centers, X, offset, _task_threads(n_threads))
+def _kmeans_step(X, centers, offset, n_threads, w=None):
+    r = _core.kmeans_partial(centers, X, offset, _task_threads(n_threads), w)
     r["fingerprint"] = (r["fingerprint"],)
     return r
 
@@ -133,19 +225,23 @@ def _merge_moments(a, b):
     return n, ma + delta * (nb / n), qa + qb + delta * delta * (na * nb / n)
 
 
-def _take(X, local):
-    return np.array(X[local], dtype=np.float64)
+def _take(X, local, w=None):
+    rows = np.array(X[local], dtype=np.float64)
+    return rows, (np.ones(len(local)) if w is None else np.array(w[local]))
 
 
-def _farthest(X, centers, n, offset, n_threads, start):
+def _farthest(X, centers, n, offset, n_threads, start, w=None):
+    """The chunk's ``n`` rows farthest from their centres (all rows, weighed or not, as the
+    in-memory relocation considers them), with their rows and weights."""
     idx, dist, lab = _core.kmeans_farthest(centers, X, n, offset, _task_threads(n_threads))
-    return idx + start, dist, lab, np.array(X[idx], dtype=np.float64)
+    weights = np.ones(len(idx)) if w is None else np.array(w[idx])
+    return idx + start, dist, lab, np.array(X[idx], dtype=np.float64), weights
 
 
 def _merge_farthest(a, b, n):
-    idx, dist, lab, rows = (np.concatenate([x, y]) for x, y in zip(a, b))
+    idx, dist, lab, rows, w = (np.concatenate([x, y]) for x, y in zip(a, b))
     order = np.lexsort((idx, -dist))[:n]
-    return idx[order], dist[order], lab[order], rows[order]
+    return idx[order], dist[order], lab[order], rows[order], w[order]
 
 
 def _random_resp(start, rows, k, seed):
@@ -161,12 +257,16 @@ def _random_resp(start, rows, k, seed):
     return out
 
 
-def _init_stats(X, shift, covariance_type, how, payload, n_threads, start):
+def _init_stats(X, shift, covariance_type, how, payload, n_threads, start, w=None, labels=None):
     """Statistics of a chunk under the initial responsibilities (see ``_initial_stats``)."""
+    if _zero(w):
+        return None
     nt = _task_threads(n_threads)
     rows = X.shape[0]
     kw = {}
-    if how == "nearest":
+    if how == "labels":
+        kw["labels"] = labels
+    elif how == "nearest":
         kw["labels"] = _core.kmeans_predict(payload, X, nt)
     elif how == "rows":
         chosen = np.asarray(payload, dtype=np.int64)
@@ -183,7 +283,9 @@ def _init_stats(X, shift, covariance_type, how, payload, n_threads, start):
         kw["resp"] = _random_resp(start, rows, shift.shape[0], payload)
     else:  # pragma: no cover
         raise ValueError(how)
-    return _core.responsibility_statistics(X, shift, covariance_type, n_threads=nt, **kw)
+    return _core.responsibility_statistics(
+        X, shift, covariance_type, n_threads=nt, sample_weight=w, **kw
+    )
 
 
 _PREDICT = {
@@ -208,17 +310,24 @@ def _predict_block(X, model, what, n_threads, k, d, who, block_info=None):
     return _run(lambda x: f(model, x, _task_threads(n_threads)), X, where, ())
 
 
-def _gmm_loglik(X, model, n_threads):
-    """``(sum of the rows' log-likelihoods, rows)`` of a chunk."""
-    return float(np.sum(_core.gmm_score_samples(model, X, _task_threads(n_threads)))), X.shape[0]
+def _gmm_loglik(X, model, n_threads, w=None):
+    """``(sum of the rows' (weighted) log-likelihoods, rows or their total weight)`` of a
+    chunk."""
+    ll = _core.gmm_score_samples(model, X, _task_threads(n_threads))
+    if w is None:
+        return float(np.sum(ll)), X.shape[0]
+    keep = w != 0
+    return float(np.dot(w[keep], ll[keep])), float(np.sum(w))
 
 
 def _add_pairs(a, b):
     return a[0] + b[0], a[1] + b[1]
 
 
-def _km_inertia(X, centers, n_threads):
-    return _core.kmeans_inertia(centers, X, _task_threads(n_threads))
+def _km_inertia(X, centers, n_threads, w=None):
+    if _zero(w):
+        return 0.0
+    return _core.kmeans_inertia(centers, X, _task_threads(n_threads), w)
 
 
 def _add(a, b):

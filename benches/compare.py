@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: gaussmix vs scikit-learn vs Armadillo, seconds per EM / Lloyd iteration,
-and default whole fits (load / initialisation / iterations) vs scikit-learn and sklearnex.
+"""Side-by-side benchmark: gaussmix vs scikit-learn vs Armadillo vs oneDAL vs faiss, seconds per EM /
+Lloyd iteration, and default whole fits (load / initialisation / iterations) vs scikit-learn and
+sklearnex.
 
-    python benches/compare.py [--quick] [--workloads W1,W2,...] [--iters N] [--repeat R]
+    python benches/compare.py [--quick | --scale F] [--workloads W1,W2,...] [--iters N] [--repeat R]
                               [--out FILE.md] [--keep DIR] [--gaussmix PATH]
                               [--no-whole | --only-whole]
 
@@ -19,9 +20,13 @@ Whole fits (on W5 and W3 when selected): each tool's defaults from its own seedi
 `seconds_load`, `seconds_init`, `seconds_iter`) and scikit-learn's initialisation timed on its
 own (`kmeans_plusplus`; for the mixture, the `KMeans(n_init=1)` fit it initialises from).
 
-Needs numpy and scikit-learn in the running Python. Armadillo (libarmadillo-dev and g++) and
-sklearnex (pip install scikit-learn-intelex) are optional: without them their columns read
-"n/a" and the output says why.
+Per-iteration columns besides scikit-learn: Armadillo; oneDAL, through daal4py's `em_gmm` for the
+mixtures and sklearnex's `KMeans` for k-means, in float64 and (on the -f32 rows) float32; faiss-cpu's
+`faiss.Kmeans` (float32 only) for k-means. All from the same initial model or centres.
+
+Needs numpy and scikit-learn in the running Python. Armadillo (libarmadillo-dev and g++),
+oneDAL (pip install scikit-learn-intelex: daal4py and sklearnex) and faiss (pip install faiss-cpu)
+are optional: without them their columns read "n/a" and the output says why.
 """
 
 from __future__ import annotations
@@ -62,14 +67,16 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 SLOW_CAP = {
     ("scikit-learn", "W3"): 3,
     ("scikit-learn", "W4"): 3,
+    ("scikit-learn", "K6"): 3,
     ("Armadillo", "W3"): 3,
     ("Armadillo", "W4"): 2,
+    ("Armadillo", "K6"): 2,
 }
 # W1 iterations take microseconds (gaussmix) to a millisecond (scikit-learn): N is multiplied
 # by this so that the difference t(N) - t(1) is well above timer and scheduling noise.
 W1_SCALE = 10
 
-TOOLS = ("gaussmix", "scikit-learn", "Armadillo")
+TOOLS = ("gaussmix", "scikit-learn", "Armadillo", "oneDAL", "faiss")
 
 
 @dataclass
@@ -99,7 +106,8 @@ def all_workloads() -> dict[str, Workload]:
         "W3": Workload("W3", "gmm", 1_000_000, 16, 16, "full", f32_capable=True),
         "W3d": Workload("W3d", "gmm", 1_000_000, 16, 16, "diag"),
         "W4": Workload("W4", "gmm", 200_000, 64, 32, "full", f32_capable=True),
-        "W5": Workload("W5", "kmeans", 1_000_000, 16, 64, None),
+        "W5": Workload("W5", "kmeans", 1_000_000, 16, 64, None, f32_capable=True),
+        "K6": Workload("K6", "kmeans", 500_000, 128, 1024, None, f32_capable=True),
     }
 
 
@@ -395,6 +403,135 @@ def run_armadillo(binary: Path, w: Workload, f: Files, n_iter: int) -> dict:
     return out
 
 
+def _version(dist: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:
+        return "?"
+
+
+class OneDAL:
+    """oneDAL through scikit-learn-intelex: daal4py's `em_gmm` for the mixtures, sklearnex's
+    `KMeans` for k-means. `em_gmm` / `kmeans` are None (and `why_gmm` / `why_kmeans` say why)
+    when the package is absent or does not import."""
+
+    def __init__(self):
+        self.em_gmm = self.kmeans = None
+        self.why_gmm = self.why_kmeans = ""
+        missing = "not installed (pip install scikit-learn-intelex): its column is skipped"
+        try:
+            import daal4py
+
+            self.em_gmm = daal4py.em_gmm
+        except ImportError:
+            self.why_gmm = missing
+        except Exception as e:  # a broken install is reported, not fatal
+            self.why_gmm = f"not run: daal4py does not import ({e})"
+        self.kmeans, self.why_kmeans = sklearnex_kmeans()
+        self.fallbacks: list[str] = []
+        if self.kmeans is not None:
+            import logging
+
+            # sklearnex logs (at INFO) whether each fit ran on oneDAL or fell back to
+            # scikit-learn: a fallback would time scikit-learn under oneDAL's name.
+            outer = self
+
+            class Watch(logging.Handler):
+                def emit(self, record):
+                    msg = record.getMessage()
+                    if "fallback" in msg.lower():
+                        outer.fallbacks.append(msg)
+
+            lg = logging.getLogger("sklearnex")
+            lg.setLevel(logging.INFO)
+            lg.handlers = [Watch()]  # watched, not printed
+            lg.propagate = False
+
+    def describe(self) -> str:
+        v = _version("scikit-learn-intelex")
+        gmm = f"daal4py {v} `em_gmm`" if self.em_gmm is not None else f"daal4py {self.why_gmm}"
+        km = f"sklearnex {v} `KMeans`" if self.kmeans is not None else f"sklearnex {self.why_kmeans}"
+        return f"{gmm}; {km}"
+
+    def available(self, w: Workload) -> bool:
+        return (self.em_gmm if w.kind == "gmm" else self.kmeans) is not None
+
+    def run(self, w: Workload, X: np.ndarray, f: Files, n_iter: int) -> dict:
+        """One fit of `n_iter` iterations from the shared initial model, in X's precision."""
+        gc.collect()
+        dt = X.dtype
+        if w.kind == "gmm":
+            if w.cov == "full":
+                covs = [np.eye(w.d, dtype=dt) for _ in range(w.k)]
+                storage = "full"
+            else:
+                covs = [np.ones((1, w.d), dtype=dt) for _ in range(w.k)]
+                storage = "diagonal"
+            algo = self.em_gmm(
+                nComponents=w.k,
+                fptype="float" if dt == np.float32 else "double",
+                maxIterations=n_iter,
+                accuracyThreshold=0.0,
+                regularizationFactor=1e-6,
+                covarianceStorage=storage,
+            )
+            weights = f.weights.reshape(1, -1).astype(dt)
+            means = f.means.astype(dt)
+            t0 = time.perf_counter()
+            r = algo.compute(X, weights, means, covs)
+            seconds = time.perf_counter() - t0
+            goal = float(np.asarray(r.goalFunction).ravel()[0])
+            # goalFunction: the log-likelihood of the data (a sum), reported as a mean like
+            # scikit-learn's lower bound.
+            return {
+                "seconds": seconds,
+                "n_iter": int(np.asarray(r.nIterations).ravel()[0]),
+                "lower_bound": goal / X.shape[0],
+            }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            before = len(self.fallbacks)
+            est = self.kmeans(
+                n_clusters=w.k, init=f.means.astype(dt), n_init=1, max_iter=n_iter, tol=0, algorithm="lloyd"
+            )
+            t0 = time.perf_counter()
+            est.fit(X)
+            seconds = time.perf_counter() - t0
+        if len(self.fallbacks) > before:
+            raise ToolError(f"sklearnex fell back to scikit-learn: {self.fallbacks[-1]}")
+        return {"seconds": seconds, "n_iter": int(est.n_iter_), "inertia": float(est.inertia_)}
+
+
+def faiss_kmeans():
+    """faiss's module and a description, or (None, why not)."""
+    try:
+        import faiss
+    except ImportError:
+        return None, "not installed (pip install faiss-cpu): its column is skipped"
+    except Exception as e:
+        return None, f"not run: faiss does not import ({e})"
+    return faiss, f"faiss-cpu {getattr(faiss, '__version__', _version('faiss-cpu'))} `Kmeans` (float32)"
+
+
+def run_faiss(faiss, w: Workload, X32: np.ndarray, f: Files, n_iter: int) -> dict:
+    """`faiss.Kmeans` for `n_iter` Lloyd iterations from the shared initial centres, on float32
+    data (faiss has no float64 k-means); no subsampling (`max_points_per_centroid` = n)."""
+    gc.collect()
+    n = X32.shape[0]
+    km = faiss.Kmeans(
+        w.d, w.k, niter=n_iter, seed=0, verbose=False,
+        max_points_per_centroid=n, min_points_per_centroid=1,
+    )
+    init = np.ascontiguousarray(f.means, dtype=np.float32)
+    t0 = time.perf_counter()
+    km.train(X32, init_centroids=init)
+    seconds = time.perf_counter() - t0
+    # obj[i]: the inertia of iteration i's assignment (before its centres move).
+    return {"seconds": seconds, "n_iter": len(km.obj), "inertia": float(km.obj[-1])}
+
+
 # --------------------------------------------------------------------------------------------
 # Whole fits: every tool's defaults, from its own initialisation
 # --------------------------------------------------------------------------------------------
@@ -650,7 +787,7 @@ def parse_workloads(spec: str | None) -> list[Workload]:
             name, f32 = item[:-4], True
         key = lookup.get(name.lower())
         if key is None or (f32 and not table[key].f32_capable):
-            valid = ", ".join(list(table) + ["W3-f32", "W4-f32"])
+            valid = ", ".join(list(table) + [f"{k}-f32" for k, v in table.items() if v.f32_capable])
             sys.exit(f"unknown workload {item!r}; choose from {valid}")
         w = picked.setdefault(key, table[key])
         w.f32 = w.f32 or f32
@@ -660,7 +797,8 @@ def parse_workloads(spec: str | None) -> list[Workload]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="n / 10 (except W1), N=5: a check in a few minutes")
-    ap.add_argument("--workloads", help="comma-separated: W1,W2,W3,W3d,W4,W5,W3-f32,W4-f32 (default: all)")
+    ap.add_argument("--scale", type=float, help="multiply n by this (except W1; n stays at least 2K); --quick is 0.1")
+    ap.add_argument("--workloads", help="comma-separated: W1,W2,W3,W3d,W4,W5,K6,W3-f32,W4-f32,W5-f32,K6-f32 (default: all)")
     ap.add_argument("--iters", type=int, help="N, iterations of the long run (default 10; quick 5)")
     ap.add_argument("--repeat", type=int, default=3, help="R, repeats; the median is reported (default 3)")
     ap.add_argument("--out", help="also write the markdown to this file")
@@ -677,10 +815,13 @@ def main() -> int:
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
     workloads = parse_workloads(args.workloads)
-    if args.quick:
+    scale = args.scale if args.scale is not None else (0.1 if args.quick else 1.0)
+    if not 0 < scale <= 1:
+        ap.error("--scale must be in (0, 1]")
+    if scale != 1.0:
         for w in workloads:
             if not w.lesson:
-                w.n //= 10
+                w.n = max(int(w.n * scale), 2 * w.k)
 
     started = time.time()
     load_start = loadavg()
@@ -699,6 +840,10 @@ def main() -> int:
     try:
         arma_bin, arma_desc, arma_info = build_armadillo(workdir)
         log(f"Armadillo: {arma_desc}")
+        onedal = OneDAL()
+        log(f"oneDAL: {onedal.describe()}")
+        faiss, faiss_desc = faiss_kmeans()
+        log(f"faiss: {faiss_desc}")
         files = generate(workloads, workdir, need_raw=arma_bin is not None)
 
         # Warm-up (untimed): imports, BLAS / OpenMP thread pools.
@@ -721,6 +866,15 @@ def main() -> int:
             tools.append(("scikit-learn", False))
             if arma_bin is not None:
                 tools.append(("Armadillo", False))
+            if onedal.available(w):
+                tools.append(("oneDAL", False))
+                if w.f32:
+                    tools.append(("oneDAL", True))
+            if faiss is not None and w.kind == "kmeans":
+                tools.append(("faiss", True))
+            X32 = None
+            if any(b for t, b in tools if t != "gaussmix"):
+                X32 = np.load(f.npy32) if f.npy32 is not None else np.ascontiguousarray(X, dtype=np.float32)
             series = {t: Series(iters_for(t[0], w, base_iters)) for t in tools}
             log(f"{w.name}: {w.shape()}; N = " + ", ".join(
                 f"{t}{' f32' if b else ''} {s.n_full}" for (t, b), s in series.items()))
@@ -733,6 +887,11 @@ def main() -> int:
                             one, full = gaussmix.run(w, f, 1, f32), gaussmix.run(w, f, s.n_full, f32)
                         elif tool == "scikit-learn":
                             one, full = run_sklearn(w, X, f, 1), run_sklearn(w, X, f, s.n_full)
+                        elif tool == "oneDAL":
+                            Xt = X32 if f32 else X
+                            one, full = onedal.run(w, Xt, f, 1), onedal.run(w, Xt, f, s.n_full)
+                        elif tool == "faiss":
+                            one, full = run_faiss(faiss, w, X32, f, 1), run_faiss(faiss, w, X32, f, s.n_full)
                         else:
                             one, full = run_armadillo(arma_bin, w, f, 1), run_armadillo(arma_bin, w, f, s.n_full)
                     except Exception as e:  # a failing tool is reported, the others go on
@@ -745,7 +904,7 @@ def main() -> int:
                         f"t(1) {one['seconds']:.4g} s, t({full['n_iter']}) {full['seconds']:.4g} s -> "
                         + (f"{v:.4g} s/iter" if v is not None else "no iterations to difference")
                     )
-            del X
+            del X, X32
             gc.collect()
 
             # Parity: gaussmix at scikit-learn's iteration count, and at Armadillo's.
@@ -770,6 +929,11 @@ def main() -> int:
                         if sk.last is not None and sk.last["n_iter"] == ar.last["n_iter"]
                         else None,
                     }
+                od = series.get(("oneDAL", False))
+                if od is not None and od.last is not None:
+                    key = "lower_bound" if w.kind == "gmm" else "inertia"
+                    gm_at = gaussmix.result_at(w, f, od.last["n_iter"])
+                    parity["onedal"] = rel(od.last.get(key), gm_at.get(key))
             except Exception as e:
                 log(f"{w.name}: parity run failed: {e}")
             results[w.name] = {"workload": w, "series": series, "parity": parity}
@@ -779,7 +943,7 @@ def main() -> int:
         per_iter = [w for w in workloads if w.name in results]
         md = render(
             per_iter, results, base_iters, args, gm_version, arma_bin, arma_desc, arma_info, pools,
-            load_start, loadavg(), elapsed,
+            load_start, loadavg(), elapsed, onedal.describe(), faiss_desc, scale,
         ) if per_iter else ""
         md = "\n".join([md] + render_whole(workloads, whole, xk_desc, args.repeat)).strip("\n")
         if not per_iter:
@@ -806,13 +970,15 @@ def main() -> int:
 
 
 def render(workloads, results, base_iters, args, gm_version, arma_bin, arma_desc, arma_info, pools,
-           load_start, load_end, elapsed) -> str:
+           load_start, load_end, elapsed, onedal_desc="", faiss_desc="", scale=1.0) -> str:
     have_arma = arma_bin is not None
     lines = [
         "| workload | shape | scikit-learn s/iter | gaussmix s/iter | speed-up vs scikit-learn "
-        "| Armadillo s/iter | gaussmix vs Armadillo | parity (rel. diff) |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| Armadillo s/iter | gaussmix vs Armadillo | oneDAL s/iter | gaussmix vs oneDAL "
+        "| faiss-cpu s/iter (f32) | gaussmix vs faiss | parity (rel. diff) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    onedal_par = []
     arma_rows = []
     n_notes = []
     for w in workloads:
@@ -823,31 +989,53 @@ def render(workloads, results, base_iters, args, gm_version, arma_bin, arma_desc
         ar = s.get(("Armadillo", False))
         gm_t, sk_t = gm.median(), sk.median()
         ar_t = ar.median() if ar is not None else None
+        od, od32, fa = s.get(("oneDAL", False)), s.get(("oneDAL", True)), s.get(("faiss", True))
+        fa_t = fa.median() if fa is not None else None
+        # A tool without this workload (faiss has no mixtures) reads "–"; one not installed "n/a".
+        fa_na = "–" if w.kind == "gmm" else "n/a"
 
-        def cell(series, t):
+        def cell(series, t, na="n/a"):
             if series is None:
-                return "n/a"
+                return na
             if series.error:
                 return "failed"
             return fs(t)
 
+        def vs(series, t, g, na="n/a"):
+            if series is None:
+                return na
+            return "–" if series.error else fx(t, g)
+
+        od_t = od.median() if od is not None else None
         lines.append(
             f"| {w.name} | {w.shape()} | {cell(sk, sk_t)} | {cell(gm, gm_t)} | {fx(sk_t, gm_t)} "
             f"| {cell(ar, ar_t)} | {fx(ar_t, gm_t) if ar is not None else 'n/a'} "
+            f"| {cell(od, od_t)} | {vs(od, od_t, gm_t)} "
+            f"| {cell(fa, fa_t, fa_na)} | {vs(fa, fa_t, gm_t, fa_na)} "
             f"| {res['parity'].get('f64', '–')} |"
         )
+        if "onedal" in res["parity"]:
+            onedal_par.append(f"{w.name} {fr(res['parity']['onedal'])}")
         if w.f32:
             g32 = s[("gaussmix", True)]
             g32_t = g32.median()
             ratio = fx(gm_t, g32_t)
+            od32_t = od32.median() if od32 is not None else None
+            what = f"K={w.k} {w.cov}" if w.kind == "gmm" else f"{w.k} clusters"
             lines.append(
-                f"| {w.name}-f32 | {w.n:,}×{w.d} float32, K={w.k} {w.cov} | {cell(sk, sk_t)} (f64) "
+                f"| {w.name}-f32 | {w.n:,}×{w.d} float32, {what} | {cell(sk, sk_t)} (f64) "
                 f"| {cell(g32, g32_t)} (f64/f32: {ratio}) | {fx(sk_t, g32_t)} | – | – "
+                f"| {cell(od32, od32_t)} | {vs(od32, od32_t, g32_t)} "
+                f"| {cell(fa, fa_t, fa_na)} | {vs(fa, fa_t, g32_t, fa_na)} "
                 f"| {res['parity'].get('f32', '–')} (f32 vs f64) |"
             )
         ns = [f"gaussmix {gm.n_full}", f"scikit-learn {sk.n_full}"]
         if ar is not None:
             ns.append(f"Armadillo {ar.n_full}")
+        if od is not None:
+            ns.append(f"oneDAL {od.n_full}")
+        if fa is not None:
+            ns.append(f"faiss {fa.n_full}")
         n_notes.append(f"{w.name} " + "/".join(x.split()[-1] for x in ns))
         a = res["parity"].get("arma")
         if a is not None:
@@ -868,10 +1056,10 @@ def render(workloads, results, base_iters, args, gm_version, arma_bin, arma_desc
         "Loading, validation, initialisation and scikit-learn's final E-step cancel in the difference. "
         "Every tool starts from the same model (weights 1/K, means = rows (i·7919 + 13) mod n, "
         "identity covariances), reg_covar 1e-6, tol 0.",
-        f"N per workload (gaussmix/scikit-learn{'/Armadillo' if have_arma else ''}): "
+        "N per workload (gaussmix/scikit-learn, then Armadillo, oneDAL and faiss where they ran): "
         + "; ".join(n_notes)
         + f". Default N = {base_iters}; ×{W1_SCALE} on W1 (µs iterations); capped where one "
-        "iteration takes seconds (scikit-learn W3/W4: 3; Armadillo W3: 3, W4: 2).",
+        "iteration takes seconds (scikit-learn W3/W4/K6: 3; Armadillo W3: 3, W4/K6: 2).",
         "Parity: relative difference between gaussmix's final lower bound (LB: the mean log-likelihood "
         "of the last E-step) and scikit-learn's `lower_bound_` after the same N iterations; for k-means, "
         "of the final inertia. f32 rows: gaussmix on float32 data; the scikit-learn column repeats its "
@@ -888,7 +1076,18 @@ def render(workloads, results, base_iters, args, gm_version, arma_bin, arma_desc
         )
         + ".",
         f"scikit-learn thread pools (threadpoolctl, defaults left alone): {pools}.",
-        f"Reproduce: `{cmd}` (R={R}, N={base_iters}{', quick: n/10 except W1' if args.quick else ''}); "
+        f"oneDAL: {onedal_desc}: daal4py's `em_gmm(nComponents=K, maxIterations=N, accuracyThreshold=0, "
+        "regularizationFactor=1e-6, covarianceStorage=full|diagonal, fptype=double|float).compute(X, weights, "
+        "means, covariances)` for the mixtures, sklearnex's `KMeans(init=C, n_init=1, max_iter=N, tol=0, "
+        "algorithm=\"lloyd\")` for k-means (a fallback to scikit-learn fails the column), both from the "
+        "same start, in float64 and, on -f32 rows, in float32 on float32 data; oneDAL's result vs "
+        "gaussmix's after the same N (mean log-likelihood, `goalFunction` / n, or inertia; oneDAL "
+        "regularises covariances its own way, so the mixtures agree to ~1e-8 rather than ~1e-15): "
+        + (", ".join(onedal_par) or "–") + ".",
+        f"faiss: {faiss_desc}: `faiss.Kmeans(d, K, niter=N, max_points_per_centroid=n).train(X32, "
+        "init_centroids=C)` on float32 data (faiss has no float64 k-means), no subsampling; it is shown "
+        "against gaussmix float64 on the main rows and against gaussmix float32 on the -f32 rows.",
+        f"Reproduce: `{cmd}` (R={R}, N={base_iters}{f', n × {scale:g} except W1' if scale != 1 else ''}); "
         f"this run took {elapsed / 60:.1f} min.",
     ]
     if have_arma:

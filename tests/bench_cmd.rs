@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, ok, tmp};
+use common::{fails, json, ok, tmp};
 
 #[test]
 fn json_report_has_the_machine_the_parameters_and_agreeing_checksums() {
@@ -38,7 +38,18 @@ fn json_report_has_the_machine_the_parameters_and_agreeing_checksums() {
         .iter()
         .map(|w| w["workload"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["lesson", "lowd", "midd", "diag", "highd", "kmeans"]);
+    assert_eq!(
+        names,
+        [
+            "lesson",
+            "lowd",
+            "midd",
+            "diag",
+            "highd",
+            "kmeans",
+            "kmeans128"
+        ]
+    );
     for w in workloads {
         assert_eq!(w["deterministic"], true, "{}", w["workload"]);
         assert!(w["flops_formula"].as_str().unwrap().contains('n'));
@@ -195,4 +206,199 @@ fn weighted_and_bayesian_runs_are_measured_and_deterministic() {
     };
     assert_ne!(checksum(&plain), checksum(&weighted));
     assert_ne!(checksum(&plain), checksum(&bayesian));
+}
+
+/// `(seconds per iteration, n, k, d)` of a result row and its workload.
+fn shape(w: &serde_json::Value, x: &serde_json::Value) -> (f64, f64, f64, f64) {
+    (
+        x["seconds_per_iter"].as_f64().unwrap(),
+        x["n"].as_f64().unwrap(),
+        w["k"].as_f64().unwrap(),
+        w["d"].as_f64().unwrap(),
+    )
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs()
+}
+
+#[test]
+fn peak_measures_gemm_and_each_workloads_share_of_it() {
+    let d = tmp();
+    let run = |dtype: &str| {
+        json(&ok(
+            d.path(),
+            &[
+                "bench",
+                "--workload",
+                "all",
+                "--n",
+                "1500",
+                "--threads",
+                "1,2",
+                "--iters",
+                "2",
+                "--repeat",
+                "1",
+                "--dtype",
+                dtype,
+                "--peak",
+                "--peak-size",
+                "96",
+                "--json",
+            ],
+        ))
+    };
+    for dtype in ["f64", "f32"] {
+        let r = run(dtype);
+        assert_eq!(r["parameters"]["peak"], true);
+        assert_eq!(r["gemm_size"], 96);
+        let gemm = &r["gemm_gflops"];
+        for ty in ["f64", "f32"] {
+            let rates = gemm[ty].as_object().unwrap();
+            let threads: Vec<&str> = rates.keys().map(|k| k.as_str()).collect();
+            assert_eq!(threads, ["1", "2"], "{gemm}");
+            assert!(rates.values().all(|v| v.as_f64().unwrap() > 0.0), "{gemm}");
+        }
+        for w in r["workloads"].as_array().unwrap() {
+            let formula = w["issued_flops_formula"].as_str().unwrap();
+            for x in w["results"].as_array().unwrap() {
+                let (s, n, k, dd) = shape(w, x);
+                // Issued multiply-adds (×2), not the dense count: the triangular products and
+                // the lower triangle of the scatter for full covariances, one multiply-add per
+                // element and step for diagonal ones, the distance products for k-means.
+                let (issued, dense) = match w["covariance_type"].as_str() {
+                    Some("full") => (2.0 * n * k * (dd * dd + 2.0 * dd), 4.0 * n * k * dd * dd),
+                    Some("diag") => (4.0 * n * k * dd, 6.0 * n * k * dd),
+                    None => (2.0 * n * k * dd, 2.0 * n * k * dd),
+                    t => panic!("unexpected covariance type {t:?}"),
+                };
+                let issued_gflops = x["issued_gflops"].as_f64().unwrap();
+                assert!(close(issued_gflops, issued / s / 1e9), "{formula}: {x}");
+                assert!(close(x["gflops"].as_f64().unwrap(), dense / s / 1e9), "{x}");
+                // The share of the GEMM rate of the data's element type at the same threads.
+                let t = x["threads"].as_u64().unwrap().to_string();
+                let rate = gemm[dtype][&t].as_f64().unwrap();
+                let eff = x["gemm_efficiency"].as_f64().unwrap();
+                assert!(close(eff, issued_gflops / rate), "{dtype} {x} {gemm}");
+            }
+        }
+    }
+    // Without --peak: no GEMM, no share of it (the issued rate is still there).
+    let plain = json(&ok(
+        d.path(),
+        &[
+            "bench",
+            "--workload",
+            "midd",
+            "--n",
+            "1500",
+            "--threads",
+            "1",
+            "--iters",
+            "2",
+            "--repeat",
+            "1",
+            "--json",
+        ],
+    ));
+    assert!(plain.get("gemm_gflops").is_none(), "{plain}");
+    assert_eq!(plain["parameters"]["peak"], false);
+    let x = &plain["workloads"][0]["results"][0];
+    assert!(x.get("gemm_efficiency").is_none(), "{x}");
+    assert!(x["issued_gflops"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn peak_table_shows_the_gemm_rates_and_the_share_column() {
+    let d = tmp();
+    let out = ok(
+        d.path(),
+        &[
+            "bench",
+            "--workload",
+            "lesson",
+            "--threads",
+            "1,2",
+            "--iters",
+            "3",
+            "--repeat",
+            "1",
+            "--peak",
+            "--peak-size",
+            "64",
+        ],
+    );
+    assert!(out.contains("faer GEMM peak (64×64"), "{out}");
+    assert!(
+        out.contains("on 1 thread,") && out.contains("on 2 threads"),
+        "{out}"
+    );
+    assert!(out.contains("issued = 2·n·K·(d²+2d)"), "{out}");
+    assert!(out.contains("of GEMM"), "{out}");
+    // Each row ends its share of GEMM with a percent sign before the checksum.
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for r in rows {
+        assert_eq!(r.matches('%').count(), 2, "{r}");
+    }
+}
+
+#[test]
+fn k6_is_128_dimensional_k_means_with_1024_clusters() {
+    let d = tmp();
+    let r = json(&ok(
+        d.path(),
+        &[
+            "bench",
+            "--workload",
+            "kmeans128",
+            "--n",
+            "2000",
+            "--threads",
+            "1,2",
+            "--iters",
+            "3",
+            "--repeat",
+            "1",
+            "--json",
+        ],
+    ));
+    let w = &r["workloads"][0];
+    assert_eq!(w["workload"], "kmeans128");
+    assert_eq!(w["label"], "K6");
+    assert_eq!(
+        (w["n"].as_u64(), w["d"].as_u64(), w["k"].as_u64()),
+        (Some(2000), Some(128), Some(1024))
+    );
+    assert!(w["covariance_type"].is_null());
+    assert_eq!(w["flops_formula"], "2·n·K·d");
+    assert_eq!(w["deterministic"], true);
+    let rows = w["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for x in rows {
+        assert_eq!(x["n"], 2000);
+        let (s, n, k, dd) = shape(w, x);
+        assert!(close(
+            x["gflops"].as_f64().unwrap(),
+            2.0 * n * k * dd / s / 1e9
+        ));
+        // An inertia of 2000 rows of blobs with unit spread around 1024 centres, from 1024 of
+        // the rows as centres: positive and below 2000 rows × 128 features × a few units².
+        let inertia = x["objective"].as_f64().unwrap();
+        assert!(
+            inertia > 0.0 && inertia < 2000.0 * 128.0 * 10.0,
+            "{inertia}"
+        );
+    }
+    // Fewer rows than clusters is refused before anything runs.
+    fails(
+        d.path(),
+        &["bench", "--workload", "kmeans128", "--n", "1000", "--json"],
+        2,
+        &["kmeans128", "K6", "1024 clusters", "--n 1024 or more"],
+    );
 }

@@ -640,6 +640,9 @@ pub enum BenchWorkload {
     Diag,
     /// W5: k-means (Lloyd), 1M × 16, 64 clusters.
     Kmeans,
+    /// K6: k-means (Lloyd), 500k × 128, 1024 clusters.
+    #[value(name = "kmeans128")]
+    Kmeans128,
     /// All of the above.
     All,
 }
@@ -654,6 +657,7 @@ impl BenchWorkload {
             BenchWorkload::Highd => "highd",
             BenchWorkload::Diag => "diag",
             BenchWorkload::Kmeans => "kmeans",
+            BenchWorkload::Kmeans128 => "kmeans128",
             BenchWorkload::All => "all",
         }
     }
@@ -711,6 +715,14 @@ pub struct BenchArgs {
     /// the labels of the workload's initial model), to measure the variational iterations.
     #[arg(long)]
     pub bayesian: bool,
+    /// Also measure faer's matrix-product (GEMM) rate on this machine, float64 and float32, at
+    /// the same thread counts, and report each workload's multiply-adds issued per second as a
+    /// fraction of it.
+    #[arg(long)]
+    pub peak: bool,
+    /// Side of the square matrices --peak multiplies.
+    #[arg(long, value_name = "N", default_value = "2048", value_parser = positive_usize)]
+    pub peak_size: usize,
     /// Machine-readable output, with the machine and the exact parameters.
     #[arg(long)]
     pub json: bool,

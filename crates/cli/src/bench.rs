@@ -21,7 +21,7 @@ use crate::{UsageError, limits};
 pub struct Workload {
     /// Short name (`lesson`, `lowd`, ...).
     pub name: &'static str,
-    /// The issue's label (W1 ... W5).
+    /// The issue's label (W1 ... W5, K6).
     pub label: &'static str,
     /// Default number of rows.
     pub n: usize,
@@ -34,7 +34,7 @@ pub struct Workload {
 }
 
 /// The workloads, from the lesson's demo to the large shapes peers are measured on.
-pub const WORKLOADS: [Workload; 6] = [
+pub const WORKLOADS: [Workload; 7] = [
     Workload {
         name: "lesson",
         label: "W1",
@@ -83,6 +83,14 @@ pub const WORKLOADS: [Workload; 6] = [
         k: 64,
         covariance: None,
     },
+    Workload {
+        name: "kmeans128",
+        label: "K6",
+        n: 500_000,
+        d: 128,
+        k: 1024,
+        covariance: None,
+    },
 ];
 
 impl Workload {
@@ -104,6 +112,28 @@ impl Workload {
             }
             Some(_) => (6.0 * n * k * d, "6·n·K·d"),
             None => (2.0 * n * k * d, "2·n·K·d"),
+        }
+    }
+
+    /// Floating-point operations the kernels actually issue in one iteration on `n` rows,
+    /// counting a multiply-add as two (as a GEMM's `2·m·n·k` does), and the formula: the
+    /// "issued" count, against the "dense" count of [`Workload::flops`].
+    ///
+    /// Only multiply-adds are counted (the subtractions, products and sums beside them are not).
+    /// full: `n·K·(d² + 2d)` multiply-adds per row and component: the E-step's triangular
+    /// product `(x - μ)U`, `d(d+1)/2`, and its squared norm, `d`; the M-step's lower triangle of
+    /// the scatter matrix, `d(d+1)/2` (the first moments are plain sums). The register tiles from
+    /// 24 features on also multiply the zeros below `U`'s diagonal within a tile, which are not
+    /// counted. diag:
+    /// `2·n·K·d` multiply-adds (one per element in each step). k-means: `n·K·d` (the distance
+    /// products), the same as the dense count. tied and spherical (no workload): the dense count.
+    pub fn issued_flops(&self, n: usize) -> (f64, &'static str) {
+        let (n, k, d) = (n as f64, self.k as f64, self.d as f64);
+        match self.covariance {
+            Some(CovarianceType::Full) => (2.0 * n * k * (d * d + 2.0 * d), "2·n·K·(d²+2d)"),
+            Some(CovarianceType::Diag) => (4.0 * n * k * d, "4·n·K·d"),
+            None => (2.0 * n * k * d, "2·n·K·d"),
+            Some(_) => self.flops(n as usize),
         }
     }
 
@@ -304,14 +334,107 @@ pub fn measure<T: Float>(
     })
 }
 
-/// Bytes one run of workload `w` on `n` rows needs: the generated data (f64, and its f32 copy),
-/// the f64 copy the initial model is drawn from, and the fit.
-fn bench_bytes(w: &Workload, n: usize, dtype: BenchDtype) -> f64 {
+/// faer's matrix-product rate on this machine: the yardstick of `--peak`.
+#[derive(Debug, Clone)]
+pub struct GemmPeak {
+    /// The products are `size × size` by `size × size`.
+    pub size: usize,
+    /// `(threads, GFLOP/s)` for float64, one per thread count.
+    pub f64: Vec<(usize, f64)>,
+    /// The same for float32.
+    pub f32: Vec<(usize, f64)>,
+}
+
+impl GemmPeak {
+    /// The rate for element type `dtype` on `threads` threads.
+    pub fn rate(&self, dtype: BenchDtype, threads: usize) -> Option<f64> {
+        let rates = match dtype {
+            BenchDtype::F64 => &self.f64,
+            BenchDtype::F32 => &self.f32,
+        };
+        rates.iter().find(|r| r.0 == threads).map(|r| r.1)
+    }
+}
+
+/// Seconds a GEMM measurement runs at least (after one untimed warm-up product), unless it has
+/// done [`GEMM_MAX_RUNS`] products: long enough, on a shared machine, to catch a quiet moment.
+const GEMM_SECONDS: f64 = 1.0;
+/// Products after which a GEMM measurement stops even before [`GEMM_SECONDS`].
+const GEMM_MAX_RUNS: usize = 200;
+
+/// The rate of `C = A B` with `size × size` matrices of `T`, column-major, through faer's
+/// `matmul` with `Par::rayon(threads)` in a pool of `threads` threads: `2·size³` flops over the
+/// fastest of at least three products (and of as many as fit in [`GEMM_SECONDS`], at most
+/// [`GEMM_MAX_RUNS`]), in GFLOP/s. The fastest, not the median: this is the machine's attainable
+/// peak, which other load on a shared machine only lowers (and so raises the efficiencies).
+pub fn gemm_gflops<T>(size: usize, threads: usize) -> Result<f64>
+where
+    T: faer::traits::ComplexField + Copy + From<f32>,
+{
+    let fill = |salt: usize| -> Vec<T> {
+        (0..size * size)
+            .map(|i| T::from(((i * 7 + salt) % 17) as f32 / 17.0 - 0.5))
+            .collect()
+    };
+    let (a, b) = (fill(3), fill(5));
+    let mut c = vec![T::from(0.0); size * size];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let best = pool.install(|| {
+        let lhs = faer::MatRef::from_column_major_slice(&a, size, size);
+        let rhs = faer::MatRef::from_column_major_slice(&b, size, size);
+        let mut product = || {
+            let dst = faer::MatMut::from_column_major_slice_mut(&mut c, size, size);
+            let start = Instant::now();
+            faer::linalg::matmul::matmul(
+                dst,
+                faer::Accum::Replace,
+                lhs,
+                rhs,
+                T::from(1.0),
+                faer::Par::rayon(threads),
+            );
+            start.elapsed().as_secs_f64()
+        };
+        product();
+        let (mut best, mut total, mut runs) = (f64::INFINITY, 0.0, 0);
+        while runs < 3 || (total < GEMM_SECONDS && runs < GEMM_MAX_RUNS) {
+            let t = product();
+            best = best.min(t);
+            total += t;
+            runs += 1;
+        }
+        best
+    });
+    std::hint::black_box(&c);
+    let s = size as f64;
+    Ok(2.0 * s * s * s / best.max(1e-9) / 1e9)
+}
+
+/// Measures [`gemm_gflops`] for float64 and float32 at every thread count.
+pub fn gemm_peak(size: usize, threads: &[usize]) -> Result<GemmPeak> {
+    let mut peak = GemmPeak {
+        size,
+        f64: Vec::new(),
+        f32: Vec::new(),
+    };
+    for &t in threads {
+        peak.f64.push((t, gemm_gflops::<f64>(size, t)?));
+        peak.f32.push((t, gemm_gflops::<f32>(size, t)?));
+    }
+    Ok(peak)
+}
+
+/// Bytes one run of workload `w` on `n` rows with `threads` threads needs: the generated data
+/// (f64, and its f32 copy), the f64 copy the initial model is drawn from, and the fit (for
+/// k-means also each thread's block of distances, 256 rows × K).
+fn bench_bytes(w: &Workload, n: usize, dtype: BenchDtype, threads: usize) -> f64 {
     let (nf, df, kf) = (n as f64, w.d as f64, w.k as f64);
     let data = nf * df * (16.0 + if dtype == BenchDtype::F32 { 4.0 } else { 0.0 }) + 24.0 * nf;
     let fit = match w.covariance {
         Some(t) => limits::fit_bytes(t, n, w.d, w.k),
-        None => 8.0 * (8.0 * kf * df + 3.0 * nf),
+        None => 8.0 * (8.0 * kf * df + 3.0 * nf + 256.0 * kf * threads as f64),
     };
     data + fit
 }
@@ -380,6 +503,18 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let max_threads = threads.iter().copied().max().unwrap_or(1);
     for w in &workloads {
         let base_n = a.n.unwrap_or(w.n);
+        if base_n < w.k {
+            let what = if w.covariance.is_some() {
+                "components"
+            } else {
+                "clusters"
+            };
+            return Err(UsageError(format!(
+                "bench --n {base_n}: workload {} ({}) has {} {what}, so it needs --n {} or more",
+                w.name, w.label, w.k, w.k
+            ))
+            .into());
+        }
         let n = if a.weak {
             base_n.checked_mul(max_threads).ok_or_else(|| {
                 anyhow::anyhow!(
@@ -390,7 +525,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             base_n
         };
         limits::check_memory(
-            bench_bytes(w, n, a.dtype)
+            bench_bytes(w, n, a.dtype, max_threads)
                 // Per run: a time stamp per iteration; per thread count: every repeat's time,
                 // kept for the report (as JSON numbers).
                 + 16.0 * a.iters as f64
@@ -408,6 +543,15 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             },
             "the generated data and its copies, the fit, and the timings of --iters and --repeat",
             "use a smaller --n, --iters or --repeat",
+        )?;
+    }
+    if a.peak {
+        let s = a.peak_size as f64;
+        limits::check_memory(
+            3.0 * 8.0 * s * s,
+            || format!("bench --peak --peak-size {}", a.peak_size),
+            "three square float64 matrices for the matrix product",
+            "use a smaller --peak-size",
         )?;
     }
     let variant = Variant {
@@ -434,6 +578,32 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             a.repeat
         );
     }
+    let peak = if a.peak {
+        let p = gemm_peak(a.peak_size, &threads)?;
+        if !a.json {
+            let list = |rates: &[(usize, f64)]| {
+                rates
+                    .iter()
+                    .map(|(t, r)| format!("{r:.1} on {t} thread{}", if *t == 1 { "" } else { "s" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!(
+                "\nfaer GEMM peak ({0}×{0} by {0}×{0}, the fastest product in ≥ {3} s), GFLOP/s: f64 {1}; f32 {2}",
+                p.size,
+                list(&p.f64),
+                list(&p.f32),
+                GEMM_SECONDS
+            );
+            println!(
+                "of GEMM = the workload's issued multiply-adds per second (×2 flops) / the {} GEMM rate at the same thread count",
+                a.dtype.name()
+            );
+        }
+        Some(p)
+    } else {
+        None
+    };
     for w in &workloads {
         let base_n = a.n.unwrap_or(w.n);
         let mut rows = Vec::new();
@@ -458,19 +628,32 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         failed |= !consistent;
         let base_rate = rows[0].n as f64 / rows[0].seconds_per_iter;
         let (_, formula) = w.flops(1);
+        let (_, issued_formula) = w.issued_flops(1);
         if !a.json {
             let shape = match w.covariance {
                 Some(t) => format!("{} covariances, K={}", t, w.k),
                 None => format!("k-means, {} clusters", w.k),
             };
             println!(
-                "\n{} {} ({}×{}, {shape}); flops per iteration = {formula}",
-                w.label, w.name, base_n, w.d
+                "\n{} {} ({}×{}, {shape}); flops per iteration = {formula}{}",
+                w.label,
+                w.name,
+                base_n,
+                w.d,
+                if peak.is_some() {
+                    format!(" (dense), issued = {issued_formula}")
+                } else {
+                    String::new()
+                }
             );
-            println!(
-                "{:>8} {:>10} {:>14} {:>16} {:>10} {:>9} {:>11}  checksum",
+            print!(
+                "{:>8} {:>10} {:>14} {:>16} {:>10} {:>9} {:>11}",
                 "threads", "n", "s/iter", "points·K/s", "GFLOP/s", "speed-up", "efficiency"
             );
+            if peak.is_some() {
+                print!(" {:>11} {:>8}", "issued GF/s", "of GEMM");
+            }
+            println!("  checksum");
         }
         let mut json_rows = Vec::new();
         for m in &rows {
@@ -481,10 +664,16 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             // reads for --weak, where n grows with the threads).
             let speedup = (m.n as f64 / m.seconds_per_iter) / base_rate;
             let efficiency = speedup / (m.threads as f64 / rows[0].threads as f64);
+            let issued_gflops = w.issued_flops(m.n).0 / m.seconds_per_iter / 1e9;
+            // The fraction of this machine's GEMM rate (same element type, same threads).
+            let gemm_efficiency = peak
+                .as_ref()
+                .and_then(|p| p.rate(a.dtype, m.threads))
+                .map(|rate| issued_gflops / rate);
             let checksum = format!("{:.17e}/{:016x}", m.objective, m.hash);
             if !a.json {
-                println!(
-                    "{:>8} {:>10} {:>14.6} {:>16.3e} {:>10.2} {:>9.2} {:>10.0}%  {checksum}",
+                print!(
+                    "{:>8} {:>10} {:>14.6} {:>16.3e} {:>10.2} {:>9.2} {:>10.0}%",
                     m.threads,
                     m.n,
                     m.seconds_per_iter,
@@ -493,12 +682,21 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                     speedup,
                     efficiency * 100.0
                 );
+                if let Some(g) = gemm_efficiency {
+                    print!(" {:>11.2} {:>7.1}%", issued_gflops, g * 100.0);
+                }
+                println!("  {checksum}");
             }
-            json_rows.push(json!({
+            let mut row = json!({
                 "threads": m.threads, "n": m.n, "seconds_per_iter": m.seconds_per_iter, "samples": m.samples,
                 "throughput_points_components_per_s": throughput, "gflops": gflops, "speedup": speedup,
-                "efficiency": efficiency, "objective": m.objective, "hash": format!("{:016x}", m.hash),
-            }));
+                "efficiency": efficiency, "issued_gflops": issued_gflops,
+                "objective": m.objective, "hash": format!("{:016x}", m.hash),
+            });
+            if let Some(g) = gemm_efficiency {
+                row["gemm_efficiency"] = json!(g);
+            }
+            json_rows.push(row);
         }
         if !a.json {
             if consistent {
@@ -512,13 +710,12 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         report.push(json!({
             "workload": w.name, "label": w.label, "n": base_n, "d": w.d, "k": w.k,
             "covariance_type": w.covariance.map(|t| t.as_str()), "flops_formula": formula,
+            "issued_flops_formula": issued_formula,
             "deterministic": consistent, "results": json_rows,
         }));
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
+        let mut doc = json!({
                 "gaussmix_version": env!("CARGO_PKG_VERSION"),
                 "machine": {
                     "cpu": cpu_model(),
@@ -527,10 +724,21 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                     "os": std::env::consts::OS, "arch": std::env::consts::ARCH,
                 },
                 "parameters": {"dtype": a.dtype.name(), "iters": a.iters, "repeat": a.repeat, "threads": threads,
-                               "weak_scaling": a.weak, "weighted": a.weighted, "bayesian": a.bayesian, "tol": 0.0, "seed": 0},
+                               "weak_scaling": a.weak, "weighted": a.weighted, "bayesian": a.bayesian, "tol": 0.0, "seed": 0,
+                               "peak": a.peak},
                 "workloads": report,
-            }))?
-        );
+        });
+        if let Some(p) = &peak {
+            let rates = |rates: &[(usize, f64)]| {
+                rates
+                    .iter()
+                    .map(|(t, r)| (t.to_string(), json!(r)))
+                    .collect::<serde_json::Map<_, _>>()
+            };
+            doc["gemm_gflops"] = json!({"f64": rates(&p.f64), "f32": rates(&p.f32)});
+            doc["gemm_size"] = json!(p.size);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     if failed {
         bail!("results differ between thread counts: determinism is broken on this machine");

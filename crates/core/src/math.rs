@@ -182,11 +182,21 @@ pub(crate) fn sum(a: &[f64]) -> f64 {
 /// (even where `a[i]` is infinite): a weighted log-likelihood.
 #[inline(always)]
 pub(crate) fn weighted_sum(a: &[f64], w: &[f64]) -> f64 {
+    let n = a.len().min(w.len());
+    let (a, w) = (&a[..n], &w[..n]);
+    // Adding +0.0 for a zero weight leaves a lane's sum as it was (no lane sum is ever -0.0), so
+    // this is the branch-free form of "skip the term", which LLVM vectorises.
+    let term = |v: f64, wi: f64| if wi != 0.0 { wi * v } else { 0.0 };
     let mut acc = [0.0; LANES];
-    for (i, (&v, &wi)) in a.iter().zip(w).enumerate() {
-        if wi != 0.0 {
-            acc[i % LANES] += wi * v;
+    let (ac, ar) = a.as_chunks::<LANES>();
+    let (wc, wr) = w.as_chunks::<LANES>();
+    for (c, cw) in ac.iter().zip(wc) {
+        for l in 0..LANES {
+            acc[l] += term(c[l], cw[l]);
         }
+    }
+    for (l, (&v, &wi)) in ar.iter().zip(wr).enumerate() {
+        acc[l] += term(v, wi);
     }
     combine(acc)
 }

@@ -322,3 +322,52 @@ fn normalize_with<I: Isa, H: Entropy>(
     let entropy = if H::ON { math::sum(&ent[..rows]) } else { 0.0 };
     (ll, entropy)
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    use super::*;
+    use crate::covariance::diag::Diag;
+    use crate::covariance::full::Full;
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// A full mixture's first initial pass takes `N_k` and the means' sums from the diagonal
+    /// kernel (`mixture::init`): the two kernels must compute them bit for bit alike.
+    #[test]
+    fn diagonal_and_full_kernels_sum_the_same_means() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(7);
+        let (n, k) = (1000, 3);
+        for d in [5, 8, 16, 24, 33] {
+            let x: Vec<f64> = (0..n * d).map(|_| g.random::<f64>() * 10.0 - 3.0).collect();
+            let w: Vec<f64> = (0..n).map(|_| g.random::<f64>()).collect();
+            let r: Vec<f64> = (0..n * k).map(|_| g.random::<f64>()).collect();
+            let resp = |span: Span, out: &mut [f64]| {
+                for c in 0..k {
+                    for i in 0..span.rows {
+                        out[c * BLOCK_ROWS + i] = r[(span.start + i) * k + c];
+                    }
+                }
+            };
+            for weighted in [false, true] {
+                let data = DataRef::new(&x, n, d).unwrap();
+                let data = if weighted {
+                    data.with_weights(&w).unwrap()
+                } else {
+                    data
+                };
+                let e = Engine::new::<Full>(data, k);
+                let origin = Shift::origin(k, d);
+                let full = e.stats_from::<Full>(&origin, &resp);
+                let diag = e.stats_from::<Diag>(&origin, &resp);
+                assert_eq!(bits(&full.nk), bits(&diag.nk), "d = {d}");
+                assert_eq!(bits(&full.s1), bits(&diag.s1), "d = {d}");
+                assert!(full.s1.iter().all(|v| *v != 0.0));
+            }
+        }
+    }
+}

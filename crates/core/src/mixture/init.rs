@@ -10,8 +10,11 @@ use crate::blocks::{BLOCK_ROWS, Span};
 use crate::covariance::convert::{
     covariances_from_precision_cholesky, precision_cholesky_from_precisions,
 };
+use crate::covariance::diag::Diag;
 use crate::covariance::pass::Engine;
-use crate::covariance::{Estimate, Kernel, Params, Shift, StepInfo, Sums, Weights, estimate};
+use crate::covariance::{
+    CovarianceType, Estimate, Kernel, Params, Shift, StepInfo, Sums, Weights, estimate,
+};
 use crate::data::Float;
 use crate::error::Result;
 use crate::kmeans::init::{plusplus, random_rows};
@@ -39,7 +42,15 @@ pub(crate) fn initial_statistics<K: Kernel, T: Float>(
     let (k, d) = (init.n_components, engine.x().n_features());
     let source = RespSource::new(init, engine, rng, monitor)?;
     let resp = |span: Span, out: &mut [f64]| source.fill(span, out, k);
-    let first = engine.stats_from::<K>(&Shift::origin(k, d), &resp);
+    // The first pass needs only `N_k` and the sums giving the means. For full covariances above
+    // d = 4 the diagonal kernel computes those with the full kernel's arithmetic (the same lanes,
+    // order and rounding: tested) without the `d × d` scatter matrices, a d-th of the work.
+    let origin = Shift::origin(k, d);
+    let first = if K::TYPE == CovarianceType::Full && d > 4 {
+        engine.stats_from::<Diag>(&origin, &resp)
+    } else {
+        engine.stats_from::<K>(&origin, &resp)
+    };
     let means: Vec<f64> = (0..k * d)
         .map(|i| first.s1[i] / (first.nk[i / d] + 10.0 * f64::EPSILON))
         .collect();

@@ -2,7 +2,8 @@
 //! EM iteration (E-step and sufficient statistics), the M-step from statistics, a whole
 //! iteration through `GaussianMixture::fit`, a Lloyd iteration, 20 iterations of Lloyd and of
 //! bounded k-means, and greedy k-means++ seeding; on the workloads of
-//! `gaussmix bench` (W1-W5), every covariance type on W3's shape, f32 and f64, and the W2 shape
+//! `gaussmix bench` (W1-W5) and the K6 k-means shape (d = 128, K = 1024), every covariance
+//! type on W3's shape, f32 and f64, and the W2 shape
 //! from 400 to 10 million rows.
 //!
 //! `cargo bench -p gaussmix-bench` runs them all; `-- --quick` samples less; a filter such as
@@ -17,7 +18,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gaussmix_bench::{Prepared, WORKLOADS, Workload};
 use gaussmix_core::{
-    CovarianceType, DataRef, GaussianMixtureModel, KMeans, KMeansAlgorithm, KMeansInit,
+    CovarianceType, DataRef, GaussianMixtureModel, KMeans, KMeansAlgorithm, KMeansInit, KMeansModel,
 };
 
 fn configure<'a>(
@@ -158,6 +159,44 @@ fn kmeans(c: &mut Criterion) {
     g.finish();
 }
 
+/// The K6 shape (500,000 × 128, K = 1024, the "many centroids, SIFT-like" case): one pass of
+/// nearest centres from fixed centres (`predict`: labels and the exact inertia) and one Lloyd
+/// pass from them (`lloyd_pass`: labels, per-centre sums, inertia). The nearest-centre kernel
+/// for d ≥ 24 dominates both (`2 n K d` = 131 GFLOP per pass).
+fn kmeans_wide(c: &mut Criterion) {
+    let w = Workload {
+        name: "k6",
+        label: "K6",
+        n: 500_000,
+        d: 128,
+        k: 1024,
+        covariance: None,
+    };
+    let x = w.data(w.n);
+    let centers = w.init(&x).1;
+    let data = DataRef::new(&x, w.n, w.d).unwrap();
+    let model = KMeansModel::from_centers(centers, w.k, w.d).unwrap();
+    // The data's column means, as a fit centres on them.
+    let mut offset = vec![0.0; w.d];
+    for row in x.chunks_exact(w.d) {
+        for (o, v) in offset.iter_mut().zip(row) {
+            *o += v / w.n as f64;
+        }
+    }
+    let mut g = c.benchmark_group("K6 kmeans 500000x128 K=1024");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(2));
+    g.measurement_time(Duration::from_secs(15));
+    g.throughput(Throughput::Elements((w.n * w.k) as u64));
+    g.bench_function(BenchmarkId::new("nearest_pass", "f64"), |b| {
+        b.iter(|| black_box(model.predict(data).unwrap()))
+    });
+    g.bench_function(BenchmarkId::new("lloyd_pass", "f64"), |b| {
+        b.iter(|| black_box(model.lloyd_pass(data, &offset).unwrap()))
+    });
+    g.finish();
+}
+
 /// Greedy k-means++ on the W5 (K = 64) and W3 (K = 16) shapes: a fit of one Lloyd iteration
 /// from k-means++, which the seeding dominates (its k - 1 steps of `2 + ⌊ln k⌋` candidates),
 /// next to the same iteration from given centres (`lloyd_fit_1_iteration` above).
@@ -185,6 +224,7 @@ criterion_group!(
     covariance_types,
     scaling,
     kmeans,
+    kmeans_wide,
     seeding
 );
 criterion_main!(benches);

@@ -1,6 +1,6 @@
 //! The k-means kernels against their definitions at every kernel shape: the register kernels
 //! for a constant `d` (3, 16), the fixed-size fallback below the wide threshold (12), and the
-//! matrix-product path from it on (24, 40); ragged last blocks and several leaves.
+//! register tiles of the wide kernel from it on (24, 40); ragged last blocks and several leaves.
 
 use gaussmix_core::{DataRef, KMeans, KMeansInit, KMeansModel};
 use rand::{Rng, SeedableRng};
@@ -99,4 +99,39 @@ fn kernels_match_the_definition_at_every_shape() {
             }
         }
     }
+}
+
+/// The wide kernel (d ≥ 24) across its centre panels (12) and centre blocks (192 centres):
+/// the definition's nearest centre, and duplicated centres (equal scores bit for bit) never
+/// win over the first of their copies, wherever the copies fall.
+#[test]
+fn wide_kernel_crosses_centre_blocks_and_breaks_ties_to_the_lower_index() {
+    let (n, d, k) = (1000, 32, 205);
+    let mut x = data(n, d, 11);
+    let mut centers = data(k, d, 12);
+    // Centres 150 (same panel block), 193 (next block) and 204 (last, ragged panel) copy
+    // centres 3, 190 and 100.
+    for (copy, of) in [(150, 3), (193, 190), (204, 100)] {
+        let c = centers[of * d..(of + 1) * d].to_vec();
+        centers[copy * d..(copy + 1) * d].copy_from_slice(&c);
+    }
+    // Rows on the copied centres, so that the copies are someone's nearest.
+    for (i, of) in [(0, 3), (17, 190), (500, 100), (999, 190)] {
+        let c = centers[of * d..(of + 1) * d].to_vec();
+        x[i * d..(i + 1) * d].copy_from_slice(&c);
+    }
+    let xr = DataRef::new(&x, n, d).unwrap();
+    let model = KMeansModel::from_centers(centers.clone(), k, d).unwrap();
+    let labels = model.predict(xr).unwrap();
+    for (i, &l) in labels.iter().enumerate() {
+        assert!(![150, 193, 204].contains(&l), "row {i} took copy {l}");
+        let (want, close) = nearest(&x[i * d..(i + 1) * d], &centers, d);
+        if !close {
+            assert_eq!(l, want, "row {i}");
+        }
+    }
+    assert_eq!(
+        (labels[0], labels[17], labels[500], labels[999]),
+        (3, 190, 100, 190)
+    );
 }

@@ -16,11 +16,9 @@
 //! Lloyd's pass (same rows, same order, same tree), so the centres, `n_iter`, the final labels
 //! and the inertia are Lloyd's bit for bit; only the work differs. Memory: 24 bytes per row.
 
-use super::kernels::{
-    Assigned, CenterTerms, Form, Gathered, Inertia, add_rows, argmin_block, gathered_nearest,
-};
+use super::kernels::{Assigned, CenterTerms, Gathered, Inertia, add_rows, gathered_nearest};
 use super::lloyd::{Labels, Lloyd, Run, Step, average, block_fingerprint};
-use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load, padded};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load};
 use crate::data::Float;
 use crate::error::Result;
 use crate::math::{self, LANES};
@@ -270,22 +268,22 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     } else if !acc.rows.is_empty() {
                         // The block kernel on the whole block: the same scores as Lloyd's pass.
                         load(&x, span, &mut s.xt);
-                        self.block_distances(s, centers, rows, Form::Fast);
-                        argmin_block(&s.comp, k, padded(rows), &mut s.row);
-                        for (r, br) in b.iter_mut().enumerate() {
-                            let a = s.row[r] as usize;
-                            let mut second = f64::INFINITY;
-                            for c in 0..k {
-                                if c != a {
-                                    second = second.min(s.comp[c * BLOCK_ROWS + r]);
-                                }
+                        self.block_nearest(s, rows, &terms, true);
+                        let mut xn = [0.0; BLOCK_ROWS];
+                        for j in 0..d {
+                            let f = &s.xt[j * BLOCK_ROWS..j * BLOCK_ROWS + rows];
+                            for (q, &v) in xn.iter_mut().zip(f) {
+                                *q += v * v;
                             }
-                            br.label = a as u32;
-                            br.u = margins.upper(s.comp[a * BLOCK_ROWS + r]);
+                        }
+                        let (best, second) = self.wide_scores(s);
+                        for (r, br) in b.iter_mut().enumerate() {
+                            br.label = s.row[r] as u32;
+                            br.u = margins.upper(best[r] + xn[r]);
                             br.l = if k == 1 {
                                 f64::INFINITY
                             } else {
-                                margins.lower(second)
+                                margins.lower(second[r] + xn[r])
                             };
                         }
                         acc.full += (rows - acc.rows.len()) as u64;

@@ -194,7 +194,7 @@ fn first_weighted(w: &[f64], u: f64) -> usize {
 /// for bit.
 #[cfg(test)]
 pub(crate) mod reference {
-    use super::super::kernels::{Form, sq_distances};
+    use super::super::kernels::sq_distances;
     use super::*;
     use crate::blocks::{BLOCK_ROWS, Block, Layout, Pool};
     use crate::math::{self, LANES};
@@ -258,7 +258,7 @@ pub(crate) mod reference {
                 |s, span, acc, cl| {
                     lloyd.center_block(s, span.rows);
                     let xb = Block::new(&s.xt, span.rows);
-                    sq_distances(xb, &mut s.row, &cands, &mut s.comp, Form::Exact);
+                    sq_distances(xb, &cands, &mut s.comp);
                     for t in 0..trials {
                         let mut a = [0.0; LANES];
                         let dist = &s.comp[t * BLOCK_ROWS..];
@@ -298,13 +298,7 @@ pub(crate) mod reference {
     ) {
         lloyd.passes().map_rows(closest, 1, |s, span, cl| {
             lloyd.center_block(s, span.rows);
-            sq_distances(
-                Block::new(&s.xt, span.rows),
-                &mut s.row,
-                c,
-                &mut s.comp,
-                Form::Exact,
-            );
+            sq_distances(Block::new(&s.xt, span.rows), c, &mut s.comp);
             for r in 0..span.rows {
                 cl[r] = update(cl[r], s.comp[r]);
             }

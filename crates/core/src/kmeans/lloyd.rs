@@ -10,7 +10,8 @@
 //! the iterations: memory is independent of the number of rows.
 
 use super::kernels::{
-    Assigned, CenterTerms, Form, Inertia, add_rows, argmin_block, nearest_rows, sq_distances,
+    Assigned, CenterTerms, Inertia, NearestOut, add_rows, nearest_block, nearest_block_work,
+    nearest_rows, sq_distances,
 };
 use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, WIDE_D};
 use crate::blocks::{load, padded};
@@ -171,8 +172,16 @@ impl<'a, T: Float> Lloyd<'a, T> {
 
     /// Binds `x` with a given column offset (the point sums are taken about).
     pub(crate) fn with_offset(x: DataRef<'a, T>, k: usize, offset: Vec<f64>) -> Self {
+        let d = x.n_features();
+        // From WIDE_D features: the nearest-centre kernel's workspace, then the rows' best and
+        // runner-up scores (see `Lloyd::wide_scores`).
+        let work = if d >= WIDE_D {
+            nearest_block_work(d) + 2 * BLOCK_ROWS
+        } else {
+            0
+        };
         Lloyd {
-            passes: Passes::new(x, k.max(1), 0),
+            passes: Passes::new(x, k.max(1), work),
             k,
             d: x.n_features(),
             offset,
@@ -248,26 +257,42 @@ impl<'a, T: Float> Lloyd<'a, T> {
     }
 
     /// Centres the loaded block and writes squared distances to every centre to `s.comp`
-    /// (`comp[c * BLOCK_ROWS + r]`, clamped at zero).
-    pub(crate) fn block_distances(
+    /// (`comp[c * BLOCK_ROWS + r]`).
+    pub(crate) fn block_distances(&self, s: &mut Scratch, centers: &[f64], rows: usize) {
+        self.center_block(s, rows);
+        sq_distances(Block::new(&s.xt, rows), centers, &mut s.comp);
+    }
+
+    /// From [`WIDE_D`] features: centres the loaded block and writes the nearest centre of each
+    /// row (as `f64`) to `s.row`; its score `‖c‖² - 2 x·c`, and with `second` the runner-up's,
+    /// are left for [`Lloyd::wide_scores`].
+    pub(crate) fn block_nearest(
         &self,
         s: &mut Scratch,
-        centers: &[f64],
         rows: usize,
-        form: Form,
+        terms: &CenterTerms,
+        second: bool,
     ) {
         self.center_block(s, rows);
-        sq_distances(
-            Block::new(&s.xt, rows),
-            &mut s.row,
-            centers,
-            &mut s.comp,
-            form,
-        );
+        let (work, scores) = s.work.split_at_mut(nearest_block_work(self.d));
+        let (best, runner_up) = scores.split_at_mut(BLOCK_ROWS);
+        let out = NearestOut {
+            idx: &mut s.row,
+            best,
+            second: second.then_some(runner_up),
+        };
+        nearest_block(Block::new(&s.xt, rows), terms, work, out);
+    }
+
+    /// The scores [`Lloyd::block_nearest`] left: each row's best and runner-up
+    /// (`BLOCK_ROWS` each; the runner-up's only when asked for).
+    pub(crate) fn wide_scores<'s>(&self, s: &'s Scratch) -> (&'s [f64], &'s [f64]) {
+        let scores = &s.work[nearest_block_work(self.d)..];
+        scores.split_at(BLOCK_ROWS)
     }
 
     /// The layout a pass that only needs labels asks for: the nearest-centre kernel reads rows
-    /// in place below [`WIDE_D`] features; from there on, distances come from a loaded block.
+    /// in place below [`WIDE_D`] features; from there on, it runs on a loaded block.
     pub(crate) fn label_layout(&self) -> Layout {
         if self.d >= WIDE_D {
             Layout::FeatureMajor
@@ -279,33 +304,20 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// The nearest centre (as `f64`) of the rows of `span` into `s.row`, ties to the lower
     /// index, as in scikit-learn. The pass's layout must be at least [`Lloyd::label_layout`]'s;
     /// from [`WIDE_D`] features the loaded block is left centred.
-    pub(crate) fn block_labels(
-        &self,
-        s: &mut Scratch,
-        span: Span,
-        centers: &[f64],
-        terms: &CenterTerms,
-    ) {
+    pub(crate) fn block_labels(&self, s: &mut Scratch, span: Span, terms: &CenterTerms) {
         if self.d >= WIDE_D {
-            self.block_distances(s, centers, span.rows, Form::Fast);
-            argmin_block(&s.comp, self.k, padded(span.rows), &mut s.row);
+            self.block_nearest(s, span.rows, terms, false);
         } else {
             nearest_rows(self.x(), span, &self.offset, terms, &mut s.row);
         }
     }
 
     /// [`Lloyd::block_labels`] outside a pass: loads the block when the labels need it.
-    pub(crate) fn labels_of(
-        &self,
-        s: &mut Scratch,
-        span: Span,
-        centers: &[f64],
-        terms: &CenterTerms,
-    ) {
+    pub(crate) fn labels_of(&self, s: &mut Scratch, span: Span, terms: &CenterTerms) {
         if self.label_layout() == Layout::FeatureMajor {
             load(self.x(), span, &mut s.xt);
         }
-        self.block_labels(s, span, centers, terms);
+        self.block_labels(s, span, terms);
     }
 
     /// One Lloyd pass: per-centre sums and counts of the rows nearest each centre, and the
@@ -321,7 +333,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         });
         self.passes
             .reduce(self.label_layout(), &accs, |s, span, acc| {
-                self.block_labels(s, span, centers, &terms);
+                self.block_labels(s, span, &terms);
                 let labels = &s.row[..span.rows];
                 let weights = s.weighted.then_some(&s.w[..span.rows]);
                 match weights {
@@ -358,7 +370,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             &mut labels,
             width,
             |s, span, acc, lab| {
-                self.block_labels(s, span, centers, &terms);
+                self.block_labels(s, span, &terms);
                 if d < WIDE_D {
                     self.center_block(s, span.rows);
                 }
@@ -391,7 +403,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let top = self
             .passes
             .reduce(Layout::FeatureMajor, &accs, |s, span, acc| {
-                self.block_labels(s, span, centers, &terms);
+                self.block_labels(s, span, &terms);
                 if d < WIDE_D {
                     self.center_block(s, span.rows);
                 }

@@ -18,7 +18,7 @@ use crate::blocks::{BLOCK_ROWS, Span, with_threads};
 use crate::data::{DataRef, Float, validate_data};
 use crate::error::{Error, Result, invalid};
 use crate::monitor::{Monitor, Phase};
-use kernels::{CenterTerms, Form, Inertia};
+use kernels::{CenterTerms, Inertia};
 use lloyd::{Labels, Lloyd};
 
 /// How k-means chooses its first centres.
@@ -336,7 +336,7 @@ impl KMeansModel {
         let centers = km.to_internal(&self.centers);
         let mut out = vec![0.0; x.n_samples() * k];
         km.passes().map_rows(&mut out, k, |s, span, o| {
-            km.block_distances(s, &centers, span.rows, Form::Exact);
+            km.block_distances(s, &centers, span.rows);
             for r in 0..span.rows {
                 for c in 0..k {
                     o[r * k + c] = s.comp[c * BLOCK_ROWS + r].sqrt();
@@ -390,11 +390,7 @@ impl KMeans {
             monitor,
         )?;
         let terms = CenterTerms::new(&run.centers, x.n_features());
-        Ok(NearestCenter {
-            lloyd,
-            centers: run.centers,
-            terms,
-        })
+        Ok(NearestCenter { lloyd, terms })
     }
 }
 
@@ -402,7 +398,6 @@ impl KMeans {
 /// as the fit's own final labels are computed.
 pub(crate) struct NearestCenter<'a, T> {
     lloyd: Lloyd<'a, T>,
-    centers: Vec<f64>,
     terms: CenterTerms,
 }
 
@@ -410,7 +405,7 @@ impl<T: Float> NearestCenter<'_, T> {
     /// `out[label_r * BLOCK_ROWS + r] = 1` for the rows of `span` (`out` zeroed by the caller).
     pub(crate) fn one_hot(&self, span: Span, out: &mut [f64]) {
         self.lloyd.passes().with_scratch(|s| {
-            self.lloyd.labels_of(s, span, &self.centers, &self.terms);
+            self.lloyd.labels_of(s, span, &self.terms);
             for r in 0..span.rows {
                 out[s.row[r] as usize * BLOCK_ROWS + r] = 1.0;
             }

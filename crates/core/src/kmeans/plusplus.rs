@@ -17,7 +17,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::kernels::{Form, Gathered, gathered_sq_distances, sq_distances};
+use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
 use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, load};
 use crate::data::{DataRef, Float};
@@ -217,7 +217,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     load(&x, span, &mut s.xt);
                     lloyd.center_block(s, rows);
                     let xb = Block::new(&s.xt, rows);
-                    sq_distances(xb, &mut s.row, cands, &mut s.comp, Form::Exact);
+                    sq_distances(xb, cands, &mut s.comp);
                     for t in 0..trials {
                         if which >> t & 1 == 1 {
                             n_dist += rows as u64;
@@ -322,7 +322,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     load(&x, span, &mut s.xt);
                     lloyd.center_block(s, span.rows);
                     let xb = Block::new(&s.xt, span.rows);
-                    sq_distances(xb, &mut s.row, c, &mut s.comp, Form::Exact);
+                    sq_distances(xb, c, &mut s.comp);
                     for (nr, &v) in nb.iter_mut().zip(&s.comp[..span.rows]) {
                         if v < nr.d2 {
                             *nr = Nearest { d2: v, center: kc };

@@ -27,6 +27,7 @@ macro_rules! base_op {
 
 impl Isa for Base {
     type R = [f64; 8];
+    const REGISTERS: usize = 4;
     #[inline(always)]
     fn splat(self, v: f64) -> Self::R {
         [v; 8]

@@ -32,6 +32,8 @@ pub(crate) use x86::{Avx2, Avx512};
 pub(crate) trait Isa: Copy + Send + Sync + 'static {
     /// The register(s) holding eight lanes.
     type R: Copy;
+    /// How many eight-lane vectors the register file holds: what register tiles are sized by.
+    const REGISTERS: usize;
     fn splat(self, v: f64) -> Self::R;
     /// The first eight values of `s` (which must hold at least eight).
     fn load(self, s: &[f64]) -> Self::R;

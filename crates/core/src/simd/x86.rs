@@ -64,6 +64,7 @@ impl Avx512 {
 // every feature the intrinsics below need. Loads and stores check the slice length first.
 impl Isa for Avx2 {
     type R = (__m256d, __m256d);
+    const REGISTERS: usize = 8;
     #[inline(always)]
     fn sum(self, r: Self::R) -> f64 {
         sum4(unsafe { _mm256_add_pd(r.0, r.1) })
@@ -230,6 +231,7 @@ fn sum4(b: __m256d) -> f64 {
 
 impl Isa for Avx512 {
     type R = __m512d;
+    const REGISTERS: usize = 32;
     #[inline(always)]
     fn sum(self, r: Self::R) -> f64 {
         sum4(unsafe { _mm256_add_pd(_mm512_castpd512_pd256(r), _mm512_extractf64x4_pd(r, 1)) })

@@ -273,6 +273,12 @@ fn peak_measures_gemm_and_each_workloads_share_of_it() {
                     None => (2.0 * n * k * dd, 2.0 * n * k * dd),
                     t => panic!("unexpected covariance type {t:?}"),
                 };
+                if s == 0.0 {
+                    // k-means times the difference of two runs: on 1500 rows it can come out
+                    // zero, and a rate of +inf is written as null.
+                    assert!(x["issued_gflops"].is_null(), "{x}");
+                    continue;
+                }
                 let issued_gflops = x["issued_gflops"].as_f64().unwrap();
                 assert!(close(issued_gflops, issued / s / 1e9), "{formula}: {x}");
                 assert!(close(x["gflops"].as_f64().unwrap(), dense / s / 1e9), "{x}");

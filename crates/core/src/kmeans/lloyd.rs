@@ -9,10 +9,8 @@
 //! final centres if the loop did not end on strict convergence. No per-row state is kept during
 //! the iterations: memory is independent of the number of rows.
 
-use super::kernels::{
-    Assigned, CenterTerms, Inertia, NearestOut, add_rows, nearest_block, nearest_block_work,
-    nearest_rows, sq_distances,
-};
+use super::kernels::{Assigned, CenterTerms, Inertia, add_rows, nearest_rows, sq_distances};
+use super::tiles::{NearestOut, nearest_block, nearest_block_work};
 use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, WIDE_D};
 use crate::blocks::{load, padded};
 use crate::data::{DataRef, Float};

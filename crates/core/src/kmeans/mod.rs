@@ -10,6 +10,7 @@ pub(crate) mod init;
 pub(crate) mod kernels;
 pub(crate) mod lloyd;
 pub(crate) mod plusplus;
+pub(crate) mod tiles;
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;

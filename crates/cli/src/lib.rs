@@ -20,6 +20,7 @@ mod lesson;
 pub mod limits;
 pub mod modelfile;
 mod output;
+pub mod peak;
 pub mod plot;
 
 use std::process::ExitCode;

@@ -16,7 +16,9 @@
 
 mod block;
 
-pub(crate) use block::{BLOCK_ROWS, Block, Pool, Scratch, Span, load, padded, transposed8};
+pub(crate) use block::{
+    BLOCK_ROWS, Block, Pool, Scratch, Span, load, padded, prefetch, transposed8,
+};
 
 use crate::data::{DataRef, Float};
 use crate::error::{Result, invalid};

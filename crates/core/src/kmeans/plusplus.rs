@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
-use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, load};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, load, prefetch};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
 
@@ -69,7 +69,8 @@ fn center_sq(a: &[f64], b: &[f64]) -> f64 {
 /// Per-leaf state of a seeding pass: the candidates' potentials and the workspace.
 struct Work {
     pots: Vec<f64>,
-    /// `(trials, BLOCK_ROWS)`: each candidate's `min(D², ‖x - c‖²)` for the block's rows.
+    /// `(trials + 1, BLOCK_ROWS)`: each candidate's `min(D², ‖x - c‖²)` for the block's rows
+    /// (only for the candidates that move one of them), then the rows' `D²`.
     val: Vec<f64>,
     rows: Vec<usize>,
     masks: Vec<u64>,
@@ -82,7 +83,7 @@ impl Work {
     fn new(d: usize, trials: usize) -> Self {
         Work {
             pots: vec![0.0; trials],
-            val: vec![0.0; trials * BLOCK_ROWS],
+            val: vec![0.0; (trials + 1) * BLOCK_ROWS],
             rows: Vec::with_capacity(BLOCK_ROWS),
             masks: Vec::with_capacity(BLOCK_ROWS),
             g: Gathered::new(d, trials),
@@ -185,8 +186,11 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             .reduce(Layout::Untouched, &accs, |s, span, w| {
                 let Span { start, rows } = span;
                 let nb = &near[start..start + rows];
+                let wb = weights.map(|w| &w[start..start + rows]);
                 w.rows.clear();
                 w.masks.clear();
+                // The candidates that can move some row of the block.
+                let mut which = 0u64;
                 for (r, nr) in nb.iter().enumerate() {
                     let a = nr.center as usize;
                     if nr.d2 <= all[a] {
@@ -200,31 +204,36 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     }
                     w.rows.push(start + r);
                     w.masks.push(mask);
+                    which |= mask;
                 }
-                for t in 0..trials {
-                    for (v, nr) in w.val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows]
-                        .iter_mut()
-                        .zip(nb)
-                    {
-                        *v = nr.d2;
-                    }
+                let base = &mut w.val[trials * BLOCK_ROWS..trials * BLOCK_ROWS + rows];
+                for (v, nr) in base.iter_mut().zip(nb) {
+                    *v = nr.d2;
+                }
+                // A candidate that moves no row of the block scores its `D²`: one sum serves
+                // them all (the same lanes, the same bits).
+                let unmoved = lane_sum(base, wb);
+                let (val, base) = w.val.split_at_mut(trials * BLOCK_ROWS);
+                let base = &base[..rows];
+                for t in (0..trials).filter(|t| which >> t & 1 == 1) {
+                    val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows].copy_from_slice(base);
                 }
                 let mut n_dist = 0u64;
                 if w.rows.len() >= DENSE_ROWS {
                     // Most rows are needed: the block kernel on the whole block (the same
-                    // values; for the rows a candidate cannot move, min keeps D²).
-                    let which = w.masks.iter().fold(0, |a, &m| a | m);
+                    // values; for the rows a candidate cannot move, min keeps D²). The next
+                    // block is likely dense too: ask for it while this one is computed.
                     load(&x, span, &mut s.xt);
+                    let next = start + rows;
+                    prefetch(&x, next, (x.n_samples() - next).min(BLOCK_ROWS));
                     lloyd.center_block(s, rows);
                     let xb = Block::new(&s.xt, rows);
                     sq_distances(xb, cands, &mut s.comp);
-                    for t in 0..trials {
-                        if which >> t & 1 == 1 {
-                            n_dist += rows as u64;
-                            let dist = &s.comp[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
-                            for (v, &q) in w.val[t * BLOCK_ROWS..].iter_mut().zip(dist) {
-                                *v = v.min(q);
-                            }
+                    for t in (0..trials).filter(|t| which >> t & 1 == 1) {
+                        n_dist += rows as u64;
+                        let dist = &s.comp[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
+                        for (v, &q) in val[t * BLOCK_ROWS..].iter_mut().zip(dist) {
+                            *v = v.min(q);
                         }
                     }
                 } else {
@@ -239,7 +248,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                             while bits != 0 {
                                 let t = bits.trailing_zeros() as usize;
                                 bits &= bits - 1;
-                                let v = &mut w.val[t * BLOCK_ROWS + r];
+                                let v = &mut val[t * BLOCK_ROWS + r];
                                 *v = v.min(w.g.out[t * LANES + l]);
                             }
                         }
@@ -247,12 +256,17 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 }
                 counted.fetch_add(n_dist, Ordering::Relaxed);
                 if !overflow.load(Ordering::Relaxed) {
+                    // Only a candidate's listed rows can improve (the others keep D²).
                     w.improved.clear();
-                    for t in 0..trials {
-                        let val = &w.val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
-                        for (r, (&v, nr)) in val.iter().zip(nb).enumerate() {
-                            if v < nr.d2 {
-                                w.improved.push((t as u32, (start + r) as u32, v));
+                    for (&i, &m) in w.rows.iter().zip(&w.masks) {
+                        let r = i - start;
+                        let mut bits = m;
+                        while bits != 0 {
+                            let t = bits.trailing_zeros() as usize;
+                            bits &= bits - 1;
+                            let v = val[t * BLOCK_ROWS + r];
+                            if v < base[r] {
+                                w.improved.push((t as u32, i as u32, v));
                             }
                         }
                     }
@@ -268,10 +282,12 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                         }
                     }
                 }
-                let wb = weights.map(|w| &w[start..start + rows]);
                 for t in 0..trials {
-                    let val = &w.val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
-                    w.pots[t] += lane_sum(val, wb);
+                    w.pots[t] += if which >> t & 1 == 1 {
+                        lane_sum(&val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows], wb)
+                    } else {
+                        unmoved
+                    };
                 }
             });
         self.computed += counted.into_inner();

@@ -179,10 +179,11 @@ fn e_block_impl<K: Kernel, H: Entropy, I: Isa>(
     let x = Block::new(&s.xt, rows);
     let w = s.weighted.then_some(&s.w[..]);
     K::weighted_log_prob(isa, prep, x, &mut s.comp, &mut s.work);
-    let (ll, entropy) = normalize_with::<I, H>(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
-    acc.log_likelihood += ll;
-    acc.entropy += entropy;
-    add_rows(acc, w, rows);
+    let n = normalize_with::<I, H>(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
+    acc.log_likelihood += n.log_likelihood;
+    acc.entropy += n.entropy;
+    acc.n_rows += rows as u64;
+    acc.weight += n.weight;
     K::accumulate(isa, shift, x, &s.comp, w, acc, &mut s.work);
 }
 
@@ -241,12 +242,24 @@ fn normalize_unweighted<I: Isa>(
     k: usize,
     rows: usize,
 ) -> f64 {
-    normalize_with::<I, NoEntropy>(isa, comp, lse, k, rows, None).0
+    normalize_with::<I, NoEntropy>(isa, comp, lse, k, rows, None).log_likelihood
+}
+
+/// What [`normalize_with`] sums over a block's rows.
+struct Normalized {
+    /// `Σ_r w_r lse_r`.
+    log_likelihood: f64,
+    /// `Σ_r w_r Σ_k r_k log r_k` (with [`WithEntropy`]; zero otherwise).
+    entropy: f64,
+    /// `Σ_r w_r` (the number of rows without weights).
+    weight: f64,
 }
 
 /// [`normalize`]: `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, eight rows at a
 /// time. With sample `weights` the responsibilities come out multiplied by them (one multiply
-/// per row: the row's `1 / Σ` is scaled), and the returned sum is `Σ_r w_r lse_r`.
+/// per row: the row's `1 / Σ` is scaled), and the sums `Σ_r w_r lse_r` and `Σ_r w_r` are taken
+/// in the same loop, in the lanes of [`math::weighted_sum`] and [`math::sum`] (a padding row's
+/// zero weight adds +0.0, which changes no lane): the same bits as those two passes.
 ///
 /// With `H::ON`, also `Σ_r w_r Σ_k r_k log r_k`, from `Σ_k r_k log r_k = Σ_k e_k t_k / s -
 /// log s` with `t_k = l_k - m`, `e_k = exp(t_k)`, `s = Σ_k e_k` (one multiply-add per
@@ -259,12 +272,13 @@ fn normalize_with<I: Isa, H: Entropy>(
     k: usize,
     rows: usize,
     weights: Option<&[f64]>,
-) -> (f64, f64) {
+) -> Normalized {
     let ld = BLOCK_ROWS;
     let rows_p = padded(rows);
     let zero = V8::zero(isa);
     let inf = V8::splat(isa, f64::INFINITY);
     let mut ent = [0.0; BLOCK_ROWS];
+    let (mut wll, mut wsum) = (zero, zero);
     let mut r0 = 0;
     while r0 < rows_p {
         let mut m = V8::splat(isa, f64::NEG_INFINITY);
@@ -289,8 +303,8 @@ fn normalize_with<I: Isa, H: Entropy>(
         }
         let ln_s = ln8(s);
         let l = m.add(ln_s);
-        zero.lt_select(s, l, V8::splat(isa, f64::NEG_INFINITY))
-            .store(&mut lse[r0..]);
+        let l = zero.lt_select(s, l, V8::splat(isa, f64::NEG_INFINITY));
+        l.store(&mut lse[r0..]);
         let mut inv = zero.lt_select(s, V8::splat(isa, 1.0).div(s), zero);
         if H::ON {
             // Per row Σ_k r log r (0 for a row every component rules out); padding rows are
@@ -303,7 +317,11 @@ fn normalize_with<I: Isa, H: Entropy>(
             h.store(&mut ent[r0..]);
         }
         if let Some(w) = weights {
-            inv = inv.mul(V8::load(isa, &w[r0..]));
+            let w = V8::load(isa, &w[r0..]);
+            inv = inv.mul(w);
+            // A zero weight adds +0.0, even where the row's log-likelihood is -inf.
+            wll = wll.add(zero.lt_select(w, w.mul(l), zero));
+            wsum = wsum.add(w);
         }
         for c in 0..k {
             V8::load(isa, &comp[c * ld + r0..])
@@ -315,12 +333,16 @@ fn normalize_with<I: Isa, H: Entropy>(
     for c in 0..k {
         comp[c * ld + rows..c * ld + rows_p].fill(0.0);
     }
-    let ll = match weights {
-        None => math::sum(&lse[..rows]),
-        Some(w) => math::weighted_sum(&lse[..rows], &w[..rows]),
+    let (log_likelihood, weight) = match weights {
+        None => (math::sum(&lse[..rows]), rows as f64),
+        Some(_) => (wll.sum(), wsum.sum()),
     };
     let entropy = if H::ON { math::sum(&ent[..rows]) } else { 0.0 };
-    (ll, entropy)
+    Normalized {
+        log_likelihood,
+        entropy,
+        weight,
+    }
 }
 
 #[cfg(test)]
@@ -334,6 +356,39 @@ mod tests {
 
     fn bits(v: &[f64]) -> Vec<u64> {
         v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The weighted E-step sums `Σ w lse` and `Σ w` inside the normalisation loop: the same bits
+    /// as the two separate sums it replaced, also with zero weights, rows of log-likelihood
+    /// -inf and partial blocks.
+    #[test]
+    fn normalisation_sums_the_weights_in_the_lanes_of_the_separate_sums() {
+        use crate::simd::Base;
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(11);
+        let k = 3;
+        for rows in [1, 5, 8, 13, 100, BLOCK_ROWS] {
+            let mut comp = vec![0.0; k * BLOCK_ROWS];
+            for c in 0..k {
+                for r in 0..rows {
+                    comp[c * BLOCK_ROWS + r] = g.random::<f64>() * 40.0 - 30.0;
+                }
+            }
+            // A row no component can explain.
+            for c in 0..k {
+                comp[c * BLOCK_ROWS] = f64::NEG_INFINITY;
+            }
+            let mut w = vec![0.0; BLOCK_ROWS];
+            for (r, v) in w[..rows].iter_mut().enumerate() {
+                *v = if r % 4 == 1 { 0.0 } else { g.random::<f64>() * 3.0 };
+            }
+            let mut lse = vec![0.0; BLOCK_ROWS];
+            let n = normalize_with::<Base, NoEntropy>(Base, &mut comp, &mut lse, k, rows, Some(&w));
+            let want_ll = math::weighted_sum(&lse[..rows], &w[..rows]);
+            assert_eq!(n.log_likelihood.to_bits(), want_ll.to_bits(), "rows = {rows}");
+            assert_eq!(n.weight.to_bits(), math::sum(&w[..rows]).to_bits(), "rows = {rows}");
+            // The sum is not trivially zero: the -inf row has weight 0 only when rows allow.
+            assert!(n.log_likelihood.is_finite() || w[0] > 0.0);
+        }
     }
 
     /// A full mixture's first initial pass takes `N_k` and the means' sums from the diagonal

@@ -1,7 +1,8 @@
 //! Criterion benches of the engine: the E-step alone (`predict_proba`), the fused pass of one
 //! EM iteration (E-step and sufficient statistics), the M-step from statistics, a whole
 //! iteration through `GaussianMixture::fit`, a Lloyd iteration, 20 iterations of Lloyd and of
-//! bounded k-means, and greedy k-means++ seeding; on the workloads of
+//! bounded k-means, greedy k-means++ seeding, and the fused pass without and with sample
+//! weights; on the workloads of
 //! `gaussmix bench` (W1-W5) and the K6 k-means shape (d = 128, K = 1024), every covariance
 //! type on W3's shape, f32 and f64, and the W2 shape
 //! from 400 to 10 million rows.
@@ -218,9 +219,38 @@ fn seeding(c: &mut Criterion) {
     }
 }
 
+/// The cost of sample weights: the fused pass of one EM iteration on W2's and W3's shapes,
+/// without and with weights (`gaussmix bench`'s: `0.5 + u` per row), one after the other in
+/// the same run (issue 17's goal: at most 5% more).
+fn sample_weights(c: &mut Criterion) {
+    for name in ["lowd", "midd"] {
+        let w = Workload::by_name(name).unwrap();
+        let p = Prepared::new(w, w.n);
+        let weights = gaussmix_cli::bench::bench_weights(p.n);
+        let data = DataRef::new(&p.x, p.n, w.d).unwrap();
+        let model = initial_model(&p);
+        let mut g = configure(
+            c,
+            &format!("weights {} {} {}x{} K={}", w.label, w.name, w.n, w.d, w.k),
+            true,
+        );
+        g.throughput(Throughput::Elements((w.n * w.k) as u64));
+        for (label, data) in [
+            ("unweighted", data),
+            ("weighted", data.with_weights(&weights).unwrap()),
+        ] {
+            g.bench_function(BenchmarkId::new("fused_pass", label), |b| {
+                b.iter(|| black_box(model.sufficient_statistics(data).unwrap()))
+            });
+        }
+        g.finish();
+    }
+}
+
 criterion_group!(
     benches,
     gmm_workloads,
+    sample_weights,
     covariance_types,
     scaling,
     kmeans,

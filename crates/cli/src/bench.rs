@@ -360,7 +360,8 @@ fn default_threads() -> Vec<usize> {
     v
 }
 
-fn cpu_model() -> String {
+/// The processor's model name (`/proc/cpuinfo`), or `unknown`.
+pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

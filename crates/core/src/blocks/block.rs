@@ -78,8 +78,54 @@ impl<'a> Block<'a> {
     }
 }
 
-/// Per-thread working memory for one block.
-pub(crate) struct Scratch {
+/// A block's sample weights: read where they are for a whole block, copied (zero-padded) for
+/// the short last block of a leaf.
+pub(crate) struct BlockWeights<'a> {
+    /// The data's weights, when it has them.
+    all: Option<&'a [f64]>,
+    /// The block's rows.
+    span: Span,
+    /// `(BLOCK_ROWS,)`: the short block's weights, zero past its rows.
+    padded: Vec<f64>,
+}
+
+impl<'a> BlockWeights<'a> {
+    fn new() -> Self {
+        BlockWeights {
+            all: None,
+            span: Span { start: 0, rows: 0 },
+            padded: vec![0.0; BLOCK_ROWS],
+        }
+    }
+
+    /// The block's sample weights, `padded(rows)` or more of them, zero past its rows; `None`
+    /// without weights.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<&[f64]> {
+        let w = self.all?;
+        let Span { start, rows } = self.span;
+        Some(if rows == BLOCK_ROWS {
+            &w[start..start + BLOCK_ROWS]
+        } else {
+            &self.padded
+        })
+    }
+
+    /// Points at the weights of `span` (or notes that there are none).
+    fn load(&mut self, all: Option<&'a [f64]>, span: Span) {
+        self.all = all;
+        self.span = span;
+        if let Some(w) = all
+            && span.rows < BLOCK_ROWS
+        {
+            self.padded[..span.rows].copy_from_slice(&w[span.start..span.start + span.rows]);
+            self.padded[span.rows..].fill(0.0);
+        }
+    }
+}
+
+/// Per-thread working memory for one block (of data whose weights live for `'a`).
+pub(crate) struct Scratch<'a> {
     /// The block, feature-major `(n_features, BLOCK_ROWS)`: `Block::new(&xt, rows)`.
     pub xt: Vec<f64>,
     /// Per-component values, component-major: `(n_components, BLOCK_ROWS)`.
@@ -88,38 +134,30 @@ pub(crate) struct Scratch {
     pub row: Vec<f64>,
     /// Kernel workspace.
     pub work: Vec<f64>,
-    /// The block's sample weights (zero on padding rows), when the data has weights: see
-    /// [`Scratch::weights`].
-    pub w: Vec<f64>,
-    /// Whether `w` holds this block's weights.
-    pub weighted: bool,
+    /// The block's sample weights, when the data has weights.
+    pub w: BlockWeights<'a>,
 }
 
-impl Scratch {
+impl<'a> Scratch<'a> {
     pub(crate) fn new(n_features: usize, n_components: usize, work: usize) -> Self {
         Scratch {
             xt: vec![0.0; n_features * BLOCK_ROWS],
             comp: vec![0.0; n_components * BLOCK_ROWS],
             row: vec![0.0; BLOCK_ROWS],
             work: vec![0.0; work],
-            w: vec![0.0; BLOCK_ROWS],
-            weighted: false,
+            w: BlockWeights::new(),
         }
     }
 
-    /// The block's sample weights `(BLOCK_ROWS,)`, zero past its rows; `None` without weights.
+    /// The block's sample weights, zero past its rows; `None` without weights.
     #[inline(always)]
     pub(crate) fn weights(&self) -> Option<&[f64]> {
-        self.weighted.then_some(&self.w[..])
+        self.w.get()
     }
 
-    /// Loads the weights of `span` (or notes that there are none).
-    pub(crate) fn load_weights(&mut self, weights: Option<&[f64]>, span: Span) {
-        self.weighted = weights.is_some();
-        if let Some(w) = weights {
-            self.w[..span.rows].copy_from_slice(&w[span.start..span.start + span.rows]);
-            self.w[span.rows..].fill(0.0);
-        }
+    /// Makes `span`'s weights the block's (or notes that there are none).
+    pub(crate) fn load_weights(&mut self, weights: Option<&'a [f64]>, span: Span) {
+        self.w.load(weights, span);
     }
 }
 

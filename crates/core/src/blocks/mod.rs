@@ -100,7 +100,7 @@ fn n_leaves(n: usize) -> usize {
 /// A data set bound to the per-thread scratch space of its passes.
 pub(crate) struct Passes<'a, T> {
     x: DataRef<'a, T>,
-    scratch: Pool<Scratch>,
+    scratch: Pool<Scratch<'a>>,
 }
 
 impl<'a, T: Float> Passes<'a, T> {

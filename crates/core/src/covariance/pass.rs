@@ -88,8 +88,8 @@ impl<'a, T: Float> Engine<'a, T> {
                 for c in 0..k {
                     s.comp[c * BLOCK_ROWS + rows..c * BLOCK_ROWS + rows_p].fill(0.0);
                 }
-                if s.weighted {
-                    let w = &s.w[..rows];
+                if let Some(w) = s.w.get() {
+                    let w = &w[..rows];
                     for c in 0..k {
                         for (r, wr) in s.comp[c * BLOCK_ROWS..].iter_mut().zip(w) {
                             *r *= wr;
@@ -177,7 +177,7 @@ fn e_block_impl<K: Kernel, H: Entropy, I: Isa>(
     rows: usize,
 ) {
     let x = Block::new(&s.xt, rows);
-    let w = s.weighted.then_some(&s.w[..]);
+    let w = s.w.get();
     K::weighted_log_prob(isa, prep, x, &mut s.comp, &mut s.work);
     let n = normalize_with::<I, H>(isa, &mut s.comp, &mut s.row, shift.k(), rows, w);
     acc.log_likelihood += n.log_likelihood;
@@ -200,7 +200,7 @@ fn accumulate_block_impl<K: Kernel, I: Isa>(
     acc: &mut Sums,
     rows: usize,
 ) {
-    let w = s.weighted.then_some(&s.w[..]);
+    let w = s.w.get();
     K::accumulate(
         isa,
         shift,
@@ -379,13 +379,25 @@ mod tests {
             }
             let mut w = vec![0.0; BLOCK_ROWS];
             for (r, v) in w[..rows].iter_mut().enumerate() {
-                *v = if r % 4 == 1 { 0.0 } else { g.random::<f64>() * 3.0 };
+                *v = if r % 4 == 1 {
+                    0.0
+                } else {
+                    g.random::<f64>() * 3.0
+                };
             }
             let mut lse = vec![0.0; BLOCK_ROWS];
             let n = normalize_with::<Base, NoEntropy>(Base, &mut comp, &mut lse, k, rows, Some(&w));
             let want_ll = math::weighted_sum(&lse[..rows], &w[..rows]);
-            assert_eq!(n.log_likelihood.to_bits(), want_ll.to_bits(), "rows = {rows}");
-            assert_eq!(n.weight.to_bits(), math::sum(&w[..rows]).to_bits(), "rows = {rows}");
+            assert_eq!(
+                n.log_likelihood.to_bits(),
+                want_ll.to_bits(),
+                "rows = {rows}"
+            );
+            assert_eq!(
+                n.weight.to_bits(),
+                math::sum(&w[..rows]).to_bits(),
+                "rows = {rows}"
+            );
             // The sum is not trivially zero: the -inf row has weight 0 only when rows allow.
             assert!(n.log_likelihood.is_finite() || w[0] > 0.0);
         }

@@ -293,7 +293,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     }
                     // Lloyd's step from the labels, exactly as `Lloyd::step` accumulates it.
                     let labels = &s.row[..rows];
-                    let weights = s.weighted.then_some(&s.w[..rows]);
+                    let weights = s.w.get().map(|w| &w[..rows]);
                     let step = &mut acc.step;
                     match weights {
                         None => {
@@ -405,6 +405,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let accs = Pool::new(|| 0.0f64);
         self.passes()
             .reduce(Layout::Untouched, &accs, |s, span, acc| {
+                let w = s.weights();
                 let mut a = [0.0; LANES];
                 for r in 0..span.rows {
                     let i = span.start + r;
@@ -415,7 +416,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                         let e = (v.to_f64() - o) - cj;
                         q += e * e;
                     }
-                    a[r % LANES] += if s.weighted { s.w[r] * q } else { q };
+                    a[r % LANES] += w.map_or(q, |w| w[r] * q);
                 }
                 *acc += math::sum(&a);
             })

@@ -262,9 +262,9 @@ pub(crate) mod reference {
                     for t in 0..trials {
                         let mut a = [0.0; LANES];
                         let dist = &s.comp[t * BLOCK_ROWS..];
-                        if s.weighted {
+                        if let Some(w) = s.w.get() {
                             for r in 0..span.rows {
-                                a[r % LANES] += s.w[r] * cl[r].min(dist[r]);
+                                a[r % LANES] += w[r] * cl[r].min(dist[r]);
                             }
                         } else {
                             for r in 0..span.rows {

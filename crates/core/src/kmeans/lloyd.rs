@@ -333,7 +333,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             .reduce(self.label_layout(), &accs, |s, span, acc| {
                 self.block_labels(s, span, &terms);
                 let labels = &s.row[..span.rows];
-                let weights = s.weighted.then_some(&s.w[..span.rows]);
+                let weights = s.w.get().map(|w| &w[..span.rows]);
                 match weights {
                     None => {
                         for &l in labels {
@@ -381,7 +381,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                         let v = s.xt[j * BLOCK_ROWS + r] - c[j];
                         q += v * v;
                     }
-                    a[r % LANES] += if s.weighted { s.w[r] * q } else { q };
+                    a[r % LANES] += s.w.get().map_or(q, |w| w[r] * q);
                     if width == 1 {
                         lab[r] = l;
                     }

@@ -373,9 +373,12 @@ mod tests {
                     comp[c * BLOCK_ROWS + r] = g.random::<f64>() * 40.0 - 30.0;
                 }
             }
-            // A row no component can explain.
-            for c in 0..k {
-                comp[c * BLOCK_ROWS] = f64::NEG_INFINITY;
+            // A row no component can explain (log-likelihood -inf), of weight 0 (row 1 below):
+            // it must add exactly nothing.
+            if rows > 1 {
+                for c in 0..k {
+                    comp[c * BLOCK_ROWS + 1] = f64::NEG_INFINITY;
+                }
             }
             let mut w = vec![0.0; BLOCK_ROWS];
             for (r, v) in w[..rows].iter_mut().enumerate() {
@@ -398,8 +401,8 @@ mod tests {
                 math::sum(&w[..rows]).to_bits(),
                 "rows = {rows}"
             );
-            // The sum is not trivially zero: the -inf row has weight 0 only when rows allow.
-            assert!(n.log_likelihood.is_finite() || w[0] > 0.0);
+            assert!(n.log_likelihood.is_finite() && n.log_likelihood != 0.0);
+            assert!(n.weight > 0.0);
         }
     }
 

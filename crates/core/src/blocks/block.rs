@@ -112,7 +112,7 @@ impl<'a> BlockWeights<'a> {
     }
 
     /// Points at the weights of `span` (or notes that there are none).
-    fn load(&mut self, all: Option<&'a [f64]>, span: Span) {
+    pub(crate) fn load(&mut self, all: Option<&'a [f64]>, span: Span) {
         self.all = all;
         self.span = span;
         if let Some(w) = all
@@ -134,7 +134,8 @@ pub(crate) struct Scratch<'a> {
     pub row: Vec<f64>,
     /// Kernel workspace.
     pub work: Vec<f64>,
-    /// The block's sample weights, when the data has weights.
+    /// The block's sample weights, when the data has weights (`w.get()`; a field of its own so
+    /// that kernels can read it while writing the other buffers).
     pub w: BlockWeights<'a>,
 }
 
@@ -147,17 +148,6 @@ impl<'a> Scratch<'a> {
             work: vec![0.0; work],
             w: BlockWeights::new(),
         }
-    }
-
-    /// The block's sample weights, zero past its rows; `None` without weights.
-    #[inline(always)]
-    pub(crate) fn weights(&self) -> Option<&[f64]> {
-        self.w.get()
-    }
-
-    /// Makes `span`'s weights the block's (or notes that there are none).
-    pub(crate) fn load_weights(&mut self, weights: Option<&'a [f64]>, span: Span) {
-        self.w.load(weights, span);
     }
 }
 

@@ -175,7 +175,7 @@ impl<'a, T: Float> Passes<'a, T> {
                 if layout == Layout::FeatureMajor {
                     load(x, span, &mut s.xt);
                 }
-                s.load_weights(x.weights(), span);
+                s.w.load(x.weights(), span);
                 // Ask for the next block while this one is computed: the hardware prefetcher
                 // does not run far enough ahead of a loop that reads in bursts.
                 let next = start + span.rows;

@@ -96,7 +96,7 @@ impl<'a, T: Float> Engine<'a, T> {
                         }
                     }
                 }
-                add_rows(acc, s.weights(), rows);
+                add_rows(acc, s.w.get(), rows);
                 accumulate_block::<K>(shift, s, acc, rows);
             })
     }

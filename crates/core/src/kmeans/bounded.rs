@@ -405,7 +405,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let accs = Pool::new(|| 0.0f64);
         self.passes()
             .reduce(Layout::Untouched, &accs, |s, span, acc| {
-                let w = s.weights();
+                let w = s.w.get();
                 let mut a = [0.0; LANES];
                 for r in 0..span.rows {
                     let i = span.start + r;

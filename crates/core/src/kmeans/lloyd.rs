@@ -181,7 +181,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         Lloyd {
             passes: Passes::new(x, k.max(1), work),
             k,
-            d: x.n_features(),
+            d,
             offset,
         }
     }
@@ -372,6 +372,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 if d < WIDE_D {
                     self.center_block(s, span.rows);
                 }
+                let w = s.w.get();
                 let mut a = [0.0; LANES];
                 for r in 0..span.rows {
                     let l = s.row[r] as usize;
@@ -381,7 +382,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                         let v = s.xt[j * BLOCK_ROWS + r] - c[j];
                         q += v * v;
                     }
-                    a[r % LANES] += s.w.get().map_or(q, |w| w[r] * q);
+                    a[r % LANES] += w.map_or(q, |w| w[r] * q);
                     if width == 1 {
                         lab[r] = l;
                     }

@@ -46,6 +46,7 @@ mod dataset;
 mod error;
 pub mod npy;
 mod pylit;
+mod target;
 mod vecs;
 mod write;
 
@@ -55,9 +56,9 @@ use std::str::FromStr;
 
 pub use dataset::{Dataset, read_npy_f64, read_npy_i64};
 pub use error::{LoadError, WriteError};
+pub use target::{OutputTarget, output_target};
 pub use write::{
-    OutputSet, OutputTarget, abandon_outputs, output_target, write_atomic, write_npy_f32,
-    write_npy_f64, write_npy_i64,
+    OutputSet, abandon_outputs, write_atomic, write_npy_f32, write_npy_f64, write_npy_i64,
 };
 
 /// A file format the loader understands.

@@ -220,6 +220,33 @@ pub(crate) fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) 
     let _ = (x, start, rows);
 }
 
+/// Hints the processor to fetch the listed rows (each `start + r`) into its L1 cache, all at
+/// once, so that their misses overlap rather than each waiting on the last.
+#[inline]
+pub(crate) fn prefetch_rows<T: Float>(x: &DataRef<'_, T>, rows: &[usize]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let data = x.as_slice();
+        let bytes = x.n_features() * std::mem::size_of::<T>();
+        for &i in rows {
+            let first = data[i * x.row_stride()..].as_ptr().cast::<u8>();
+            // Every cache line the row touches, from the one holding its first byte.
+            let lines = (first as usize % 64 + bytes).div_ceil(64);
+            for l in 0..lines {
+                // SAFETY: a prefetch never faults and changes no memory; `wrapping_add` keeps
+                // the address computation defined even past the row's last line.
+                unsafe {
+                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                        first.wrapping_add(l * 64).cast(),
+                    )
+                };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (x, rows);
+}
+
 dispatch! {
     /// Loads the rows of `span` feature-major into `xt` (see [`Block`]), widening to `f64` and
     /// zeroing the padding rows.

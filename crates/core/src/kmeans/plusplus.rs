@@ -19,17 +19,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
-use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, load, prefetch};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, load, prefetch_rows};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
 
 /// Rows between two records of the running sum.
 const CHAIN_ROWS: usize = 256;
 
-/// From this many rows of a block to compute on, the block is loaded whole and computed by the
-/// block kernel. The gathered kernel's loads cost more instructions per row, but it reads only
-/// the listed rows, and the seeding's dense steps wait on memory: from 3/4 of a block on, not
-/// 1/4, the seeding ran 9% faster on 1M×16 blobs (k = 64 and 16; AMD EPYC, 2 threads).
+/// When adding a centre, from this many rows of a block to compute on, the block is loaded
+/// whole and computed by the block kernel (the gathered kernel's loads cost more instructions
+/// per row, but read only the listed rows). The scoring always gathers: with its bookkeeping
+/// branch-free and the listed rows fetched a block ahead, loading whole blocks was no faster
+/// on 1M×16 blobs or uniform noise (k = 64) and 20% slower at d = 64 (AMD EPYC, 2 threads).
 const DENSE_ROWS: usize = BLOCK_ROWS * 3 / 4;
 
 /// One row's seeding state.
@@ -75,6 +76,9 @@ struct Work {
     /// (only for the candidates that move one of them), then the rows' `D²`.
     val: Vec<f64>,
     rows: Vec<usize>,
+    /// The next block's listed rows, when listed ahead (`ahead_start` is its first row).
+    ahead: Vec<usize>,
+    ahead_start: Option<usize>,
     masks: Vec<u64>,
     g: Gathered,
     /// The block's improvements `(candidate, row, new D²)`.
@@ -87,6 +91,8 @@ impl Work {
             pots: vec![0.0; trials],
             val: vec![0.0; (trials + 1) * BLOCK_ROWS],
             rows: Vec::with_capacity(BLOCK_ROWS),
+            ahead: Vec::with_capacity(BLOCK_ROWS),
+            ahead_start: None,
             masks: Vec::with_capacity(BLOCK_ROWS),
             g: Gathered::new(d, trials),
             improved: Vec::new(),
@@ -141,16 +147,17 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         self.lloyd.x()
     }
 
-    /// `(candidates, chosen)` table of [`threshold`]s.
+    /// `(chosen, candidates)` table of [`threshold`]s: row `a` holds every candidate's
+    /// threshold against chosen centre `a` (one row of zeros before the first centre).
     fn thresholds(&self, cands: &[f64]) -> Vec<f64> {
         let d = self.d;
-        let kc = self.chosen.len() / d;
-        let mut thr = Vec::with_capacity(cands.len() / d * kc.max(1));
-        for c in cands.chunks_exact(d) {
-            if kc == 0 {
-                thr.push(0.0);
-            }
-            for a in self.chosen.chunks_exact(d) {
+        let trials = cands.len() / d;
+        if self.chosen.is_empty() {
+            return vec![0.0; trials];
+        }
+        let mut thr = Vec::with_capacity(self.chosen.len() / d * trials);
+        for a in self.chosen.chunks_exact(d) {
+            for c in cands.chunks_exact(d) {
                 thr.push(threshold(center_sq(c, a), d));
             }
         }
@@ -164,15 +171,11 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let trials = cands.len() / d;
         assert!(trials <= 64);
         let thr = self.thresholds(cands);
-        let kc = thr.len() / trials;
         // Per chosen centre, the smallest threshold of any candidate: rows at most that far
         // from their centre are skipped by every candidate at once.
-        let all: Vec<f64> = (0..kc)
-            .map(|a| {
-                (0..trials)
-                    .map(|t| thr[t * kc + a])
-                    .fold(f64::INFINITY, f64::min)
-            })
+        let all: Vec<f64> = thr
+            .chunks_exact(trials)
+            .map(|ta| ta.iter().copied().fold(f64::INFINITY, f64::min))
             .collect();
         let near = &self.near[..];
         let x = *self.x();
@@ -185,28 +188,25 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let lists = Mutex::new(Vec::new());
         let out = lloyd
             .passes()
-            .reduce(Layout::Untouched, &accs, |s, span, w| {
+            .reduce(Layout::Untouched, &accs, |_, span, w| {
                 let Span { start, rows } = span;
                 let nb = &near[start..start + rows];
                 let wb = weights.map(|w| &w[start..start + rows]);
-                w.rows.clear();
-                w.masks.clear();
-                // The candidates that can move some row of the block.
-                let mut which = 0u64;
-                for (r, nr) in nb.iter().enumerate() {
-                    let a = nr.center as usize;
-                    if nr.d2 <= all[a] {
-                        continue;
-                    }
-                    let mut mask = 0u64;
-                    for t in 0..trials {
-                        if nr.d2 > thr[t * kc + a] {
-                            mask |= 1 << t;
-                        }
-                    }
-                    w.rows.push(start + r);
-                    w.masks.push(mask);
-                    which |= mask;
+                // The rows some candidate may move (`D² > all[a]`), listed ahead by the last
+                // block of this leaf when it was this one's predecessor.
+                if w.ahead_start != Some(start) {
+                    list(nb, start, &all, &mut w.ahead);
+                }
+                w.ahead_start = None;
+                std::mem::swap(&mut w.rows, &mut w.ahead);
+                // Ask for the next block's listed rows while this one is computed: the next
+                // block is usually this leaf's next.
+                let next = start + rows;
+                if next < near.len() {
+                    let nn = (near.len() - next).min(BLOCK_ROWS);
+                    list(&near[next..next + nn], next, &all, &mut w.ahead);
+                    w.ahead_start = Some(next);
+                    prefetch_rows(&x, &w.ahead);
                 }
                 let base = &mut w.val[trials * BLOCK_ROWS..trials * BLOCK_ROWS + rows];
                 for (v, nr) in base.iter_mut().zip(nb) {
@@ -217,79 +217,67 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 let unmoved = lane_sum(base, wb);
                 let (val, base) = w.val.split_at_mut(trials * BLOCK_ROWS);
                 let base = &base[..rows];
+                // Which candidates can move the listed rows, eight rows at a time: a group's
+                // distances are computed for those. A candidate's `min(D², ‖x - c‖²)` is `D²`
+                // exactly for the rows its threshold excludes (the rounding margin sees to it),
+                // so the minima and the improvements `(candidate, row, new D²)` (kept unless
+                // there are already too many) are taken over the whole group, branch-free.
+                w.masks.clear();
+                let mut which = 0u64;
+                for group in w.rows.chunks(LANES) {
+                    let mut gw = 0u64;
+                    for &i in group {
+                        let nr = near[i];
+                        let ta = &thr[nr.center as usize * trials..][..trials];
+                        for (t, &v) in ta.iter().enumerate() {
+                            gw |= u64::from(nr.d2 > v) << t;
+                        }
+                    }
+                    w.masks.push(gw);
+                    which |= gw;
+                }
                 for t in (0..trials).filter(|t| which >> t & 1 == 1) {
                     val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows].copy_from_slice(base);
                 }
+                let record = !overflow.load(Ordering::Relaxed);
+                w.improved.clear();
                 let mut n_dist = 0u64;
-                if w.rows.len() >= DENSE_ROWS {
-                    // Most rows are needed: the block kernel on the whole block (the same
-                    // values; for the rows a candidate cannot move, min keeps D²). The next
-                    // block is likely dense too: ask for it while this one is computed.
-                    load(&x, span, &mut s.xt);
-                    let next = start + rows;
-                    prefetch(&x, next, (x.n_samples() - next).min(BLOCK_ROWS));
-                    lloyd.center_block(s, rows);
-                    let xb = Block::new(&s.xt, rows);
-                    sq_distances(xb, cands, &mut s.comp);
-                    for t in (0..trials).filter(|t| which >> t & 1 == 1) {
-                        n_dist += rows as u64;
-                        let dist = &s.comp[t * BLOCK_ROWS..t * BLOCK_ROWS + rows];
-                        for (v, &q) in val[t * BLOCK_ROWS..].iter_mut().zip(dist) {
+                for (group, &gw) in w.rows.chunks(LANES).zip(&w.masks) {
+                    w.g.load(&x, group, lloyd.offset());
+                    gathered_sq_distances(&mut w.g, cands, d, gw);
+                    n_dist += u64::from(gw.count_ones()) * LANES as u64;
+                    let mut bits = gw;
+                    while bits != 0 {
+                        let t = bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        let out = &w.g.out[t * LANES..t * LANES + group.len()];
+                        for (&i, &q) in group.iter().zip(out) {
+                            let v = &mut val[t * BLOCK_ROWS + i - start];
                             *v = v.min(q);
                         }
-                    }
-                } else {
-                    for (group, masks) in w.rows.chunks(LANES).zip(w.masks.chunks(LANES)) {
-                        let which = masks.iter().fold(0, |a, &m| a | m);
-                        w.g.load(&x, group, lloyd.offset());
-                        gathered_sq_distances(&mut w.g, cands, d, which);
-                        n_dist += u64::from(which.count_ones()) * LANES as u64;
-                        for (l, (&i, &m)) in group.iter().zip(masks).enumerate() {
-                            let r = i - start;
-                            let mut bits = m;
-                            while bits != 0 {
-                                let t = bits.trailing_zeros() as usize;
-                                bits &= bits - 1;
-                                let v = &mut val[t * BLOCK_ROWS + r];
-                                *v = v.min(w.g.out[t * LANES + l]);
-                            }
+                        if record {
+                            listed_improvements(t, start, group, base, out, &mut w.improved);
                         }
                     }
+                }
+                for (t, pot) in w.pots.iter_mut().enumerate() {
+                    if which >> t & 1 == 0 {
+                        *pot += unmoved;
+                        continue;
+                    }
+                    *pot += lane_sum(&val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows], wb);
                 }
                 counted.fetch_add(n_dist, Ordering::Relaxed);
-                if !overflow.load(Ordering::Relaxed) {
-                    // Only a candidate's listed rows can improve (the others keep D²).
-                    w.improved.clear();
-                    for (&i, &m) in w.rows.iter().zip(&w.masks) {
-                        let r = i - start;
-                        let mut bits = m;
-                        while bits != 0 {
-                            let t = bits.trailing_zeros() as usize;
-                            bits &= bits - 1;
-                            let v = val[t * BLOCK_ROWS + r];
-                            if v < base[r] {
-                                w.improved.push((t as u32, i as u32, v));
-                            }
-                        }
-                    }
-                    if !w.improved.is_empty() {
-                        let total = listed.fetch_add(w.improved.len(), Ordering::Relaxed);
-                        if total + w.improved.len() > near.len() {
-                            overflow.store(true, Ordering::Relaxed);
-                        } else {
-                            lists
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .extend_from_slice(&w.improved);
-                        }
-                    }
-                }
-                for t in 0..trials {
-                    w.pots[t] += if which >> t & 1 == 1 {
-                        lane_sum(&val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows], wb)
+                if !w.improved.is_empty() {
+                    let total = listed.fetch_add(w.improved.len(), Ordering::Relaxed);
+                    if total + w.improved.len() > near.len() {
+                        overflow.store(true, Ordering::Relaxed);
                     } else {
-                        unmoved
-                    };
+                        lists
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .extend_from_slice(&w.improved);
+                    }
                 }
             });
         self.computed += counted.into_inner();
@@ -335,6 +323,9 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     if nr.d2 > thr[nr.center as usize] {
                         w.rows.push(span.start + r);
                     }
+                }
+                if w.rows.len() < DENSE_ROWS {
+                    prefetch_rows(&x, &w.rows);
                 }
                 if w.rows.len() >= DENSE_ROWS {
                     load(&x, span, &mut s.xt);
@@ -386,6 +377,44 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             nr.d2 = v;
         }
     }
+}
+
+/// Lists (as `start + r`) the rows of `nb` that some candidate may move: `D²` above the
+/// smallest threshold `all[a]` of the row's centre `a`.
+///
+/// Branch-free (every row written, the count advanced by the test): whether a row is listed
+/// is as good as random where covered and uncovered clusters mix, and a mispredicted branch
+/// per row cost more than the rest of the listing.
+#[inline]
+fn list(nb: &[Nearest], start: usize, all: &[f64], rows: &mut Vec<usize>) {
+    rows.clear();
+    rows.resize(nb.len(), 0);
+    let mut m = 0;
+    for (r, nr) in nb.iter().enumerate() {
+        rows[m] = start + r;
+        m += usize::from(nr.d2 > all[nr.center as usize]);
+    }
+    rows.truncate(m);
+}
+
+/// Appends `(t, i, q)` for every listed row `i` whose `q` (in the rows' order) is below its
+/// `D²` (`base[i - start]`), branch-free: every entry written, the count advanced by the test.
+#[inline]
+fn listed_improvements(
+    t: usize,
+    start: usize,
+    rows: &[usize],
+    base: &[f64],
+    q: &[f64],
+    out: &mut Vec<(u32, u32, f64)>,
+) {
+    let mut m = out.len();
+    out.resize(m + rows.len(), (0, 0, 0.0));
+    for (&i, &v) in rows.iter().zip(q) {
+        out[m] = (t as u32, i as u32, v);
+        m += usize::from(v < base[i - start]);
+    }
+    out.truncate(m);
 }
 
 /// `Σ_r w_r v_r` (`v_r` without weights) over eight lanes `a[r % 8]` in row order, then

@@ -368,10 +368,32 @@ fn gathered_sq_distances_impl<I: Isa>(
     d: usize,
     which: u64,
 ) {
+    // Four centres at a time: four independent chains of multiply-adds share each load (each
+    // centre's sum is still taken over `j` in order, so the same bits as one at a time).
+    let mut ts = [0usize; 64];
+    let mut n = 0;
     let mut bits = which;
     while bits != 0 {
-        let t = bits.trailing_zeros() as usize;
+        ts[n] = bits.trailing_zeros() as usize;
         bits &= bits - 1;
+        n += 1;
+    }
+    let mut quads = ts[..n].chunks_exact(4);
+    for q in &mut quads {
+        let c: [&[f64]; 4] = [q[0], q[1], q[2], q[3]].map(|t| &centers[t * d..(t + 1) * d]);
+        let mut acc = [V8::zero(isa); 4];
+        for j in 0..d {
+            let x = V8::load(isa, &g.x[j * LANES..]);
+            for (a, cc) in acc.iter_mut().zip(&c) {
+                let v = x.sub(V8::splat(isa, cc[j]));
+                *a = v.madd(v, *a);
+            }
+        }
+        for (a, &t) in acc.into_iter().zip(q) {
+            a.store(&mut g.out[t * LANES..]);
+        }
+    }
+    for &t in quads.remainder() {
         let cc = &centers[t * d..(t + 1) * d];
         let mut acc = V8::zero(isa);
         for j in 0..d {

@@ -221,7 +221,8 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 // distances are computed for those. A candidate's `min(D², ‖x - c‖²)` is `D²`
                 // exactly for the rows its threshold excludes (the rounding margin sees to it),
                 // so the minima and the improvements `(candidate, row, new D²)` (kept unless
-                // there are already too many) are taken over the whole group, branch-free.
+                // there are already too many) are found over the whole group, from a mask of the
+                // lanes where a candidate is nearer.
                 w.masks.clear();
                 let mut which = 0u64;
                 for group in w.rows.chunks(LANES) {
@@ -246,17 +247,29 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     w.g.load(&x, group, lloyd.offset());
                     gathered_sq_distances(&mut w.g, cands, d, gw);
                     n_dist += u64::from(gw.count_ones()) * LANES as u64;
+                    let mut bg = [f64::NEG_INFINITY; LANES];
+                    for (b, &i) in bg.iter_mut().zip(group) {
+                        *b = base[i - start];
+                    }
                     let mut bits = gw;
                     while bits != 0 {
                         let t = bits.trailing_zeros() as usize;
                         bits &= bits - 1;
-                        let out = &w.g.out[t * LANES..t * LANES + group.len()];
-                        for (&i, &q) in group.iter().zip(out) {
-                            let v = &mut val[t * BLOCK_ROWS + i - start];
-                            *v = v.min(q);
+                        let out = &w.g.out[t * LANES..(t + 1) * LANES];
+                        // The lanes the candidate improves (missing lanes compare with -∞).
+                        let mut lanes = 0u32;
+                        for (l, (&q, &b)) in out.iter().zip(&bg).enumerate() {
+                            lanes |= u32::from(q < b) << l;
                         }
-                        if record {
-                            listed_improvements(t, start, group, base, out, &mut w.improved);
+                        // Elsewhere `min(D², q)` is `D²`, already in `val`.
+                        while lanes != 0 {
+                            let l = lanes.trailing_zeros() as usize;
+                            lanes &= lanes - 1;
+                            let i = group[l];
+                            val[t * BLOCK_ROWS + i - start] = out[l];
+                            if record {
+                                w.improved.push((t as u32, i as u32, out[l]));
+                            }
                         }
                     }
                 }
@@ -395,26 +408,6 @@ fn list(nb: &[Nearest], start: usize, all: &[f64], rows: &mut Vec<usize>) {
         m += usize::from(nr.d2 > all[nr.center as usize]);
     }
     rows.truncate(m);
-}
-
-/// Appends `(t, i, q)` for every listed row `i` whose `q` (in the rows' order) is below its
-/// `D²` (`base[i - start]`), branch-free: every entry written, the count advanced by the test.
-#[inline]
-fn listed_improvements(
-    t: usize,
-    start: usize,
-    rows: &[usize],
-    base: &[f64],
-    q: &[f64],
-    out: &mut Vec<(u32, u32, f64)>,
-) {
-    let mut m = out.len();
-    out.resize(m + rows.len(), (0, 0, 0.0));
-    for (&i, &v) in rows.iter().zip(q) {
-        out[m] = (t as u32, i as u32, v);
-        m += usize::from(v < base[i - start]);
-    }
-    out.truncate(m);
 }
 
 /// `Σ_r w_r v_r` (`v_r` without weights) over eight lanes `a[r % 8]` in row order, then

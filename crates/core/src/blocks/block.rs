@@ -220,8 +220,9 @@ pub(crate) fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) 
     let _ = (x, start, rows);
 }
 
-/// Hints the processor to fetch the listed rows (each `start + r`) into its L1 cache, all at
-/// once, so that their misses overlap rather than each waiting on the last.
+/// Hints the processor to fetch the listed rows into its L2 cache, all at once, so that their
+/// misses overlap rather than each waiting on the last (into L2, not L1: a whole block's rows
+/// asked for ahead would evict the block being computed).
 #[inline]
 pub(crate) fn prefetch_rows<T: Float>(x: &DataRef<'_, T>, rows: &[usize]) {
     #[cfg(target_arch = "x86_64")]
@@ -236,7 +237,7 @@ pub(crate) fn prefetch_rows<T: Float>(x: &DataRef<'_, T>, rows: &[usize]) {
                 // SAFETY: a prefetch never faults and changes no memory; `wrapping_add` keeps
                 // the address computation defined even past the row's last line.
                 unsafe {
-                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
                         first.wrapping_add(l * 64).cast(),
                     )
                 };

@@ -220,9 +220,9 @@ pub(crate) fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) 
     let _ = (x, start, rows);
 }
 
-/// Hints the processor to fetch the listed rows into its L2 cache, all at once, so that their
-/// misses overlap rather than each waiting on the last (into L2, not L1: a whole block's rows
-/// asked for ahead would evict the block being computed).
+/// Hints the processor to fetch the listed rows into its L2 cache, so that their misses overlap
+/// rather than each waiting on the last (into L2, not L1: rows asked for a block ahead would
+/// evict the block being computed).
 #[inline]
 pub(crate) fn prefetch_rows<T: Float>(x: &DataRef<'_, T>, rows: &[usize]) {
     #[cfg(target_arch = "x86_64")]

@@ -199,15 +199,22 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 }
                 w.ahead_start = None;
                 std::mem::swap(&mut w.rows, &mut w.ahead);
-                // Ask for the next block's listed rows while this one is computed: the next
-                // block is usually this leaf's next.
+                // List the next block's rows now, and ask for them while this one is computed
+                // (the next block is usually this leaf's next): a few with each group of this
+                // block's listed rows, so that the fetches overlap the arithmetic (asked for all
+                // at once, they wait on each other for the processor's few miss buffers and
+                // nothing is computed meanwhile).
                 let next = start + rows;
                 if next < near.len() {
                     let nn = (near.len() - next).min(BLOCK_ROWS);
                     list(&near[next..next + nn], next, &all, &mut w.ahead);
                     w.ahead_start = Some(next);
-                    prefetch_rows(&x, &w.ahead);
+                } else {
+                    w.ahead.clear();
                 }
+                let groups = w.rows.len().div_ceil(LANES);
+                let per_group = w.ahead.len().div_ceil(groups.max(1));
+                let mut fetched = 0;
                 let base = &mut w.val[trials * BLOCK_ROWS..trials * BLOCK_ROWS + rows];
                 for (v, nr) in base.iter_mut().zip(nb) {
                     *v = nr.d2;
@@ -244,6 +251,9 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 w.improved.clear();
                 let mut n_dist = 0u64;
                 for (group, &gw) in w.rows.chunks(LANES).zip(&w.masks) {
+                    let upto = (fetched + per_group).min(w.ahead.len());
+                    prefetch_rows(&x, &w.ahead[fetched..upto]);
+                    fetched = upto;
                     w.g.load(&x, group, lloyd.offset());
                     gathered_sq_distances(&mut w.g, cands, d, gw);
                     n_dist += u64::from(gw.count_ones()) * LANES as u64;
@@ -273,6 +283,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                         }
                     }
                 }
+                prefetch_rows(&x, &w.ahead[fetched..]);
                 for (t, pot) in w.pots.iter_mut().enumerate() {
                     if which >> t & 1 == 0 {
                         *pot += unmoved;

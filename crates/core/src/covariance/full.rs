@@ -11,7 +11,9 @@
 //! + reg_covar I`, which is scikit-learn's `Σ r (x - μ')(x - μ')ᵀ / N'` without its cancellation.
 
 use super::convert::{log_det_precision_cholesky, upper_factor};
-use super::scatter::{add_scatter, center, symmetrize_lower};
+use super::scatter::{
+    add_scatter, add_weighted_scatter, center, symmetrize_lower, whole_small_tiles,
+};
 use super::triangular::{mahalanobis_tiled, mahalanobis_upper, upper_column};
 use super::{CovarianceType, Kernel, Params, Shift, Sums, log_constants};
 use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, with_dim};
@@ -190,6 +192,12 @@ impl Kernel for Full {
             let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p];
             let s = shift.of(c);
             sums.nk[c] += math::sum(rk);
+            if whole_small_tiles(d) {
+                let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
+                let s1 = &mut sums.s1[c * d..(c + 1) * d];
+                add_weighted_scatter(isa, x, s, rk, s1, s2);
+                continue;
+            }
             // wdx = r (x - s), and S1.
             for j in 0..d {
                 let sj = V8::splat(isa, s[j]);

@@ -168,9 +168,178 @@ pub(crate) fn add_scatter<I: Isa>(
     }
 }
 
+/// Whether [`add_weighted_scatter`] applies: `d` a multiple of 4 below [`WIDE_D`] (whole 4 × 4
+/// tiles, no ragged edge).
+#[inline(always)]
+pub(crate) fn whole_small_tiles(d: usize) -> bool {
+    d % 4 == 0 && d < WIDE_D
+}
+
+/// [`add_scatter`] of `wa = r (x - s)` against `x - s` without `wa` ever being stored: each
+/// 4 × 4 tile weights its four rows as it loads them, and the tiles of the first column also
+/// add `Σ_r wa_r` to `s1` `(d,)`. For [`whole_small_tiles`] dimensions.
+///
+/// The same operations in the same order as writing `wa` and then calling [`add_scatter`]
+/// (`r (x - s)` rounded once, each sum over the lane groups in order), so the same bits.
+#[inline(always)]
+pub(crate) fn add_weighted_scatter<I: Isa>(
+    isa: I,
+    x: Block<'_>,
+    shift: &[f64],
+    r: &[f64],
+    s1: &mut [f64],
+    out: &mut [f64],
+) {
+    let d = x.n_features();
+    debug_assert!(whole_small_tiles(d));
+    for i0 in (0..d).step_by(4) {
+        for j0 in (0..i0 + 4).step_by(4) {
+            let (t, s) = match (i0 - j0, j0) {
+                (0, 0) => weighted_tile::<I, 0, true>(isa, x, shift, r, i0, j0),
+                (0, _) => weighted_tile::<I, 0, false>(isa, x, shift, r, i0, j0),
+                (_, 0) => weighted_tile::<I, { isize::MAX }, true>(isa, x, shift, r, i0, j0),
+                _ => weighted_tile::<I, { isize::MAX }, false>(isa, x, shift, r, i0, j0),
+            };
+            for (p, row) in t.iter().enumerate() {
+                for (q, &v) in row.iter().enumerate() {
+                    if j0 + q <= i0 + p {
+                        out[(i0 + p) * d + j0 + q] += v;
+                    }
+                }
+            }
+            if j0 == 0 {
+                for (p, &v) in s.iter().enumerate() {
+                    s1[i0 + p] += v;
+                }
+            }
+        }
+    }
+}
+
+/// One 4 × 4 tile of [`add_weighted_scatter`]: the tile's sums, and with `FIRST` the sums of
+/// its four rows' `wa`.
+#[inline(always)]
+fn weighted_tile<I: Isa, const DELTA: isize, const FIRST: bool>(
+    isa: I,
+    x: Block<'_>,
+    shift: &[f64],
+    r: &[f64],
+    i0: usize,
+    j0: usize,
+) -> ([[f64; 4]; 4], [f64; 4]) {
+    let groups = x.rows_p() / LANES;
+    // Every operand as exactly `groups` lane groups: the bounds are checked here, once.
+    let rg = &r.as_chunks::<LANES>().0[..groups];
+    let mut xi: [&[[f64; LANES]]; 4] = [&[]; 4];
+    let mut xj: [&[[f64; LANES]]; 4] = [&[]; 4];
+    let mut si = [V8::zero(isa); 4];
+    let mut sj = [V8::zero(isa); 4];
+    for p in 0..4 {
+        xi[p] = &x.feature(i0 + p).as_chunks().0[..groups];
+        xj[p] = &x.feature(j0 + p).as_chunks().0[..groups];
+        si[p] = V8::splat(isa, shift[i0 + p]);
+        sj[p] = V8::splat(isa, shift[j0 + p]);
+    }
+    let mut acc = [[V8::zero(isa); 4]; 4];
+    let mut s1 = [V8::zero(isa); 4];
+    for g in 0..groups {
+        let rv = V8::load(isa, &rg[g]);
+        let mut wv = [V8::zero(isa); 4];
+        for p in 0..4 {
+            wv[p] = rv.mul(V8::load(isa, &xi[p][g]).sub(si[p]));
+            if FIRST {
+                s1[p] = s1[p].add(wv[p]);
+            }
+        }
+        for q in 0..4 {
+            let xv = V8::load(isa, &xj[q][g]).sub(sj[q]);
+            for p in 0..4 {
+                if lower::<DELTA>(p, q) {
+                    acc[p][q] = wv[p].madd(xv, acc[p][q]);
+                }
+            }
+        }
+    }
+    let mut sums = [[0.0; 4]; 4];
+    for p in 0..4 {
+        for q in 0..4 {
+            if lower::<DELTA>(p, q) {
+                sums[p][q] = acc[p][q].sum();
+            }
+        }
+    }
+    let mut s1s = [0.0; 4];
+    if FIRST {
+        for p in 0..4 {
+            s1s[p] = s1[p].sum();
+        }
+    }
+    (sums, s1s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_scatter_has_the_bits_of_storing_the_weighted_rows() {
+        let ld = BLOCK_ROWS;
+        let isa = crate::simd::Base;
+        for d in [4, 8, 12, 16, 20] {
+            assert!(whole_small_tiles(d));
+            for rows_p in [8, 40, ld] {
+                let a: Vec<f64> = (0..d * ld)
+                    .map(|i| ((i * 7919 % 1013) as f64) / 97.0 - 5.0)
+                    .collect();
+                let r: Vec<f64> = (0..ld).map(|i| ((i * 31 % 17) as f64) / 13.0).collect();
+                let shift: Vec<f64> = (0..d).map(|j| 0.37 * j as f64 - 1.1).collect();
+                // The reference: `wa = r (a - s)` written out, its sums, then `add_scatter`.
+                let mut wa = vec![0.0; d * ld];
+                let mut want_s1 = vec![0.5; d];
+                for j in 0..d {
+                    let mut acc = V8::zero(isa);
+                    for r0 in (0..rows_p).step_by(LANES) {
+                        let w = V8::load(isa, &r[r0..]).mul(
+                            Block::new(&a, rows_p)
+                                .lanes(isa, j, r0)
+                                .sub(V8::splat(isa, shift[j])),
+                        );
+                        w.store(&mut wa[j * ld + r0..]);
+                        acc = acc.add(w);
+                    }
+                    want_s1[j] += acc.sum();
+                }
+                let mut want = vec![1.0; d * d];
+                add_scatter(
+                    isa,
+                    Block::new(&a, rows_p),
+                    &shift,
+                    Block::new(&wa, rows_p),
+                    &mut want,
+                );
+                let mut got_s1 = vec![0.5; d];
+                let mut got = vec![1.0; d * d];
+                add_weighted_scatter(
+                    isa,
+                    Block::new(&a, rows_p),
+                    &shift,
+                    &r,
+                    &mut got_s1,
+                    &mut got,
+                );
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "d={d} rows={rows_p}");
+                assert_eq!(bits(&got_s1), bits(&want_s1), "d={d} rows={rows_p}");
+                // And it is the scatter: the upper triangle untouched, the lower one summed.
+                let (i, j) = (d - 1, d / 2);
+                let direct: f64 = (0..rows_p)
+                    .map(|q| r[q] * (a[i * ld + q] - shift[i]) * (a[j * ld + q] - shift[j]))
+                    .sum();
+                assert!((got[i * d + j] - 1.0 - direct).abs() < 1e-9 * direct.abs().max(1.0));
+                assert_eq!(got[j * d + i], 1.0);
+            }
+        }
+    }
 
     #[test]
     fn scatter_kernels_match_the_definition() {

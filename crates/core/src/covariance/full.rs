@@ -12,7 +12,7 @@
 
 use super::convert::{log_det_precision_cholesky, upper_factor};
 use super::scatter::{
-    add_scatter, add_weighted_scatter, center, symmetrize_lower, whole_small_tiles,
+    add_scatter, add_weighted_scatter, symmetrize_lower, whole_small_tiles,
 };
 use super::triangular::{mahalanobis_tiled, mahalanobis_upper, upper_column};
 use super::{CovarianceType, Kernel, Params, Shift, Sums, log_constants};
@@ -146,11 +146,10 @@ impl Kernel for Full {
         prep: &Prepared,
         x: Block<'_>,
         out: &mut [f64],
-        work: &mut [f64],
+        _work: &mut [f64],
     ) {
         let (k, d) = (prep.k, prep.d);
         with_dim!(d, D => log_prob_small::<D, I>(isa, prep, x, out), _ => {
-            let dx = &mut work[..d * BLOCK_ROWS];
             let dp = d.next_multiple_of(LANES);
             for c in 0..k {
                 let o = &mut out[c * BLOCK_ROWS..(c + 1) * BLOCK_ROWS];
@@ -159,9 +158,8 @@ impl Kernel for Full {
                     let up = &prep.up[c * d * dp..(c + 1) * d * dp];
                     mahalanobis_tiled(isa, x, mu, up, o);
                 } else {
-                    center(isa, x, mu, dx);
                     let u = &prep.u[c * d * d..(c + 1) * d * d];
-                    mahalanobis_upper(isa, Block::new(dx, x.rows()), u, o);
+                    mahalanobis_upper(isa, x, mu, u, o);
                 }
                 let cst = V8::splat(isa, prep.cst[c]);
                 for r0 in (0..x.rows_p()).step_by(LANES) {

@@ -23,20 +23,25 @@ pub(crate) fn upper_column<I: Isa>(x: &[V8<I>], u: &[f64], d: usize, j: usize) -
     y
 }
 
-/// `q[r] = ‖dx_r U‖²` for the padded rows of a centred block, `U` upper triangular,
-/// `d < WIDE_D` (the centred rows of a lane group in registers).
+/// `q[r] = ‖(x_r - μ) U‖²` for the padded rows of a block, `U` upper triangular, `d < WIDE_D`
+/// (the rows of a lane group centred as they are loaded, in registers: the centred block is
+/// never stored, which cost more than the arithmetic on machines with two FMA pipes).
 #[inline(always)]
-pub(crate) fn mahalanobis_upper<I: Isa>(isa: I, dx: Block<'_>, u: &[f64], q: &mut [f64]) {
-    let d = dx.n_features();
+pub(crate) fn mahalanobis_upper<I: Isa>(isa: I, x: Block<'_>, mu: &[f64], u: &[f64], q: &mut [f64]) {
+    let d = x.n_features();
     debug_assert!(d < WIDE_D);
-    for r0 in (0..dx.rows_p()).step_by(LANES) {
-        let mut x = [V8::zero(isa); WIDE_D];
+    let mut m = [V8::zero(isa); WIDE_D];
+    for l in 0..d {
+        m[l] = V8::splat(isa, mu[l]);
+    }
+    for r0 in (0..x.rows_p()).step_by(LANES) {
+        let mut xc = [V8::zero(isa); WIDE_D];
         for l in 0..d {
-            x[l] = dx.lanes(isa, l, r0);
+            xc[l] = x.lanes(isa, l, r0).sub(m[l]);
         }
         let mut acc = V8::zero(isa);
         for j in 0..d {
-            let y = upper_column(&x, u, d, j);
+            let y = upper_column(&xc, u, d, j);
             acc = y.madd(y, acc);
         }
         acc.store(&mut q[r0..]);
@@ -202,9 +207,7 @@ mod tests {
                 }
                 let mut q = vec![0.0; ld];
                 if d < WIDE_D {
-                    let mut dx = vec![0.0; d * ld];
-                    center(isa, x, &mu, &mut dx);
-                    mahalanobis_upper(isa, Block::new(&dx, rows_p), &u, &mut q);
+                    mahalanobis_upper(isa, x, &mu, &u, &mut q);
                 } else {
                     let dp = d.next_multiple_of(LANES);
                     let mut up = vec![0.0; d * dp];

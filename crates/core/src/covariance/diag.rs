@@ -39,19 +39,51 @@ pub(crate) fn accumulate_diagonal<I: Isa>(
     for c in 0..k {
         let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p];
         sums.nk[c] += math::sum(rk);
-        for j in 0..d {
-            let s = V8::splat(isa, shift.shift[c * d + j]);
-            let mut a1 = V8::zero(isa);
-            let mut a2 = V8::zero(isa);
-            for r0 in (0..rows_p).step_by(LANES) {
-                let v = x.lanes(isa, j, r0).sub(s);
-                let w = V8::load(isa, &rk[r0..]).mul(v);
-                a1 = a1.add(w);
-                a2 = w.madd(v, a2);
-            }
-            sums.s1[c * d + j] += a1.sum();
-            sums.s2[c * d + j] += a2.sum();
+        let mut j = 0;
+        while j + 4 <= d {
+            diagonal_features::<I, 4>(isa, shift, x, rk, c, j, sums);
+            j += 4;
         }
+        while j < d {
+            diagonal_features::<I, 1>(isa, shift, x, rk, c, j, sums);
+            j += 1;
+        }
+    }
+}
+
+/// Features `j0..j0 + J` of [`accumulate_diagonal`] for component `c`, advancing together row
+/// group by row group so that their `2 J` sums are independent chains in flight at once (one
+/// feature at a time waits on one addition's latency per row group); each sum still adds the
+/// row groups in order, so the bits are those of one feature at a time.
+#[inline(always)]
+fn diagonal_features<I: Isa, const J: usize>(
+    isa: I,
+    shift: &Shift,
+    x: Block<'_>,
+    rk: &[f64],
+    c: usize,
+    j0: usize,
+    sums: &mut Sums,
+) {
+    let d = shift.d();
+    let mut s = [V8::zero(isa); J];
+    for j in 0..J {
+        s[j] = V8::splat(isa, shift.shift[c * d + j0 + j]);
+    }
+    let mut a1 = [V8::zero(isa); J];
+    let mut a2 = [V8::zero(isa); J];
+    for r0 in (0..x.rows_p()).step_by(LANES) {
+        let r = V8::load(isa, &rk[r0..]);
+        for j in 0..J {
+            let v = x.lanes(isa, j0 + j, r0).sub(s[j]);
+            let w = r.mul(v);
+            a1[j] = a1[j].add(w);
+            a2[j] = w.madd(v, a2[j]);
+        }
+    }
+    for j in 0..J {
+        sums.s1[c * d + j0 + j] += a1[j].sum();
+        sums.s2[c * d + j0 + j] += a2[j].sum();
     }
 }
 

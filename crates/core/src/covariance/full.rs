@@ -11,9 +11,7 @@
 //! + reg_covar I`, which is scikit-learn's `Σ r (x - μ')(x - μ')ᵀ / N'` without its cancellation.
 
 use super::convert::{log_det_precision_cholesky, upper_factor};
-use super::scatter::{
-    add_scatter, add_weighted_scatter, symmetrize_lower, whole_small_tiles,
-};
+use super::scatter::{add_scatter, add_weighted_scatter, symmetrize_lower, whole_small_tiles};
 use super::triangular::{mahalanobis_tiled, mahalanobis_upper, upper_column};
 use super::{CovarianceType, Kernel, Params, Shift, Sums, log_constants};
 use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, with_dim};

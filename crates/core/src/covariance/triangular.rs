@@ -27,7 +27,13 @@ pub(crate) fn upper_column<I: Isa>(x: &[V8<I>], u: &[f64], d: usize, j: usize) -
 /// (the rows of a lane group centred as they are loaded, in registers: the centred block is
 /// never stored, which cost more than the arithmetic on machines with two FMA pipes).
 #[inline(always)]
-pub(crate) fn mahalanobis_upper<I: Isa>(isa: I, x: Block<'_>, mu: &[f64], u: &[f64], q: &mut [f64]) {
+pub(crate) fn mahalanobis_upper<I: Isa>(
+    isa: I,
+    x: Block<'_>,
+    mu: &[f64],
+    u: &[f64],
+    q: &mut [f64],
+) {
     let d = x.n_features();
     debug_assert!(d < WIDE_D);
     let mut m = [V8::zero(isa); WIDE_D];

@@ -200,3 +200,54 @@ impl Kernel for Diag {
         diagonal_variances(sums, shift, nk, e, reg_covar)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covariance::{CovarianceType, Shift, Sums};
+    use crate::simd::Base;
+
+    #[test]
+    fn diagonal_statistics_have_the_bits_of_one_feature_at_a_time() {
+        let isa = Base;
+        let ld = BLOCK_ROWS;
+        for (k, d) in [(3, 1), (2, 5), (3, 8), (2, 11)] {
+            for rows_p in [8, 48, ld] {
+                let xt: Vec<f64> = (0..d * ld)
+                    .map(|i| ((i * 7919 % 1009) as f64) / 89.0 - 5.0)
+                    .collect();
+                let resp: Vec<f64> = (0..k * ld).map(|i| ((i * 37 % 23) as f64) / 22.0).collect();
+                let means: Vec<f64> = (0..k * d).map(|i| 0.3 * i as f64 - 1.0).collect();
+                let shift = Shift::new(&means, k, d);
+                let x = Block::new(&xt, rows_p);
+                let mut got = Sums::zeros(CovarianceType::Diag, k, d);
+                accumulate_diagonal(isa, &shift, x, &resp, &mut got);
+                // One feature at a time, each sum over the lane groups in order.
+                let (mut s1, mut s2) = (vec![0.0; k * d], vec![0.0; k * d]);
+                for c in 0..k {
+                    for j in 0..d {
+                        let s = V8::splat(isa, means[c * d + j]);
+                        let (mut a1, mut a2) = (V8::zero(isa), V8::zero(isa));
+                        for r0 in (0..rows_p).step_by(LANES) {
+                            let v = x.lanes(isa, j, r0).sub(s);
+                            let w = V8::load(isa, &resp[c * ld + r0..]).mul(v);
+                            a1 = a1.add(w);
+                            a2 = w.madd(v, a2);
+                        }
+                        s1[c * d + j] = a1.sum();
+                        s2[c * d + j] = a2.sum();
+                    }
+                }
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got.s1), bits(&s1), "k={k} d={d} rows={rows_p}");
+                assert_eq!(bits(&got.s2), bits(&s2), "k={k} d={d} rows={rows_p}");
+                // And they are the statistics: Σ r (x - μ)² for the last feature.
+                let (c, j) = (k - 1, d - 1);
+                let direct: f64 = (0..rows_p)
+                    .map(|r| resp[c * ld + r] * (xt[j * ld + r] - means[c * d + j]).powi(2))
+                    .sum();
+                assert!((got.s2[c * d + j] - direct).abs() < 1e-9 * direct.max(1.0));
+            }
+        }
+    }
+}

@@ -172,7 +172,7 @@ pub(crate) fn add_scatter<I: Isa>(
 /// tiles, no ragged edge).
 #[inline(always)]
 pub(crate) fn whole_small_tiles(d: usize) -> bool {
-    d % 4 == 0 && d < WIDE_D
+    d.is_multiple_of(4) && d < WIDE_D
 }
 
 /// [`add_scatter`] of `wa = r (x - s)` against `x - s` without `wa` ever being stored: each

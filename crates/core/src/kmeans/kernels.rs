@@ -380,27 +380,34 @@ fn gathered_sq_distances_impl<I: Isa>(
     }
     let mut quads = ts[..n].chunks_exact(4);
     for q in &mut quads {
-        let c: [&[f64]; 4] = [q[0], q[1], q[2], q[3]].map(|t| &centers[t * d..(t + 1) * d]);
-        let mut acc = [V8::zero(isa); 4];
-        for j in 0..d {
-            let x = V8::load(isa, &g.x[j * LANES..]);
-            for (a, cc) in acc.iter_mut().zip(&c) {
-                let v = x.sub(V8::splat(isa, cc[j]));
-                *a = v.madd(v, *a);
-            }
-        }
-        for (a, &t) in acc.into_iter().zip(q) {
-            a.store(&mut g.out[t * LANES..]);
-        }
+        gathered_centers::<I, 4>(isa, g, centers, d, q.try_into().unwrap());
     }
     for &t in quads.remainder() {
-        let cc = &centers[t * d..(t + 1) * d];
-        let mut acc = V8::zero(isa);
-        for j in 0..d {
-            let v = V8::load(isa, &g.x[j * LANES..]).sub(V8::splat(isa, cc[j]));
-            acc = v.madd(v, acc);
+        gathered_centers::<I, 1>(isa, g, centers, d, [t]);
+    }
+}
+
+/// `out[t * LANES + l] = Σ_j (x_lj - c_tj)²` for the `N` centres `ts`, their chains of
+/// multiply-adds side by side, sharing each load of the rows.
+#[inline(always)]
+fn gathered_centers<I: Isa, const N: usize>(
+    isa: I,
+    g: &mut Gathered,
+    centers: &[f64],
+    d: usize,
+    ts: [usize; N],
+) {
+    let c = ts.map(|t| &centers[t * d..(t + 1) * d]);
+    let mut acc = [V8::zero(isa); N];
+    for j in 0..d {
+        let x = V8::load(isa, &g.x[j * LANES..]);
+        for (a, cc) in acc.iter_mut().zip(&c) {
+            let v = x.sub(V8::splat(isa, cc[j]));
+            *a = v.madd(v, *a);
         }
-        acc.store(&mut g.out[t * LANES..]);
+    }
+    for (a, t) in acc.into_iter().zip(ts) {
+        a.store(&mut g.out[t * LANES..]);
     }
 }
 

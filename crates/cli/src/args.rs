@@ -185,6 +185,25 @@ pub enum KmAlgorithm {
     Auto,
 }
 
+/// The arithmetic of the k-means kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    /// Follow the data: float32 arithmetic for float32 files in Lloyd's passes (as
+    /// scikit-learn computes float32 input), float64 for float64 files.
+    Auto,
+    /// float64 arithmetic for every input.
+    F64,
+}
+
+impl From<PrecisionArg> for gaussmix_core::Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::Auto => Self::Auto,
+            PrecisionArg::F64 => Self::F64,
+        }
+    }
+}
+
 impl From<KmAlgorithm> for gaussmix_core::KMeansAlgorithm {
     fn from(a: KmAlgorithm) -> Self {
         match a {
@@ -473,9 +492,14 @@ pub struct KmeansArgs {
     /// Start from these centres (.npy, k × d) instead.
     #[arg(long, value_name = "CENTERS.npy", conflicts_with = "init")]
     pub init_centers: Option<PathBuf>,
-    /// How to iterate; every choice gives the same result bit for bit.
+    /// How to iterate; every choice gives the same result bit for bit (in float64 arithmetic).
     #[arg(long, value_enum, default_value = "auto")]
     pub algorithm: KmAlgorithm,
+    /// Arithmetic of Lloyd's nearest-centre kernels: auto computes float32 files in float32
+    /// (centres, counts and inertia are always summed in float64); the bounded passes of elkan
+    /// always compute in float64.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: PrecisionArg,
     /// Number of initialisations; the lowest inertia is kept.
     #[arg(long, value_name = "N", default_value = "1", value_parser = positive_usize)]
     pub n_init: usize,

@@ -9,7 +9,9 @@
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use gaussmix_core::{CovarianceType, DataRef, Float, GaussianMixture, KMeans, KMeansInit};
+use gaussmix_core::{
+    CovarianceType, DataRef, Float, GaussianMixture, KMeans, KMeansAlgorithm, KMeansInit, Precision,
+};
 use serde_json::json;
 
 use crate::args::{BenchArgs, BenchDtype, BenchWorkload};
@@ -213,6 +215,10 @@ pub struct Variant {
     pub weighted: bool,
     /// Mixtures are fitted as Bayesian mixtures.
     pub bayesian: bool,
+    /// The arithmetic of the k-means kernels.
+    pub precision: Precision,
+    /// How the k-means workloads iterate.
+    pub algorithm: KMeansAlgorithm,
 }
 
 /// The sample weights of a weighted benchmark: `0.5 + u`, `u` uniform in `[0, 1)` from a hash
@@ -300,6 +306,8 @@ pub fn measure<T: Float>(
                     // and divide the difference, so that setup and the final inertia pass cancel.
                     let run = |it: usize| -> Result<(f64, gaussmix_core::KMeansModel)> {
                         let km = KMeans::new(w.k)
+                            .algorithm(variant.algorithm)
+                            .precision(variant.precision)
                             .init(KMeansInit::Centers(means.clone()))
                             .max_iter(it)
                             .tol(0.0);
@@ -467,6 +475,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let variant = Variant {
         weighted: a.weighted,
         bayesian: a.bayesian,
+        precision: a.precision.into(),
+        algorithm: a.algorithm.into(),
     };
     let mut report = Vec::new();
     let mut failed = false;

@@ -101,7 +101,7 @@ pub use bayesian::BayesianGaussianMixture;
 pub use bayesian::model::{BayesianGaussianMixtureModel, BayesianParts};
 pub use bayesian::variational::{WeightConcentration, WeightConcentrationPriorType};
 pub use covariance::CovarianceType;
-pub use data::{DataRef, Float};
+pub use data::{DataRef, Float, Precision};
 pub use error::{Error, IllDefinedCovariance, Result};
 pub use kmeans::{KMeans, KMeansAlgorithm, KMeansInit, KMeansModel, LloydPass};
 pub use mixture::{GaussianMixture, InitParams, OnDegenerate, StatsSource};

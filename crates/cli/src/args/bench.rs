@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::positive_usize;
+use super::{KmAlgorithm, PrecisionArg, positive_usize};
 
 /// Workloads of `gaussmix bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,9 +74,16 @@ pub struct BenchArgs {
     /// most 4 × the cores].
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = crate::limits::thread_count)]
     pub threads: Option<Vec<usize>>,
-    /// Element type of the data.
+    /// Element type of the data. With f32 and --precision auto, the k-means workloads are also
+    /// timed in float64 arithmetic on the same data, and the ratio is reported.
     #[arg(long, value_enum, default_value = "f64")]
     pub dtype: BenchDtype,
+    /// Arithmetic of the k-means kernels (auto: float32 for f32 data).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: PrecisionArg,
+    /// How the k-means workloads iterate (auto: elkan for W5, lloyd for K6).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub algorithm: KmAlgorithm,
     /// EM (or Lloyd) iterations per run.
     #[arg(long, value_name = "N", default_value = "10", value_parser = positive_usize)]
     pub iters: usize,

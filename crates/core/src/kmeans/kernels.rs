@@ -62,6 +62,11 @@ pub(crate) struct CenterTerms {
     /// `‖c‖²` of its centres then `-2 c_j` feature by feature (`[j][centre]`), the last panel
     /// padded with zeros; [`panel_len`] values per panel.
     pub panels: Vec<f64>,
+    /// With float32 arithmetic ([`CenterTerms::with_f32`]; empty otherwise): `cm2`, `cn` and
+    /// `panels` rounded to float32.
+    pub cm2_32: Vec<f32>,
+    pub cn_32: Vec<f32>,
+    pub panels_32: Vec<f32>,
 }
 
 impl CenterTerms {
@@ -85,7 +90,23 @@ impl CenterTerms {
                 }
             }
         }
-        CenterTerms { cm2, cn, panels }
+        CenterTerms {
+            cm2,
+            cn,
+            panels,
+            cm2_32: Vec::new(),
+            cn_32: Vec::new(),
+            panels_32: Vec::new(),
+        }
+    }
+
+    /// Adds the float32 terms of the float32 kernels ([`super::single`]).
+    pub(crate) fn with_f32(mut self) -> Self {
+        let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect();
+        self.cm2_32 = narrow(&self.cm2);
+        self.cn_32 = narrow(&self.cn);
+        self.panels_32 = narrow(&self.panels);
+        self
     }
 }
 

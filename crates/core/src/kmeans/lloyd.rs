@@ -10,6 +10,7 @@
 //! the iterations: memory is independent of the number of rows.
 
 use super::kernels::{Assigned, CenterTerms, Inertia, add_rows, nearest_rows, sq_distances};
+use super::single::{MAX_CENTERS32, nearest_block32, nearest_rows32};
 use super::tiles::{NearestOut, nearest_block, nearest_block_work};
 use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, WIDE_D};
 use crate::blocks::{load, padded};
@@ -26,6 +27,8 @@ pub(crate) struct Lloyd<'a, T> {
     /// Subtracted from every row as it is loaded: the column means of the data (or, for
     /// prediction, of the centres).
     offset: Vec<f64>,
+    /// Whether the labels come from the float32 kernels ([`Lloyd::single`]).
+    single: bool,
 }
 
 /// Per-pass accumulator of a Lloyd iteration.
@@ -183,7 +186,27 @@ impl<'a, T: Float> Lloyd<'a, T> {
             k,
             d,
             offset,
+            single: false,
         }
+    }
+
+    /// Labels from the float32 nearest-centre kernels when `on` (and the indices of the centres
+    /// fit in float32 lanes): every pass's labels, the final ones and the farthest rows alike.
+    /// Not for the bounded passes, whose bounds are float64 scores.
+    pub(crate) fn single(mut self, on: bool) -> Self {
+        self.single = on && self.k <= MAX_CENTERS32;
+        self
+    }
+
+    /// Whether the labels come from the float32 kernels.
+    pub(crate) fn is_single(&self) -> bool {
+        self.single
+    }
+
+    /// What the nearest-centre kernels precompute for `centers` (internal frame).
+    pub(crate) fn terms(&self, centers: &[f64]) -> CenterTerms {
+        let terms = CenterTerms::new(centers, self.d);
+        if self.single { terms.with_f32() } else { terms }
     }
 
     /// The data.
@@ -303,10 +326,20 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// index, as in scikit-learn. The pass's layout must be at least [`Lloyd::label_layout`]'s;
     /// from [`WIDE_D`] features the loaded block is left centred.
     pub(crate) fn block_labels(&self, s: &mut Scratch, span: Span, terms: &CenterTerms) {
-        if self.d >= WIDE_D {
-            self.block_nearest(s, span.rows, terms, false);
-        } else {
-            nearest_rows(self.x(), span, &self.offset, terms, &mut s.row);
+        match (self.d >= WIDE_D, self.single) {
+            (true, false) => self.block_nearest(s, span.rows, terms, false),
+            (false, false) => nearest_rows(self.x(), span, &self.offset, terms, &mut s.row),
+            (true, true) => {
+                self.center_block(s, span.rows);
+                let (work, scores) = s.work.split_at_mut(nearest_block_work(self.d));
+                let out = NearestOut {
+                    idx: &mut s.row,
+                    best: &mut scores[..BLOCK_ROWS],
+                    second: None,
+                };
+                nearest_block32(Block::new(&s.xt, span.rows), terms, work, out);
+            }
+            (false, true) => nearest_rows32(self.x(), span, &self.offset, terms, &mut s.row),
         }
     }
 
@@ -322,7 +355,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// labels' fingerprint (and the inertia, when asked for under these same centres).
     pub(crate) fn step(&self, centers: &[f64], inertia: Inertia<'_>) -> Step {
         let (k, d) = (self.k, self.d);
-        let terms = CenterTerms::new(centers, d);
+        let terms = self.terms(centers);
         let accs = Pool::new(move || Step {
             sums: vec![0.0; k * d],
             counts: vec![0.0; k],
@@ -358,7 +391,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// `Σ w ‖x - c_label‖²`, with exact distances.
     pub(crate) fn finish(&self, centers: &[f64], keep: Labels) -> (Option<Vec<usize>>, f64) {
         let d = self.d;
-        let terms = CenterTerms::new(centers, d);
+        let terms = self.terms(centers);
         let width = usize::from(keep == Labels::Keep);
         let mut labels = vec![0usize; self.x().n_samples() * width];
         let accs = Pool::new(|| 0.0f64);
@@ -397,7 +430,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// `(row, squared distance, centre)`.
     pub(crate) fn farthest(&self, centers: &[f64], n: usize) -> Vec<(usize, f64, usize)> {
         let d = self.d;
-        let terms = CenterTerms::new(centers, d);
+        let terms = self.terms(centers);
         let accs = Pool::new(move || Farthest { n, top: Vec::new() });
         let top = self
             .passes

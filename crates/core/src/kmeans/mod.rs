@@ -10,13 +10,14 @@ pub(crate) mod init;
 pub(crate) mod kernels;
 pub(crate) mod lloyd;
 pub(crate) mod plusplus;
+pub(crate) mod single;
 pub(crate) mod tiles;
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::blocks::{BLOCK_ROWS, Span, with_threads};
-use crate::data::{DataRef, Float, validate_data};
+use crate::data::{DataRef, Float, Precision, validate_data};
 use crate::error::{Error, Result, invalid};
 use crate::monitor::{Monitor, Phase};
 use kernels::{CenterTerms, Inertia};
@@ -35,8 +36,11 @@ pub enum KMeansInit {
     Centers(Vec<f64>),
 }
 
-/// How k-means iterates: scikit-learn's `algorithm`. Every choice gives the same centres,
-/// labels, inertia and `n_iter` bit for bit; only the work differs.
+/// How k-means iterates: scikit-learn's `algorithm`. In float64 arithmetic every choice gives
+/// the same centres, labels, inertia and `n_iter` bit for bit; only the work differs. The
+/// bounded passes always compute in float64 (their bounds are float64 scores), so with float32
+/// data under [`Precision::Auto`] only `Lloyd` (and `Auto` where it picks Lloyd) uses the
+/// float32 kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KMeansAlgorithm {
     /// Lloyd's algorithm: every distance of every row to every centre, each iteration; no
@@ -88,6 +92,9 @@ pub struct KMeans {
     pub n_threads: Option<usize>,
     /// How to iterate (the result is the same bit for bit).
     pub algorithm: KMeansAlgorithm,
+    /// The arithmetic of Lloyd's nearest-centre kernels ([`Precision::Auto`]: float32 for
+    /// float32 data, as scikit-learn computes it).
+    pub precision: Precision,
 }
 
 impl KMeans {
@@ -104,7 +111,14 @@ impl KMeans {
             seed: 0,
             n_threads: None,
             algorithm: KMeansAlgorithm::Auto,
+            precision: Precision::Auto,
         }
+    }
+
+    /// Sets the arithmetic of Lloyd's nearest-centre kernels.
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
     }
 
     /// Sets how to iterate.
@@ -238,6 +252,9 @@ pub struct KMeansModel {
     n_iter: usize,
     converged: bool,
     computed: Vec<f64>,
+    /// The arithmetic [`KMeansModel::predict`] labels with: the fit's, so that predicting the
+    /// training rows gives the fit's labels.
+    precision: Precision,
 }
 
 impl KMeansModel {
@@ -264,7 +281,20 @@ impl KMeansModel {
             n_iter: 0,
             converged: false,
             computed: Vec::new(),
+            precision: Precision::Auto,
         })
+    }
+
+    /// Sets the arithmetic of [`KMeansModel::predict`] (by default [`Precision::Auto`] for a
+    /// model from centres, the fit's for a fitted model).
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// The arithmetic of [`KMeansModel::predict`].
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Sets the fit information (for models read back from a file).
@@ -322,7 +352,7 @@ impl KMeansModel {
     /// Index of the nearest centre for each row of `x`.
     pub fn predict<T: Float>(&self, x: DataRef<'_, T>) -> Result<Vec<usize>> {
         self.check_data(&x)?;
-        let km = Lloyd::new(x, self.n_clusters, &self.centers);
+        let km = Lloyd::new(x, self.n_clusters, &self.centers).single(self.precision.single::<T>());
         Ok(km
             .finish(&km.to_internal(&self.centers), Labels::Keep)
             .0
@@ -350,7 +380,7 @@ impl KMeansModel {
     /// Sum of squared distances of the rows of `x` to their nearest centres (`-score`).
     pub fn inertia_of<T: Float>(&self, x: DataRef<'_, T>) -> Result<f64> {
         self.check_data(&x)?;
-        let km = Lloyd::new(x, self.n_clusters, &self.centers);
+        let km = Lloyd::new(x, self.n_clusters, &self.centers).single(self.precision.single::<T>());
         Ok(km.finish(&km.to_internal(&self.centers), Labels::Drop).1)
     }
 
@@ -368,6 +398,12 @@ impl KMeansModel {
 }
 
 impl KMeans {
+    /// Whether Lloyd's passes label in float32 for data of type `T` with `d` features: asked
+    /// for by the precision, and Lloyd's algorithm is the one that runs.
+    fn single<T: Float>(&self, d: usize) -> bool {
+        self.precision.single::<T>() && !self.algorithm.bounded(self.n_clusters, d)
+    }
+
     /// One run (`n_init` must be 1) keeping no per-row state: the fitted centres, for a
     /// Gaussian mixture's initialisation, which recomputes each block's labels from them.
     pub(crate) fn fit_centers_only<'a, T: Float>(
@@ -378,7 +414,8 @@ impl KMeans {
     ) -> Result<NearestCenter<'a, T>> {
         self.check(Some(x.n_features()))?;
         debug_assert_eq!(self.n_init, 1);
-        let lloyd = Lloyd::new(x, self.n_clusters, &[]);
+        let single = self.single::<T>(x.n_features());
+        let lloyd = Lloyd::new(x, self.n_clusters, &[]).single(single);
         let tol_abs = lloyd.tol_abs(self.tol);
         let start = init::initial_centers(&lloyd, self.n_clusters, &self.init, rng, monitor)?;
         let (run, _) = run_with(
@@ -390,7 +427,7 @@ impl KMeans {
             Labels::Drop,
             monitor,
         )?;
-        let terms = CenterTerms::new(&run.centers, x.n_features());
+        let terms = lloyd.terms(&run.centers);
         Ok(NearestCenter { lloyd, terms })
     }
 }
@@ -441,7 +478,8 @@ impl KMeansModel {
     pub fn lloyd_pass<T: Float>(&self, x: DataRef<'_, T>, offset: &[f64]) -> Result<LloydPass> {
         self.check_data(&x)?;
         self.check_offset(offset)?;
-        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec());
+        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec())
+            .single(self.precision.single::<T>());
         let centers = lloyd.to_internal(&self.centers);
         let step = lloyd.step(&centers, Inertia::Under(&centers));
         Ok(LloydPass {
@@ -464,7 +502,8 @@ impl KMeansModel {
     ) -> Result<Vec<(usize, f64, usize)>> {
         self.check_data(&x)?;
         self.check_offset(offset)?;
-        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec());
+        let lloyd = Lloyd::with_offset(x, self.n_clusters, offset.to_vec())
+            .single(self.precision.single::<T>());
         Ok(lloyd.farthest(&lloyd.to_internal(&self.centers), n))
     }
 
@@ -488,7 +527,8 @@ fn fit_runs<T: Float>(
     monitor: &mut dyn Monitor,
 ) -> Result<KMeansModel> {
     let k = p.n_clusters;
-    let lloyd = Lloyd::new(*x, k, &[]);
+    let single = p.single::<T>(x.n_features());
+    let lloyd = Lloyd::new(*x, k, &[]).single(single);
     let tol_abs = lloyd.tol_abs(p.tol);
     let mut best: Option<KMeansModel> = None;
     for r in 0..p.n_init {
@@ -513,6 +553,11 @@ fn fit_runs<T: Float>(
             n_iter: run.n_iter,
             converged: run.converged,
             computed,
+            precision: if lloyd.is_single() {
+                Precision::Auto
+            } else {
+                Precision::F64
+            },
         };
         let better = match &best {
             None => true,

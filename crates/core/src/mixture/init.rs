@@ -15,7 +15,7 @@ use crate::covariance::pass::Engine;
 use crate::covariance::{
     CovarianceType, Estimate, Kernel, Params, Shift, StepInfo, Sums, Weights, estimate,
 };
-use crate::data::Float;
+use crate::data::{Float, Precision};
 use crate::error::Result;
 use crate::kmeans::init::{plusplus, random_rows};
 use crate::kmeans::lloyd::Lloyd;
@@ -139,7 +139,12 @@ impl<'a, 'l, T: Float> RespSource<'a, 'l, T> {
         Ok(match init.init_params {
             InitParams::KMeans => {
                 let mut krng = Xoshiro256PlusPlus::seed_from_u64(rng.next_u64());
-                RespSource::Nearest(KMeans::new(k).fit_centers_only(x, &mut krng, monitor)?)
+                RespSource::Nearest(
+                    // float64 arithmetic until the mixture has a precision of its own.
+                    KMeans::new(k)
+                        .precision(Precision::F64)
+                        .fit_centers_only(x, &mut krng, monitor)?,
+                )
             }
             InitParams::KMeansPlusPlus => {
                 let lloyd = Lloyd::new(x, k, &[]);

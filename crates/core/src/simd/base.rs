@@ -116,4 +116,42 @@ impl Isa for Base {
     fn transpose8(self, r: [Self::R; 8]) -> [Self::R; 8] {
         std::array::from_fn(|i| std::array::from_fn(|j| r[j][i]))
     }
+    type F = [f32; 16];
+    #[inline(always)]
+    fn fsplat(self, v: f32) -> Self::F {
+        [v; 16]
+    }
+    #[inline(always)]
+    fn fload(self, s: &[f32]) -> Self::F {
+        s[..16].try_into().unwrap()
+    }
+    #[inline(always)]
+    fn fstore(self, r: Self::F, s: &mut [f32]) {
+        s[..16].copy_from_slice(&r);
+    }
+    #[inline(always)]
+    fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
+        std::array::from_fn(|i| a[i] * b[i] + c[i])
+    }
+    #[inline(always)]
+    fn flt_select(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F {
+        std::array::from_fn(|i| if a[i] < b[i] { x[i] } else { y[i] })
+    }
+    #[inline(always)]
+    fn fwiden(self, r: Self::F) -> (Self::R, Self::R) {
+        (
+            std::array::from_fn(|i| r[i] as f64),
+            std::array::from_fn(|i| r[i + 8] as f64),
+        )
+    }
+    #[inline(always)]
+    fn fnarrow(self, lo: Self::R, hi: Self::R) -> Self::F {
+        std::array::from_fn(|i| {
+            if i < 8 {
+                lo[i] as f32
+            } else {
+                hi[i - 8] as f32
+            }
+        })
+    }
 }

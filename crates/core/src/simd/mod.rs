@@ -65,6 +65,21 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     fn split_exponent(self, x: Self::R) -> (Self::R, Self::R);
     /// Transposes eight rows of eight lanes.
     fn transpose8(self, r: [Self::R; 8]) -> [Self::R; 8];
+
+    /// The register(s) holding sixteen `f32` lanes: the float32 kernels' vectors.
+    type F: Copy;
+    fn fsplat(self, v: f32) -> Self::F;
+    /// The first sixteen values of `s` (which must hold at least sixteen).
+    fn fload(self, s: &[f32]) -> Self::F;
+    fn fstore(self, r: Self::F, s: &mut [f32]);
+    /// `a * b + c` in `f32`, fused where the instruction set has FMA.
+    fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
+    /// Lanes of `x` where `a < b`, of `y` elsewhere (NaN compares false).
+    fn flt_select(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F;
+    /// Lanes 0-7 and 8-15, widened to `f64` (exactly).
+    fn fwiden(self, r: Self::F) -> (Self::R, Self::R);
+    /// Sixteen lanes from two groups of eight, each rounded to the nearest `f32`.
+    fn fnarrow(self, lo: Self::R, hi: Self::R) -> Self::F;
 }
 
 /// Eight `f64` lanes, with the token of the instruction set that holds them.
@@ -191,6 +206,81 @@ impl<I: Isa> V8<I> {
     pub(crate) fn split_exponent(self) -> (Self, Self) {
         let (e, m) = self.isa.split_exponent(self.r);
         (self.wrap(e), self.wrap(m))
+    }
+}
+
+/// Sixteen `f32` lanes, with the token of the instruction set that holds them (one AVX-512
+/// register, two AVX2 registers, or a plain array): the vectors of the float32 kernels. Like
+/// [`V8`], creating one needs a token.
+#[derive(Clone, Copy)]
+pub(crate) struct V16<I: Isa> {
+    r: I::F,
+    isa: I,
+}
+
+impl<I: Isa> V16<I> {
+    #[inline(always)]
+    fn wrap(self, r: I::F) -> Self {
+        V16 { r, isa: self.isa }
+    }
+
+    #[inline(always)]
+    pub(crate) fn splat(isa: I, v: f32) -> Self {
+        V16 {
+            r: isa.fsplat(v),
+            isa,
+        }
+    }
+
+    /// The first sixteen values of `s`.
+    #[inline(always)]
+    pub(crate) fn load(isa: I, s: &[f32]) -> Self {
+        V16 {
+            r: isa.fload(s),
+            isa,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn store(self, s: &mut [f32]) {
+        self.isa.fstore(self.r, s)
+    }
+
+    /// `self * b + c` in `f32`, fused where the instruction set has FMA.
+    #[inline(always)]
+    pub(crate) fn madd(self, b: Self, c: Self) -> Self {
+        self.wrap(self.isa.fmadd(self.r, b.r, c.r))
+    }
+
+    /// Lanes of `x` where `self < b`, of `y` elsewhere.
+    #[inline(always)]
+    pub(crate) fn lt_select(self, b: Self, x: Self, y: Self) -> Self {
+        self.wrap(self.isa.flt_select(self.r, b.r, x.r, y.r))
+    }
+
+    /// Lanes 0-7 and 8-15 as `f64` (exactly).
+    #[inline(always)]
+    pub(crate) fn widen(self) -> (V8<I>, V8<I>) {
+        let (lo, hi) = self.isa.fwiden(self.r);
+        let isa = self.isa;
+        (V8 { r: lo, isa }, V8 { r: hi, isa })
+    }
+
+    /// Sixteen lanes from two vectors of eight, each rounded to the nearest `f32`.
+    #[inline(always)]
+    pub(crate) fn narrow(lo: V8<I>, hi: V8<I>) -> Self {
+        let isa = lo.isa;
+        V16 {
+            r: isa.fnarrow(lo.r, hi.r),
+            isa,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn to_array(self) -> [f32; 16] {
+        let mut o = [0.0; 16];
+        self.store(&mut o);
+        o
     }
 }
 
@@ -327,6 +417,25 @@ mod tests {
                 assert_eq!(t[i].to_array()[j], m[j * 8 + i], "({i}, {j})");
             }
         }
+        // Sixteen f32 lanes.
+        let v: Vec<f32> = (0..17).map(|i| i as f32 * 0.5 - 2.0).collect();
+        let a = V16::load(isa, &v[1..]);
+        let two = V16::splat(isa, 2.0);
+        assert_eq!(a.madd(two, a).to_array()[3], 3.0 * v[4]);
+        assert_eq!(a.madd(two, a).to_array()[15], 3.0 * v[16]);
+        let (lo, hi) = a.widen();
+        assert_eq!(lo.to_array()[7], v[8] as f64);
+        assert_eq!(hi.to_array()[0], v[9] as f64);
+        assert_eq!(V16::narrow(lo, hi).to_array(), a.to_array());
+        let third = V8::splat(isa, 1.0 / 3.0);
+        assert_eq!(V16::narrow(third, third).to_array()[9], 1.0f32 / 3.0);
+        let sel = a.lt_select(V16::splat(isa, 0.0), two, a).to_array();
+        for (i, &s) in sel.iter().enumerate() {
+            assert_eq!(s, if v[i + 1] < 0.0 { 2.0 } else { v[i + 1] }, "lane {i}");
+        }
+        let mut out = [0.0f32; 17];
+        a.store(&mut out[1..]);
+        assert_eq!(out[1..], v[1..]);
     }
 
     #[test]

@@ -214,6 +214,76 @@ impl Isa for Avx2 {
             (c[3], d[3]),
         ]
     }
+    type F = (__m256, __m256);
+    #[inline(always)]
+    fn fsplat(self, v: f32) -> Self::F {
+        unsafe { (_mm256_set1_ps(v), _mm256_set1_ps(v)) }
+    }
+    #[inline(always)]
+    fn fload(self, s: &[f32]) -> Self::F {
+        let s = &s[..16];
+        unsafe {
+            (
+                _mm256_loadu_ps(s.as_ptr()),
+                _mm256_loadu_ps(s.as_ptr().add(8)),
+            )
+        }
+    }
+    #[inline(always)]
+    fn fstore(self, r: Self::F, s: &mut [f32]) {
+        let s = &mut s[..16];
+        unsafe {
+            _mm256_storeu_ps(s.as_mut_ptr(), r.0);
+            _mm256_storeu_ps(s.as_mut_ptr().add(8), r.1);
+        }
+    }
+    #[inline(always)]
+    fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
+        unsafe {
+            (
+                _mm256_fmadd_ps(a.0, b.0, c.0),
+                _mm256_fmadd_ps(a.1, b.1, c.1),
+            )
+        }
+    }
+    #[inline(always)]
+    fn flt_select(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F {
+        unsafe {
+            let m0 = _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0);
+            let m1 = _mm256_cmp_ps::<_CMP_LT_OQ>(a.1, b.1);
+            (
+                _mm256_blendv_ps(y.0, x.0, m0),
+                _mm256_blendv_ps(y.1, x.1, m1),
+            )
+        }
+    }
+    #[inline(always)]
+    fn fwiden(self, r: Self::F) -> (Self::R, Self::R) {
+        unsafe {
+            (
+                (
+                    _mm256_cvtps_pd(_mm256_castps256_ps128(r.0)),
+                    _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(r.0)),
+                ),
+                (
+                    _mm256_cvtps_pd(_mm256_castps256_ps128(r.1)),
+                    _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(r.1)),
+                ),
+            )
+        }
+    }
+    #[inline(always)]
+    fn fnarrow(self, lo: Self::R, hi: Self::R) -> Self::F {
+        unsafe {
+            let join = |a: __m256d, b: __m256d| {
+                _mm256_insertf128_ps::<1>(
+                    _mm256_castps128_ps256(_mm256_cvtpd_ps(a)),
+                    _mm256_cvtpd_ps(b),
+                )
+            };
+            (join(lo.0, lo.1), join(hi.0, hi.1))
+        }
+    }
 }
 
 /// `(b0+b1) + (b2+b3)` for `b = [b0, b1, b2, b3]`, in registers (`b1+b0` equals `b0+b1`
@@ -345,6 +415,47 @@ impl Isa for Avx512 {
                 _mm512_shuffle_f64x2::<0xDD>(u1, u5),
                 _mm512_shuffle_f64x2::<0xDD>(u3, u7),
             ]
+        }
+    }
+    type F = __m512;
+    #[inline(always)]
+    fn fsplat(self, v: f32) -> Self::F {
+        unsafe { _mm512_set1_ps(v) }
+    }
+    #[inline(always)]
+    fn fload(self, s: &[f32]) -> Self::F {
+        let s = &s[..16];
+        unsafe { _mm512_loadu_ps(s.as_ptr()) }
+    }
+    #[inline(always)]
+    fn fstore(self, r: Self::F, s: &mut [f32]) {
+        let s = &mut s[..16];
+        unsafe { _mm512_storeu_ps(s.as_mut_ptr(), r) }
+    }
+    #[inline(always)]
+    fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn flt_select(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F {
+        unsafe { _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b), y, x) }
+    }
+    #[inline(always)]
+    fn fwiden(self, r: Self::F) -> (Self::R, Self::R) {
+        unsafe {
+            (
+                _mm512_cvtps_pd(_mm512_castps512_ps256(r)),
+                _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(r)),
+            )
+        }
+    }
+    #[inline(always)]
+    fn fnarrow(self, lo: Self::R, hi: Self::R) -> Self::F {
+        unsafe {
+            _mm512_insertf32x8::<1>(
+                _mm512_castps256_ps512(_mm512_cvtpd_ps(lo)),
+                _mm512_cvtpd_ps(hi),
+            )
         }
     }
 }

@@ -115,7 +115,7 @@ pub(super) fn from_statistics<K: Kernel>(
 enum RespSource<'a, 'l, T> {
     /// One-hot on each row's nearest k-means centre (k-means' own labels, recomputed per block
     /// rather than stored).
-    Nearest(NearestCenter<'a, T>),
+    Nearest(Box<NearestCenter<'a, T>>),
     /// One-hot on one chosen row per component: `points[c]` is component `c`'s row.
     Points(Vec<usize>),
     /// Uniform random values normalised per row, from a stream keyed by the row index.
@@ -139,12 +139,12 @@ impl<'a, 'l, T: Float> RespSource<'a, 'l, T> {
         Ok(match init.init_params {
             InitParams::KMeans => {
                 let mut krng = Xoshiro256PlusPlus::seed_from_u64(rng.next_u64());
-                RespSource::Nearest(
+                RespSource::Nearest(Box::new(
                     // float64 arithmetic until the mixture has a precision of its own.
                     KMeans::new(k)
                         .precision(Precision::F64)
                         .fit_centers_only(x, &mut krng, monitor)?,
-                )
+                ))
             }
             InitParams::KMeansPlusPlus => {
                 let lloyd = Lloyd::new(x, k, &[]);

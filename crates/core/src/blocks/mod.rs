@@ -177,9 +177,13 @@ impl<'a, T: Float> Passes<'a, T> {
                 }
                 s.w.load(x.weights(), span);
                 // Ask for the next block while this one is computed: the hardware prefetcher
-                // does not run far enough ahead of a loop that reads in bursts.
+                // does not run far enough ahead of a loop that reads in bursts (the block
+                // load). Kernels that read rows in place stream through them, which the
+                // hardware prefetcher follows; there the burst of prefetches only stalls the
+                // core on its miss buffers (W5 k-means 4–12% slower per iteration with it,
+                // Intel Xeon).
                 let next = start + span.rows;
-                if layout != Layout::Untouched {
+                if layout == Layout::FeatureMajor {
                     block::prefetch(x, next, (end - next).min(BLOCK_ROWS));
                 }
                 let o = &mut out[offset..offset + span.rows * width];

@@ -87,16 +87,29 @@ impl Accumulator for Farthest {
     }
 }
 
-/// The fingerprint of one block's labels, mixed with its position.
+/// The fingerprint of one block's labels, mixed with its position: four chains of
+/// multiply-and-shift (rows `r ≡ t (mod 4)` in chain `t`, each seeded apart), so that the
+/// multiplications' latency overlaps instead of adding up row after row, then combined and
+/// finalised.
 #[inline]
 pub(crate) fn block_fingerprint(start: usize, labels: &[f64]) -> u64 {
-    let mut h = (start as u64)
+    const P: u64 = 0x0000_0100_0000_01B3;
+    let seed = (start as u64)
         .wrapping_add(1)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for &l in labels {
-        h = (h ^ (l as u64)).wrapping_mul(0x0000_0100_0000_01B3);
-        h ^= h >> 29;
+    let mut h = [seed, seed ^ 0x5555, seed ^ 0xAAAA, seed ^ 0xFFFF];
+    let (quads, rest) = labels.as_chunks::<4>();
+    for q in quads {
+        for (h, &l) in h.iter_mut().zip(q) {
+            *h = (*h ^ (l as u64)).wrapping_mul(P);
+            *h ^= *h >> 29;
+        }
     }
+    for (h, &l) in h.iter_mut().zip(rest) {
+        *h = (*h ^ (l as u64)).wrapping_mul(P);
+        *h ^= *h >> 29;
+    }
+    let mut h = h[0] ^ h[1].rotate_left(16) ^ h[2].rotate_left(32) ^ h[3].rotate_left(48);
     // splitmix64's finaliser, so that sums of fingerprints stay well spread.
     h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -522,5 +535,31 @@ impl<'a, T: Float> Lloyd<'a, T> {
             n_iter,
             converged,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_fingerprint;
+
+    #[test]
+    fn the_fingerprint_sees_every_label_and_its_place() {
+        let labels: Vec<f64> = (0..203).map(|i| ((i * 7) % 13) as f64).collect();
+        let f = block_fingerprint(512, &labels);
+        assert_eq!(f, block_fingerprint(512, &labels.clone()));
+        assert_ne!(f, block_fingerprint(768, &labels), "the block's place");
+        // One label changed, in each chain and in the ragged end.
+        for i in [0, 1, 2, 3, 101, 200, 202] {
+            let mut l = labels.clone();
+            l[i] += 1.0;
+            assert_ne!(f, block_fingerprint(512, &l), "label {i} changed");
+        }
+        // Two different labels swapped, in the same chain and across chains.
+        for (i, j) in [(0, 4), (0, 1), (5, 7), (199, 202)] {
+            let mut l = labels.clone();
+            assert_ne!(l[i], l[j]);
+            l.swap(i, j);
+            assert_ne!(f, block_fingerprint(512, &l), "labels {i} and {j} swapped");
+        }
     }
 }

@@ -19,6 +19,34 @@ use crate::simd::{Isa, V8, V16, dispatch};
 /// Rows per float32 vector.
 const L16: usize = 16;
 
+/// Folds the scores of centres `c0..c0 + N` against the rows `xv` into the running best
+/// score and index `run`, in increasing order of centre (ties to the lower index).
+#[inline(always)]
+fn score_centers<const D: usize, I: Isa, const N: usize>(
+    isa: I,
+    xv: &[V16<I>; D],
+    d: usize,
+    terms: &CenterTerms,
+    c0: usize,
+    run: &mut (V16<I>, V16<I>),
+) {
+    let mut acc = [V16::splat(isa, 0.0); N];
+    for (q, a) in acc.iter_mut().enumerate() {
+        *a = V16::splat(isa, terms.cn_32[c0 + q]);
+    }
+    let cm2 = &terms.cm2_32[c0 * d..(c0 + N) * d];
+    for j in 0..D.min(d) {
+        for (q, a) in acc.iter_mut().enumerate() {
+            *a = xv[j].madd(V16::splat(isa, cm2[q * d + j]), *a);
+        }
+    }
+    let (best, idx) = run;
+    for (q, a) in acc.into_iter().enumerate() {
+        *idx = a.lt_select(*best, V16::splat(isa, (c0 + q) as f32), *idx);
+        *best = a.lt_select(*best, a, *best);
+    }
+}
+
 /// Rows per row panel of [`nearest_block32`]: two float32 vectors.
 const ROW_PANEL32: usize = 2 * L16;
 
@@ -105,16 +133,27 @@ fn rows32_small<const D: usize, T: Float, I: Isa>(
                 xv[j] = narrow16(isa, &lanes[j]);
             }
         }
-        let mut best = V16::splat(isa, f32::INFINITY);
-        let mut idx = V16::splat(isa, 0.0);
-        for (c, cc) in terms.cm2_32.chunks_exact(d).enumerate() {
-            let mut acc = V16::splat(isa, terms.cn_32[c]);
-            for j in 0..D.min(d) {
-                acc = xv[j].madd(V16::splat(isa, cc[j]), acc);
+        let mut run = (V16::splat(isa, f32::INFINITY), V16::splat(isa, 0.0));
+        // Several centres at a time, their chains of multiply-adds side by side (each centre's
+        // sum still over `j` in order): one chain per centre leaves the FMA pipes waiting on
+        // its latency.
+        let k = terms.cn_32.len();
+        let mut c = 0;
+        if D <= 16 && I::REGISTERS >= 32 {
+            while c + 8 <= k {
+                score_centers::<D, I, 8>(isa, &xv, d, terms, c, &mut run);
+                c += 8;
             }
-            idx = acc.lt_select(best, V16::splat(isa, c as f32), idx);
-            best = acc.lt_select(best, acc, best);
         }
+        while c + 4 <= k {
+            score_centers::<D, I, 4>(isa, &xv, d, terms, c, &mut run);
+            c += 4;
+        }
+        while c < k {
+            score_centers::<D, I, 1>(isa, &xv, d, terms, c, &mut run);
+            c += 1;
+        }
+        let idx = run.1;
         let (lo, hi) = idx.widen();
         lo.store(&mut out[r0..]);
         hi.store(&mut out[r0 + LANES..]);

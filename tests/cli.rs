@@ -386,3 +386,77 @@ fn threads_do_not_change_results() {
         std::fs::read(p.join("b.json")).unwrap()
     );
 }
+
+#[test]
+fn kmeans_precision_follows_float32_files_and_is_kept_in_the_model() {
+    let d = tmp();
+    let p = d.path();
+    // Rows 1e-10 right of the middle of two centres 2 apart: float64 scores see the right
+    // centre as nearer, float32 scores (1 ± 2e-10 rounds to 1) tie, and ties go to the left.
+    let (n, dim) = (20, 3);
+    let mut raw = Vec::new();
+    for r in 0..n {
+        for j in 0..dim {
+            let v: f32 = if j == 0 {
+                1e-10 * (1 + r % 2) as f32
+            } else {
+                0.0
+            };
+            raw.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    std::fs::write(p.join("x.f32"), &raw).unwrap();
+    let model = |precision: &str| {
+        let mut m = serde_json::json!({"format": "gaussmix-model", "version": 1, "kind": "kmeans",
+            "n_clusters": 2, "n_features": 3, "centers": [[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]],
+            "inertia": 1.0, "n_iter": 1, "converged": true});
+        if !precision.is_empty() {
+            m["precision"] = precision.into();
+        }
+        m.to_string()
+    };
+    for (precision, want) in [("auto", 0), ("f64", 1), ("", 1)] {
+        std::fs::write(p.join("m.json"), model(precision)).unwrap();
+        ok(
+            p,
+            &["predict", "m.json", "x.f32", "--dim", "3", "-o", "l.npy"],
+        );
+        let labels = read_npy_i64(&p.join("l.npy")).unwrap();
+        assert_eq!(labels, vec![want; n], "precision {precision:?}");
+    }
+    std::fs::write(p.join("m.json"), model("f16")).unwrap();
+    common::fails(
+        p,
+        &["predict", "m.json", "x.f32", "--dim", "3", "-o", "l.npy"],
+        1,
+        &["precision", "f16"],
+    );
+    // A fit records its arithmetic: float32 for a float32 file under Lloyd, float64 when asked
+    // for, and for the bounded passes.
+    write_npy_f64(&p.join("x64.npy"), &dataset("blobs").0, &[400, 2]).unwrap();
+    let x32: Vec<u8> = dataset("blobs")
+        .0
+        .iter()
+        .flat_map(|&v| (v as f32).to_le_bytes())
+        .collect();
+    std::fs::write(p.join("b.f32"), x32).unwrap();
+    for (file, extra, want) in [
+        ("b.f32", vec!["--algorithm", "lloyd"], "auto"),
+        (
+            "b.f32",
+            vec!["--algorithm", "lloyd", "--precision", "f64"],
+            "f64",
+        ),
+        ("b.f32", vec!["--algorithm", "elkan"], "f64"),
+        ("x64.npy", vec!["--algorithm", "lloyd"], "f64"),
+    ] {
+        let mut args = vec![
+            "kmeans", file, "-k", "4", "--dim", "2", "-q", "-o", "km.json",
+        ];
+        args.extend(extra.iter().copied());
+        ok(p, &args);
+        let m = json(&std::fs::read_to_string(p.join("km.json")).unwrap());
+        assert_eq!(m["precision"], want, "{args:?}");
+    }
+    common::fails(p, &["kmeans", "--precision", "f16"], 2, &["f16"]);
+}

@@ -89,7 +89,8 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
         .max_iter(a.max_iter)
         .tol(a.tol)
         .seed(a.seed)
-        .algorithm(a.algorithm.into());
+        .algorithm(a.algorithm.into())
+        .precision(a.precision.into());
     let start = Instant::now();
     let mut split = Split::start();
     let model = with_data!(input, x => km.fit_with(x, Some(&mut split)))

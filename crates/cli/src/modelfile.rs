@@ -17,7 +17,8 @@
 //!  "mean_prior": [d], "degrees_of_freedom_prior": float,
 //!  "covariance_prior": full, tied [d][d] | diag [d] | spherical a number}
 //! {"format": "gaussmix-model", "version": 1, "kind": "kmeans", "n_clusters": K, "n_features": d,
-//!  "centers": [K][d], "inertia": float, "n_iter": int, "converged": bool}
+//!  "centers": [K][d], "inertia": float, "n_iter": int, "converged": bool,
+//!  "precision": "auto" | "f64"}
 //! ```
 //!
 //! When a file gives both `covariances` and `precisions_cholesky`, they must agree: the factors
@@ -33,7 +34,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use gaussmix_core::{
     BayesianGaussianMixtureModel, BayesianParts, CovarianceType, GaussianMixtureModel, KMeansModel,
-    WeightConcentration, WeightConcentrationPriorType,
+    Precision, WeightConcentration, WeightConcentrationPriorType,
 };
 use serde_json::{Value, json};
 
@@ -170,6 +171,7 @@ pub fn kmeans_json(m: &KMeansModel) -> Value {
         "inertia": num(m.inertia()),
         "n_iter": m.n_iter(),
         "converged": m.converged(),
+        "precision": m.precision().name(),
     })
 }
 
@@ -544,7 +546,18 @@ fn parse_kmeans(v: &Value) -> Result<KMeansModel> {
     let inertia = v.get("inertia").and_then(Value::as_f64).unwrap_or(f64::NAN);
     let n_iter = v.get("n_iter").and_then(Value::as_u64).unwrap_or(0) as usize;
     let converged = v.get("converged").and_then(Value::as_bool).unwrap_or(false);
-    Ok(KMeansModel::from_centers(centers, k, d)?.with_fit_info(inertia, n_iter, converged))
+    // The arithmetic predictions label with: the fit's. Files written before float32
+    // arithmetic existed were fitted in float64.
+    let precision = match v.get("precision") {
+        None => Precision::F64,
+        Some(p) => p
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow!("\"precision\" must be \"auto\" or \"f64\", got {p}"))?,
+    };
+    Ok(KMeansModel::from_centers(centers, k, d)?
+        .with_fit_info(inertia, n_iter, converged)
+        .with_precision(precision))
 }
 
 #[cfg(test)]

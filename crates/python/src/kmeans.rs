@@ -1,6 +1,6 @@
 //! k-means: fit, and predictions from given centres.
 
-use gaussmix_core::{KMeans, KMeansInit, KMeansModel};
+use gaussmix_core::{KMeans, KMeansInit, KMeansModel, Precision};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -21,14 +21,20 @@ fn centers(c: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, usize, usize)> {
     Ok((v, s[0], s[1]))
 }
 
+/// `"auto"` or `"f64"` as a [`Precision`].
+fn precision(p: &str) -> PyResult<Precision> {
+    p.parse().map_err(value_err)
+}
+
 /// Runs k-means (Lloyd; the GIL is released during the fit). `init` is `"k-means++"`,
-/// `"random"` or an array of initial centres `(n_clusters, n_features)`.
+/// `"random"` or an array of initial centres `(n_clusters, n_features)`; `precision` `"auto"`
+/// computes float32 input in float32 arithmetic (Lloyd's passes), `"f64"` in float64.
 ///
 /// Returns a dict: `cluster_centers` `(K, d)`, `labels` int64 `(n,)`, `inertia`, `n_iter`,
-/// `converged`.
+/// `converged`, `precision` (the arithmetic predictions should use: the fit's).
 #[pyfunction]
 #[pyo3(signature = (x, *, n_clusters, init=None, n_init=1, max_iter=300, tol=1e-4, seed=0,
-    n_threads=None, sample_weight=None))]
+    n_threads=None, sample_weight=None, precision="auto"))]
 pub(crate) fn kmeans_fit<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -40,7 +46,9 @@ pub(crate) fn kmeans_fit<'py>(
     seed: u64,
     n_threads: Option<usize>,
     sample_weight: Option<&Bound<'py, PyAny>>,
+    precision: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let p = self::precision(precision)?;
     let init = match init {
         None => KMeansInit::KMeansPlusPlus,
         Some(i) => match i.extract::<String>() {
@@ -59,7 +67,8 @@ pub(crate) fn kmeans_fit<'py>(
         .n_init(n_init)
         .max_iter(max_iter)
         .tol(tol)
-        .seed(seed);
+        .seed(seed)
+        .precision(p);
     km.check(None).map_err(value_err)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
@@ -78,24 +87,29 @@ pub(crate) fn kmeans_fit<'py>(
     out.set_item("inertia", model.inertia())?;
     out.set_item("n_iter", model.n_iter())?;
     out.set_item("converged", model.converged())?;
+    out.set_item("precision", model.precision().name())?;
     Ok(out)
 }
 
-fn model(c: &Bound<'_, PyAny>) -> PyResult<KMeansModel> {
+fn model(c: &Bound<'_, PyAny>, precision: &str) -> PyResult<KMeansModel> {
+    let p = self::precision(precision)?;
     let (v, k, d) = centers(c)?;
-    KMeansModel::from_centers(v, k, d).map_err(value_err)
+    Ok(KMeansModel::from_centers(v, k, d)
+        .map_err(value_err)?
+        .with_precision(p))
 }
 
 /// Index of the nearest centre for each row, int64 `(n_samples,)`.
 #[pyfunction]
-#[pyo3(signature = (centers, x, n_threads=None))]
+#[pyo3(signature = (centers, x, n_threads=None, precision="auto"))]
 pub(crate) fn kmeans_predict<'py>(
     py: Python<'py>,
     centers: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
+    precision: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let m = model(centers)?;
+    let m = model(centers, precision)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let l = with_view!(data, v => py.detach(|| threads.run(|| m.predict(v)))).map_err(value_err)?;
@@ -104,14 +118,15 @@ pub(crate) fn kmeans_predict<'py>(
 
 /// Euclidean distance of each row to each centre, float64 `(n_samples, n_clusters)`.
 #[pyfunction]
-#[pyo3(signature = (centers, x, n_threads=None))]
+#[pyo3(signature = (centers, x, n_threads=None, precision="auto"))]
 pub(crate) fn kmeans_transform<'py>(
     py: Python<'py>,
     centers: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
+    precision: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let m = model(centers)?;
+    let m = model(centers, precision)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let t =
@@ -122,15 +137,16 @@ pub(crate) fn kmeans_transform<'py>(
 /// Sum of squared distances of the rows to their nearest centres (weighted by
 /// `sample_weight`: `Σ w ‖x - c‖²`).
 #[pyfunction]
-#[pyo3(signature = (centers, x, n_threads=None, sample_weight=None))]
+#[pyo3(signature = (centers, x, n_threads=None, sample_weight=None, precision="auto"))]
 pub(crate) fn kmeans_inertia<'py>(
     py: Python<'py>,
     centers: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     n_threads: Option<usize>,
     sample_weight: Option<&Bound<'py, PyAny>>,
+    precision: &str,
 ) -> PyResult<f64> {
-    let m = model(centers)?;
+    let m = model(centers, precision)?;
     let threads = Threads::get(n_threads)?;
     let data = input(x)?;
     let w = input::sample_weight(sample_weight, data.n_samples())?;

@@ -61,8 +61,9 @@ def test_kmeans_round_trip(tmp_path):
     assert obj["kind"] == "kmeans"
     assert set(obj) == {
         "format", "version", "kind", "n_clusters", "n_features", "centers", "inertia",
-        "n_iter", "converged",
+        "n_iter", "converged", "precision",
     }
+    assert obj["precision"] == "f64"  # float64 data
     back = load_model(tmp_path / "km.json")
     assert isinstance(back, KMeans)
     np.testing.assert_array_equal(back.cluster_centers_, km.cluster_centers_)

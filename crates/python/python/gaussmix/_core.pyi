@@ -149,18 +149,26 @@ def kmeans_fit(
     seed: int = 0,
     n_threads: int | None = None,
     sample_weight: npt.ArrayLike | None = None,
+    precision: str = "auto",
 ) -> dict[str, Any]: ...
 def kmeans_predict(
-    centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
+    centers: npt.ArrayLike,
+    x: npt.ArrayLike,
+    n_threads: int | None = None,
+    precision: str = "auto",
 ) -> np.ndarray: ...
 def kmeans_transform(
-    centers: npt.ArrayLike, x: npt.ArrayLike, n_threads: int | None = None
+    centers: npt.ArrayLike,
+    x: npt.ArrayLike,
+    n_threads: int | None = None,
+    precision: str = "auto",
 ) -> np.ndarray: ...
 def kmeans_inertia(
     centers: npt.ArrayLike,
     x: npt.ArrayLike,
     n_threads: int | None = None,
     sample_weight: npt.ArrayLike | None = None,
+    precision: str = "auto",
 ) -> float: ...
 
 # Per-chunk kernels of the distributed fits (src/partial.rs, used by gaussmix.dask).

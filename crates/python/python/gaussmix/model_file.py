@@ -154,6 +154,9 @@ def _kmeans_json(est):
         "inertia": _float(est.inertia_),
         "n_iter": int(est.n_iter_),
         "converged": bool(converged),
+        # The arithmetic predictions use; scikit-learn's own KMeans computes float32 input in
+        # float32, as "auto" does.
+        "precision": str(getattr(est, "_precision", None) or getattr(est, "precision", "auto")),
     }
 
 
@@ -342,13 +345,19 @@ def model_from_json(obj, **estimator_params):
         k = _count(obj, "n_clusters")
         d = _count(obj, "n_features")
         centers = _array(obj, "centers", (k, d))
-        return KMeans.from_centers(
+        # Files written before float32 arithmetic existed were fitted in float64.
+        precision = obj.get("precision", "f64")
+        if precision not in ("auto", "f64"):
+            raise ValueError(f"'precision' must be \"auto\" or \"f64\", found {_show(precision)}")
+        est = KMeans.from_centers(
             centers,
             inertia=_optional_float(obj, "inertia", math.nan),
             n_iter=_optional_n_iter(obj),
             converged=_optional_bool(obj, "converged"),
             **estimator_params,
         )
+        est._precision = precision
+        return est
     if kind is None:
         raise ValueError('missing "kind"')
     raise ValueError(

@@ -164,6 +164,47 @@ fn f32_data_is_benchmarked_too() {
     ));
     assert_eq!(r["parameters"]["dtype"], "f32");
     assert_eq!(r["workloads"][0]["deterministic"], true);
+    // Mixtures compute in float64: no second timing.
+    assert!(r["workloads"][0]["results"][0]["f64_arithmetic_seconds_per_iter"].is_null());
+    // k-means on float32 data is timed in float32 and in float64 arithmetic (that the labels
+    // then come from float32 scores is tested in crates/core/tests/precision.rs).
+    let args = |precision: &'static str| {
+        vec![
+            "bench",
+            "--workload",
+            "kmeans128",
+            "--n",
+            "3000",
+            "--threads",
+            "1",
+            "--iters",
+            "2",
+            "--repeat",
+            "1",
+            "--dtype",
+            "f32",
+            "--precision",
+            precision,
+            "--json",
+        ]
+    };
+    let auto = json(&ok(d.path(), &args("auto")));
+    let row = &auto["workloads"][0]["results"][0];
+    assert!(
+        row["f64_arithmetic_seconds_per_iter"].as_f64().unwrap() > 0.0,
+        "{row}"
+    );
+    let f64_run = json(&ok(d.path(), &args("f64")));
+    let row64 = &f64_run["workloads"][0]["results"][0];
+    assert!(
+        row64["f64_arithmetic_seconds_per_iter"].is_null(),
+        "{row64}"
+    );
+    let text = ok(d.path(), &args("auto")[..args("auto").len() - 1]);
+    assert!(
+        text.contains("float64 arithmetic on the same float32 data"),
+        "{text}"
+    );
 }
 
 #[test]

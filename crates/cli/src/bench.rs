@@ -527,6 +527,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     for w in &workloads {
         let base_n = a.n.unwrap_or(w.n);
         let mut rows = Vec::new();
+        let mut f64_arith = Vec::new();
         for &t in &threads {
             let n = if a.weak { base_n * t } else { base_n };
             let x = w.data(n);
@@ -535,7 +536,18 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 BenchDtype::F32 => {
                     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
                     drop(x);
-                    measure(w, &x32, n, t, (a.iters, a.repeat), variant)?
+                    let m = measure(w, &x32, n, t, (a.iters, a.repeat), variant)?;
+                    // k-means computes float32 data in float32: time float64 arithmetic on the
+                    // same data too, for the ratio.
+                    if w.covariance.is_none() && variant.precision == Precision::Auto {
+                        let f64_variant = Variant {
+                            precision: Precision::F64,
+                            ..variant
+                        };
+                        let m64 = measure(w, &x32, n, t, (a.iters, a.repeat), f64_variant)?;
+                        f64_arith.push(m64.seconds_per_iter);
+                    }
+                    m
                 }
             };
             rows.push(m);
@@ -616,7 +628,28 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             if let Some(g) = gemm_efficiency {
                 row["gemm_efficiency"] = json!(g);
             }
+            if let Some(s64) = f64_arith.get(json_rows.len()) {
+                row["f64_arithmetic_seconds_per_iter"] = json!(s64);
+            }
             json_rows.push(row);
+        }
+        if !a.json && !f64_arith.is_empty() {
+            let cells: Vec<String> = rows
+                .iter()
+                .zip(&f64_arith)
+                .map(|(m, s64)| {
+                    format!(
+                        "{} thread{}: {s64:.6} s/iter ({:.2}×)",
+                        m.threads,
+                        if m.threads == 1 { "" } else { "s" },
+                        s64 / m.seconds_per_iter
+                    )
+                })
+                .collect();
+            println!(
+                "float64 arithmetic on the same float32 data (--precision f64), and float32's speed-up: {}",
+                cells.join("; ")
+            );
         }
         if !a.json {
             if consistent {

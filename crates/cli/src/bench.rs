@@ -263,6 +263,7 @@ pub fn measure<T: Float>(
                 Some(t) => {
                     let gm = GaussianMixture::new(w.k)
                         .covariance_type(t)
+                        .precision(variant.precision)
                         .tol(0.0)
                         .max_iter(iters)
                         .weights_init(weights.clone())
@@ -537,9 +538,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
                     drop(x);
                     let m = measure(w, &x32, n, t, (a.iters, a.repeat), variant)?;
-                    // k-means computes float32 data in float32: time float64 arithmetic on the
-                    // same data too, for the ratio.
-                    if w.covariance.is_none() && variant.precision == Precision::Auto {
+                    // k-means and full mixtures compute float32 data in float32: time float64
+                    // arithmetic on the same data too, for the ratio.
+                    let single_kernels = matches!(w.covariance, None | Some(CovarianceType::Full))
+                        && !variant.bayesian;
+                    if single_kernels && variant.precision == Precision::Auto {
                         let f64_variant = Variant {
                             precision: Precision::F64,
                             ..variant

@@ -2,9 +2,13 @@
 //! kernels at every kernel shape (register kernels, the fixed-size fallback, the wide tiles
 //! with several centre blocks), they are the exact nearest centres wherever float32 can tell
 //! the centres apart, results stay bit-identical across thread counts, `Precision::F64` gives
-//! the float64 results, and the elkan passes stay float64.
+//! the float64 results, and the elkan passes stay float64; full-covariance mixtures in float32
+//! agree with float64 to 1e-5 and are deterministic too.
 
-use gaussmix_core::{DataRef, KMeans, KMeansAlgorithm, KMeansInit, KMeansModel, Precision};
+use gaussmix_core::{
+    CovarianceType, DataRef, GaussianMixture, KMeans, KMeansAlgorithm, KMeansInit, KMeansModel,
+    Precision,
+};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -195,4 +199,96 @@ fn precision_names_parse() {
     assert!(e.contains("precision") && e.contains("f16"), "{e}");
     assert!(Precision::Auto.single::<f32>() && !Precision::Auto.single::<f64>());
     assert!(!Precision::F64.single::<f32>());
+}
+
+/// Blobs far from the origin (so that the float32 block's centring matters): `k` centres in
+/// `100 + [-10, 10]^d`, unit-ish noise, stretched per feature.
+fn blobs32(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let centres: Vec<f64> = (0..k * d)
+        .map(|_| 100.0 + g.random::<f64>() * 20.0 - 10.0)
+        .collect();
+    let mut x = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        let c = g.random_range(0..k);
+        for j in 0..d {
+            let noise: f64 = (0..4).map(|_| g.random::<f64>() - 0.5).sum();
+            x.push((centres[c * d + j] + noise * (1.0 + (j % 3) as f64)) as f32);
+        }
+    }
+    x
+}
+
+#[test]
+fn float32_mixtures_agree_with_float64_and_are_deterministic() {
+    // d: register kernels (3, 16), the fixed-size fallback (20), the tiled kernel (40, 67).
+    for (d, k) in [(3, 4), (16, 5), (20, 3), (40, 4), (67, 2)] {
+        let n = 3000 + 17 * d;
+        let x = blobs32(n, d, k, d as u64);
+        let xr = DataRef::new(&x, n, d).unwrap();
+        let gm = GaussianMixture::new(k).max_iter(25).tol(0.0).seed(1);
+        let m64 = gm.clone().precision(Precision::F64).fit(xr).unwrap();
+        let m32 = gm.clone().n_threads(Some(1)).fit(xr).unwrap();
+        let (lb32, lb64) = (m32.lower_bound(), m64.lower_bound());
+        assert!(
+            (lb32 - lb64).abs() <= 1e-5 * lb64.abs(),
+            "d={d}: lower bound {lb32} (f32) vs {lb64} (f64)"
+        );
+        // float32 arithmetic ran: the last bits differ.
+        assert_ne!(lb32.to_bits(), lb64.to_bits(), "d={d}");
+        for (a, b) in m32.means().iter().zip(m64.means()) {
+            assert!((a - b).abs() < 1e-3, "d={d}: means {a} vs {b}");
+        }
+        for c in 0..k {
+            for j in 0..d {
+                let v = m32.covariances()[c * d * d + j * d + j];
+                assert!(v > 0.0, "d={d}: variance {v}");
+            }
+        }
+        for t in [2, 3] {
+            let m = gm.clone().n_threads(Some(t)).fit(xr).unwrap();
+            assert_eq!(
+                m.lower_bound().to_bits(),
+                lb32.to_bits(),
+                "d={d}: {t} threads"
+            );
+            assert_eq!(bits(m.means()), bits(m32.means()), "d={d}: {t} threads");
+            assert_eq!(bits(m.covariances()), bits(m32.covariances()), "d={d}");
+        }
+    }
+}
+
+#[test]
+fn float64_precision_and_other_covariance_types_are_the_float64_fit() {
+    let (n, d, k) = (2500, 6, 3);
+    let x = blobs32(n, d, k, 5);
+    let xr = DataRef::new(&x, n, d).unwrap();
+    let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let x64r = DataRef::new(&x64, n, d).unwrap();
+    for t in [
+        CovarianceType::Full,
+        CovarianceType::Tied,
+        CovarianceType::Diag,
+        CovarianceType::Spherical,
+    ] {
+        let gm = GaussianMixture::new(k)
+            .covariance_type(t)
+            .max_iter(10)
+            .seed(2);
+        let want = gm.fit(x64r).unwrap();
+        // Full covariances in float64 when asked; the other types always.
+        let precision = if t == CovarianceType::Full {
+            Precision::F64
+        } else {
+            Precision::Auto
+        };
+        let got = gm.clone().precision(precision).fit(xr).unwrap();
+        assert_eq!(
+            got.lower_bound().to_bits(),
+            want.lower_bound().to_bits(),
+            "{t}"
+        );
+        assert_eq!(bits(got.covariances()), bits(want.covariances()), "{t}");
+        assert_eq!(gm.single::<f32>(), t == CovarianceType::Full, "{t}");
+    }
 }

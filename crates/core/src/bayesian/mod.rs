@@ -325,6 +325,8 @@ impl BayesianGaussianMixture {
 
     fn init(&self) -> Init {
         Init {
+            // Bayesian mixtures compute in float64 (their float32 kernels are not built).
+            precision: crate::data::Precision::F64,
             n_components: self.n_components,
             init_params: self.init_params,
             init_labels: self.init_labels.clone(),

@@ -96,6 +96,18 @@ fn accumulate_small<const D: usize, I: Isa>(
     }
 }
 
+impl Prepared {
+    /// `(K, d, d)`: the upper triangular factors `U_k`.
+    pub(crate) fn upper(&self) -> &[f64] {
+        &self.u
+    }
+
+    /// `(K,)`: `log w_k - d/2 log 2π + Σ_j log U_k[j, j]`.
+    pub(crate) fn constants(&self) -> &[f64] {
+        &self.cst
+    }
+}
+
 impl Kernel for Full {
     const TYPE: CovarianceType = CovarianceType::Full;
     type Prepared = Prepared;

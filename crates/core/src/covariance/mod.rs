@@ -17,6 +17,7 @@
 pub(crate) mod convert;
 pub(crate) mod diag;
 pub(crate) mod full;
+pub(crate) mod full32;
 pub(crate) mod pass;
 pub(crate) mod scatter;
 pub(crate) mod spherical;

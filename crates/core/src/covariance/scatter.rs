@@ -87,7 +87,7 @@ fn scatter_tiles<I: Isa, const TI: usize, const TJ: usize>(
 
 /// Whether entry `(p, q)` of a tile with `i0 - j0 = DELTA` is on or below the diagonal.
 #[inline(always)]
-const fn lower<const DELTA: isize>(p: usize, q: usize) -> bool {
+pub(crate) const fn lower<const DELTA: isize>(p: usize, q: usize) -> bool {
     DELTA == isize::MAX || q as isize <= p as isize + DELTA
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct Init {
     pub n_components: usize,
     pub init_params: InitParams,
     pub init_labels: Option<Vec<usize>>,
+    /// The arithmetic of the k-means initialisation's Lloyd passes.
+    pub precision: Precision,
 }
 
 /// The statistics of one in-memory run's initial responsibilities: means first (about the
@@ -140,9 +142,8 @@ impl<'a, 'l, T: Float> RespSource<'a, 'l, T> {
             InitParams::KMeans => {
                 let mut krng = Xoshiro256PlusPlus::seed_from_u64(rng.next_u64());
                 RespSource::Nearest(Box::new(
-                    // float64 arithmetic until the mixture has a precision of its own.
                     KMeans::new(k)
-                        .precision(Precision::F64)
+                        .precision(init.precision)
                         .fit_centers_only(x, &mut krng, monitor)?,
                 ))
             }

@@ -59,6 +59,11 @@ impl GaussianMixture {
         let mut unwatched = ();
         let monitor = monitor.unwrap_or(&mut unwatched);
         with_threads(self.n_threads, || {
+            if self.single::<T>() {
+                type K = crate::covariance::full32::Full32;
+                let source = InMemory::new::<K>(x, self.init(), self.reg_covar, self.seed);
+                return em::fit_gaussian::<K, _>(self, source, warm, monitor);
+            }
             with_kernel!(self.covariance_type, K => {
                 let source = InMemory::new::<K>(x, self.init(), self.reg_covar, self.seed);
                 em::fit_gaussian::<K, _>(self, source, warm, monitor)

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use crate::covariance::CovarianceType;
 use crate::covariance::convert::precision_cholesky_from_precisions;
+use crate::data::Precision;
 use crate::error::{Error, Result, invalid};
 
 /// How initial responsibilities are chosen (scikit-learn's `init_params`).
@@ -140,6 +141,9 @@ pub struct GaussianMixture {
     /// What to do when a covariance cannot be factorised (beyond scikit-learn, whose behaviour
     /// is the default).
     pub on_degenerate: OnDegenerate,
+    /// The arithmetic within a block ([`Precision::Auto`]: float32 for float32 data with full
+    /// covariances, as scikit-learn computes float32 input; every other case float64).
+    pub precision: Precision,
 }
 
 impl GaussianMixture {
@@ -162,7 +166,20 @@ impl GaussianMixture {
             seed: 0,
             n_threads: None,
             on_degenerate: OnDegenerate::Error,
+            precision: Precision::Auto,
         }
+    }
+
+    /// Sets the arithmetic within a block.
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// Whether a fit of data of type `T` computes its blocks in float32: asked for by the
+    /// precision, and a type whose float32 kernels exist (full covariances).
+    pub fn single<T: crate::data::Float>(&self) -> bool {
+        self.precision.single::<T>() && self.covariance_type == CovarianceType::Full
     }
 
     /// Sets `on_degenerate`.
@@ -302,6 +319,7 @@ impl GaussianMixture {
             n_components: self.n_components,
             init_params: self.init_params,
             init_labels: self.init_labels.clone(),
+            precision: self.precision,
         }
     }
 }

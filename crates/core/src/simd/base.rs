@@ -130,6 +130,18 @@ impl Isa for Base {
         s[..16].copy_from_slice(&r);
     }
     #[inline(always)]
+    fn fadd(self, a: Self::F, b: Self::F) -> Self::F {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+    #[inline(always)]
+    fn fsub(self, a: Self::F, b: Self::F) -> Self::F {
+        std::array::from_fn(|i| a[i] - b[i])
+    }
+    #[inline(always)]
+    fn fmul(self, a: Self::F, b: Self::F) -> Self::F {
+        std::array::from_fn(|i| a[i] * b[i])
+    }
+    #[inline(always)]
     fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
         std::array::from_fn(|i| a[i] * b[i] + c[i])
     }

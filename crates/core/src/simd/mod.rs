@@ -72,6 +72,9 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     /// The first sixteen values of `s` (which must hold at least sixteen).
     fn fload(self, s: &[f32]) -> Self::F;
     fn fstore(self, r: Self::F, s: &mut [f32]);
+    fn fadd(self, a: Self::F, b: Self::F) -> Self::F;
+    fn fsub(self, a: Self::F, b: Self::F) -> Self::F;
+    fn fmul(self, a: Self::F, b: Self::F) -> Self::F;
     /// `a * b + c` in `f32`, fused where the instruction set has FMA.
     fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
     /// Lanes of `x` where `a < b`, of `y` elsewhere (NaN compares false).
@@ -246,10 +249,38 @@ impl<I: Isa> V16<I> {
         self.isa.fstore(self.r, s)
     }
 
+    #[inline(always)]
+    pub(crate) fn zero(isa: I) -> Self {
+        Self::splat(isa, 0.0)
+    }
+
+    #[inline(always)]
+    pub(crate) fn add(self, o: Self) -> Self {
+        self.wrap(self.isa.fadd(self.r, o.r))
+    }
+
+    #[inline(always)]
+    pub(crate) fn sub(self, o: Self) -> Self {
+        self.wrap(self.isa.fsub(self.r, o.r))
+    }
+
+    #[inline(always)]
+    pub(crate) fn mul(self, o: Self) -> Self {
+        self.wrap(self.isa.fmul(self.r, o.r))
+    }
+
     /// `self * b + c` in `f32`, fused where the instruction set has FMA.
     #[inline(always)]
     pub(crate) fn madd(self, b: Self, c: Self) -> Self {
         self.wrap(self.isa.fmadd(self.r, b.r, c.r))
+    }
+
+    /// The sum of the lanes in `f64`, in a fixed order: the two halves widened and added lane
+    /// by lane, then [`V8::sum`].
+    #[inline(always)]
+    pub(crate) fn sum(self) -> f64 {
+        let (lo, hi) = self.widen();
+        lo.add(hi).sum()
     }
 
     /// Lanes of `x` where `self < b`, of `y` elsewhere.
@@ -422,6 +453,9 @@ mod tests {
         let a = V16::load(isa, &v[1..]);
         let two = V16::splat(isa, 2.0);
         assert_eq!(a.madd(two, a).to_array()[3], 3.0 * v[4]);
+        assert_eq!(a.mul(two).sub(a).to_array(), a.to_array());
+        assert_eq!(a.add(a).to_array()[12], 2.0 * v[13]);
+        assert_eq!(a.sum(), v[1..].iter().map(|&x| x as f64).sum::<f64>());
         assert_eq!(a.madd(two, a).to_array()[15], 3.0 * v[16]);
         let (lo, hi) = a.widen();
         assert_eq!(lo.to_array()[7], v[8] as f64);

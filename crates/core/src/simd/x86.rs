@@ -238,6 +238,18 @@ impl Isa for Avx2 {
         }
     }
     #[inline(always)]
+    fn fadd(self, a: Self::F, b: Self::F) -> Self::F {
+        unsafe { (_mm256_add_ps(a.0, b.0), _mm256_add_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn fsub(self, a: Self::F, b: Self::F) -> Self::F {
+        unsafe { (_mm256_sub_ps(a.0, b.0), _mm256_sub_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn fmul(self, a: Self::F, b: Self::F) -> Self::F {
+        unsafe { (_mm256_mul_ps(a.0, b.0), _mm256_mul_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
     fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
         unsafe {
             (
@@ -431,6 +443,18 @@ impl Isa for Avx512 {
     fn fstore(self, r: Self::F, s: &mut [f32]) {
         let s = &mut s[..16];
         unsafe { _mm512_storeu_ps(s.as_mut_ptr(), r) }
+    }
+    #[inline(always)]
+    fn fadd(self, a: Self::F, b: Self::F) -> Self::F {
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn fsub(self, a: Self::F, b: Self::F) -> Self::F {
+        unsafe { _mm512_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn fmul(self, a: Self::F, b: Self::F) -> Self::F {
+        unsafe { _mm512_mul_ps(a, b) }
     }
     #[inline(always)]
     fn fmadd(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {

@@ -1,0 +1,474 @@
+//! `full` covariances in float32 arithmetic, for float32 data under
+//! [`Precision::Auto`](crate::Precision): the kernel [`Full`] computes in float64, this one
+//! computes each block's Mahalanobis terms and scatter sums in float32, sixteen rows per vector.
+//!
+//! Within a block everything is float32: the rows, centred in float64 on an offset near the
+//! data (the mean of the components' means) and rounded once, so that the rounding is relative
+//! to the spread of the data rather than to its distance from the origin; the components' means
+//! and factors `U_k`, rounded; the products `(x - μ_k) U_k` and their squared norms; the
+//! responsibilities (rounded) times `x - s_k` and the scatter `Σ r (x - s_k)(x - s_k)ᵀ`.
+//! Everything across blocks is float64: each block's float32 sums are widened and added to the
+//! float64 statistics in block order, `N_k` is summed in float64 from the float64
+//! responsibilities, and the log-probabilities, their log-sum-exp and the M-step are
+//! [`Full`]'s. A diagonal term of the scatter is a sum of products `r (x - s)²` that are never
+//! negative, so no variance can come out negative from rounding.
+
+use super::full::Full;
+use super::scatter::lower;
+use super::{CovarianceType, Kernel, Params, Shift, Sums};
+use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, with_dim};
+use crate::math::{self, LANES};
+use crate::simd::{Isa, V8, V16};
+
+/// Rows per float32 vector.
+const L16: usize = 16;
+
+pub(crate) struct Full32;
+
+pub(crate) struct Prepared32 {
+    k: usize,
+    d: usize,
+    /// The width of the rows of `u`: `d` below [`WIDE_D`], `d` rounded up to 8 from there (the
+    /// column tiles of [`mahalanobis32_tiled`]).
+    dp: usize,
+    /// Subtracted from every row before it is rounded to float32: the mean of the means.
+    offset: Vec<f64>,
+    /// `(K, d)`: `μ_k - offset`, rounded.
+    mu: Vec<f32>,
+    /// `(K, d, dp)`: `U_k`, rounded, its rows padded with zeros to `dp`.
+    u: Vec<f32>,
+    /// [`Full`]'s per-component constants (float64).
+    cst: Vec<f64>,
+}
+
+/// `rows` rounded up to whole float32 vectors.
+#[inline(always)]
+fn rows16(rows: usize) -> usize {
+    rows.div_ceil(L16) * L16
+}
+
+/// The mean of `k` rows of `d` values.
+fn mean_of(rows: &[f64], k: usize, d: usize) -> Vec<f64> {
+    let mut m = vec![0.0; d];
+    for row in rows.chunks_exact(d).take(k) {
+        for (m, &v) in m.iter_mut().zip(row) {
+            *m += v;
+        }
+    }
+    for m in &mut m {
+        *m /= k as f64;
+    }
+    m
+}
+
+/// `xo[j * BLOCK_ROWS + r] = (x_rj - offset_j)` rounded to float32, for the rows of the block
+/// up to whole float32 vectors (zero past the block's rows).
+#[inline(always)]
+fn narrow_block<I: Isa>(isa: I, x: Block<'_>, offset: &[f64], xo: &mut [f32]) {
+    let (rows, rows_p) = (x.rows(), x.rows_p());
+    let r16 = rows16(rows);
+    for (j, &o) in offset.iter().enumerate() {
+        let o = V8::splat(isa, o);
+        let f = x.feature(j);
+        let dst = &mut xo[j * BLOCK_ROWS..j * BLOCK_ROWS + r16];
+        let mut r0 = 0;
+        while r0 + L16 <= rows_p {
+            let lo = V8::load(isa, &f[r0..]).sub(o);
+            let hi = V8::load(isa, &f[r0 + LANES..]).sub(o);
+            V16::narrow(lo, hi).store(&mut dst[r0..]);
+            r0 += L16;
+        }
+        if r0 < rows_p {
+            let lo = V8::load(isa, &f[r0..]).sub(o);
+            V16::narrow(lo, V8::zero(isa)).store(&mut dst[r0..]);
+        }
+        // Rows past the block's (the float64 block's padding is zero, not `offset`).
+        dst[rows..].fill(0.0);
+    }
+}
+
+/// The float32 block and the weighted rows in the kernel workspace (as `f64` values).
+fn split_work(work: &mut [f64], d: usize) -> (&mut [f32], &mut [f32]) {
+    let work: &mut [f32] = bytemuck::cast_slice_mut(&mut work[..d * BLOCK_ROWS]);
+    work.split_at_mut(d * BLOCK_ROWS)
+}
+
+/// The E-step below [`WIDE_D`]: a float32 vector of rows in registers, one column of
+/// `(x - μ) U` at a time.
+#[inline(always)]
+fn log_prob32_small<const D: usize, I: Isa>(
+    isa: I,
+    prep: &Prepared32,
+    xo: &[f32],
+    r16: usize,
+    out: &mut [f64],
+) {
+    let (k, d, dp) = (prep.k, prep.d, prep.dp);
+    let dd = D.min(d);
+    for r0 in (0..r16).step_by(L16) {
+        let mut xv = [V16::zero(isa); D];
+        for l in 0..dd {
+            xv[l] = V16::load(isa, &xo[l * BLOCK_ROWS + r0..]);
+        }
+        for c in 0..k {
+            let mu = &prep.mu[c * d..(c + 1) * d];
+            let u = &prep.u[c * d * dp..(c + 1) * d * dp];
+            let mut xc = [V16::zero(isa); D];
+            for l in 0..dd {
+                xc[l] = xv[l].sub(V16::splat(isa, mu[l]));
+            }
+            let mut q = V16::zero(isa);
+            for j in 0..dd {
+                let mut y = V16::zero(isa);
+                for l in 0..j + 1 {
+                    y = xc[l].madd(V16::splat(isa, u[l * dp + j]), y);
+                }
+                q = y.madd(y, q);
+            }
+            store_log_prob(isa, q, prep.cst[c], &mut out[c * BLOCK_ROWS + r0..]);
+        }
+    }
+}
+
+/// `out[0..16] = cst - q / 2` in float64.
+#[inline(always)]
+fn store_log_prob<I: Isa>(isa: I, q: V16<I>, cst: f64, out: &mut [f64]) {
+    let (lo, hi) = q.widen();
+    let (h, c) = (V8::splat(isa, -0.5), V8::splat(isa, cst));
+    lo.madd(h, c).store(out);
+    hi.madd(h, c).store(&mut out[LANES..]);
+}
+
+/// The E-step from [`WIDE_D`] features: register tiles of `RT` float32 vectors of rows × 8
+/// columns of `(x - μ) U`, only the features that reach a column tile read (`U` is upper
+/// triangular), each tile's columns squared into the row's sum as soon as they are complete.
+#[inline(always)]
+fn mahalanobis32_tiled<I: Isa>(
+    isa: I,
+    xo: &[f32],
+    r16: usize,
+    mu: &[f32],
+    u: &[f32],
+    q: &mut [f32],
+) {
+    let vectors = r16 / L16;
+    let mut v = 0;
+    while v + 3 <= vectors {
+        mahalanobis32_tile::<I, 3>(isa, xo, mu, u, v * L16, q);
+        v += 3;
+    }
+    match vectors - v {
+        2 => mahalanobis32_tile::<I, 2>(isa, xo, mu, u, v * L16, q),
+        1 => mahalanobis32_tile::<I, 1>(isa, xo, mu, u, v * L16, q),
+        _ => {}
+    }
+}
+
+/// [`mahalanobis32_tiled`] for the `RT` vectors of rows from `r0`.
+#[inline(always)]
+fn mahalanobis32_tile<I: Isa, const RT: usize>(
+    isa: I,
+    xo: &[f32],
+    mu: &[f32],
+    u: &[f32],
+    r0: usize,
+    q: &mut [f32],
+) {
+    let d = mu.len();
+    let dp = u.len() / d;
+    let mut qa = [V16::zero(isa); RT];
+    let mut j0 = 0;
+    while j0 < d {
+        let mut acc = [[V16::zero(isa); 8]; RT];
+        for l in 0..j0 {
+            tile32_feature::<I, RT, 0>(isa, xo, mu, u, (r0, j0, dp), l, &mut acc);
+        }
+        macro_rules! diagonal {
+            ($($c0:literal)*) => {$(
+                if j0 + $c0 < d {
+                    tile32_feature::<I, RT, $c0>(isa, xo, mu, u, (r0, j0, dp), j0 + $c0, &mut acc);
+                }
+            )*};
+        }
+        diagonal!(0 1 2 3 4 5 6 7);
+        for t in 0..RT {
+            for a in acc[t] {
+                qa[t] = a.madd(a, qa[t]);
+            }
+        }
+        j0 += 8;
+    }
+    for t in 0..RT {
+        qa[t].store(&mut q[r0 + t * L16..]);
+    }
+}
+
+/// One feature `l` of a [`mahalanobis32_tile`] at `(r0, j0, dp)`: `acc[t][c] += (x_l - μ_l)
+/// U[l, j0 + c]` for the columns `c >= C0`.
+#[inline(always)]
+fn tile32_feature<I: Isa, const RT: usize, const C0: usize>(
+    isa: I,
+    xo: &[f32],
+    mu: &[f32],
+    u: &[f32],
+    (r0, j0, dp): (usize, usize, usize),
+    l: usize,
+    acc: &mut [[V16<I>; 8]; RT],
+) {
+    let m = V16::splat(isa, mu[l]);
+    let row = &xo[l * BLOCK_ROWS + r0..l * BLOCK_ROWS + r0 + RT * L16];
+    let mut xs = [V16::zero(isa); RT];
+    for t in 0..RT {
+        xs[t] = V16::load(isa, &row[t * L16..]).sub(m);
+    }
+    let ur: &[f32; 8] = u[l * dp + j0..l * dp + j0 + 8].try_into().unwrap();
+    for c in C0..8 {
+        let b = V16::splat(isa, ur[c]);
+        for t in 0..RT {
+            acc[t][c] = xs[t].madd(b, acc[t][c]);
+        }
+    }
+}
+
+/// The lower triangle of `Σ_r wa_r (a_r - s)ᵀ` added into `out` `(d, d)` (float32 within the
+/// block, each entry's sum widened), in tiles of `TI × TJ` outputs; ragged edge tiles go one
+/// entry at a time. `a` and `wa` are float32 blocks of `r16` rows.
+#[inline(always)]
+fn scatter32<I: Isa, const TI: usize, const TJ: usize>(
+    isa: I,
+    (a, wa): (&[f32], &[f32]),
+    shift: &[f32],
+    r16: usize,
+    out: &mut [f64],
+) {
+    let d = shift.len();
+    let mut i0 = 0;
+    while i0 < d {
+        let ni = TI.min(d - i0);
+        let mut j0 = 0;
+        while j0 < i0 + ni {
+            let nj = TJ.min(d - j0);
+            if ni == TI && nj == TJ {
+                let t = match i0 as isize - j0 as isize {
+                    -2 => scatter32_tile::<I, TI, TJ, -2>(isa, (a, wa), shift, r16, i0, j0),
+                    0 => scatter32_tile::<I, TI, TJ, 0>(isa, (a, wa), shift, r16, i0, j0),
+                    2 => scatter32_tile::<I, TI, TJ, 2>(isa, (a, wa), shift, r16, i0, j0),
+                    4 => scatter32_tile::<I, TI, TJ, 4>(isa, (a, wa), shift, r16, i0, j0),
+                    _ => scatter32_tile::<I, TI, TJ, { isize::MAX }>(
+                        isa,
+                        (a, wa),
+                        shift,
+                        r16,
+                        i0,
+                        j0,
+                    ),
+                };
+                for (p, row) in t.iter().enumerate() {
+                    for (q, &v) in row.iter().enumerate() {
+                        if j0 + q <= i0 + p {
+                            out[(i0 + p) * d + j0 + q] += v;
+                        }
+                    }
+                }
+            } else {
+                for i in i0..i0 + ni {
+                    for j in j0..(j0 + nj).min(i + 1) {
+                        let mut acc = V16::zero(isa);
+                        let sj = V16::splat(isa, shift[j]);
+                        for r0 in (0..r16).step_by(L16) {
+                            let w = V16::load(isa, &wa[i * BLOCK_ROWS + r0..]);
+                            let x = V16::load(isa, &a[j * BLOCK_ROWS + r0..]).sub(sj);
+                            acc = w.madd(x, acc);
+                        }
+                        out[i * d + j] += acc.sum();
+                    }
+                }
+            }
+            j0 += TJ;
+        }
+        i0 += TI;
+    }
+}
+
+/// One `TI × TJ` tile of [`scatter32`]: `Σ_r wa[i0 + p]_r (a[j0 + q]_r - s[j0 + q])` for the
+/// entries on or below the diagonal.
+#[inline(always)]
+fn scatter32_tile<I: Isa, const TI: usize, const TJ: usize, const DELTA: isize>(
+    isa: I,
+    (a, wa): (&[f32], &[f32]),
+    shift: &[f32],
+    r16: usize,
+    i0: usize,
+    j0: usize,
+) -> [[f64; TJ]; TI] {
+    let vectors = r16 / L16;
+    // Every operand as exactly `vectors` vectors: the bounds are checked here, once.
+    let mut w: [&[[f32; L16]]; TI] = [&[]; TI];
+    for p in 0..TI {
+        let i = i0 + p;
+        w[p] = &wa[i * BLOCK_ROWS..(i + 1) * BLOCK_ROWS].as_chunks().0[..vectors];
+    }
+    let mut x: [&[[f32; L16]]; TJ] = [&[]; TJ];
+    let mut sv = [V16::zero(isa); TJ];
+    for q in 0..TJ {
+        let j = j0 + q;
+        x[q] = &a[j * BLOCK_ROWS..(j + 1) * BLOCK_ROWS].as_chunks().0[..vectors];
+        sv[q] = V16::splat(isa, shift[j]);
+    }
+    let mut acc = [[V16::zero(isa); TJ]; TI];
+    for g in 0..vectors {
+        let mut wv = [V16::zero(isa); TI];
+        for p in 0..TI {
+            wv[p] = V16::load(isa, &w[p][g]);
+        }
+        for q in 0..TJ {
+            let xv = V16::load(isa, &x[q][g]).sub(sv[q]);
+            for p in 0..TI {
+                if lower::<DELTA>(p, q) {
+                    acc[p][q] = wv[p].madd(xv, acc[p][q]);
+                }
+            }
+        }
+    }
+    let mut sums = [[0.0; TJ]; TI];
+    for p in 0..TI {
+        for q in 0..TJ {
+            if lower::<DELTA>(p, q) {
+                sums[p][q] = acc[p][q].sum();
+            }
+        }
+    }
+    sums
+}
+
+impl Kernel for Full32 {
+    const TYPE: CovarianceType = CovarianceType::Full;
+    type Prepared = Prepared32;
+
+    fn prepare(p: &Params, log_weights: &[f64]) -> Prepared32 {
+        let (k, d) = (p.n_components, p.n_features);
+        let full = Full::prepare(p, log_weights);
+        let dp = if d >= WIDE_D {
+            d.next_multiple_of(8)
+        } else {
+            d
+        };
+        let offset = mean_of(&p.means, k, d);
+        let mut mu = Vec::with_capacity(k * d);
+        for m in p.means.chunks_exact(d) {
+            mu.extend(m.iter().zip(&offset).map(|(&m, &o)| (m - o) as f32));
+        }
+        let mut u = vec![0.0f32; k * d * dp];
+        for (dst, src) in u.chunks_exact_mut(dp).zip(full.upper().chunks_exact(d)) {
+            for (o, &v) in dst.iter_mut().zip(src) {
+                *o = v as f32;
+            }
+        }
+        Prepared32 {
+            k,
+            d,
+            dp,
+            offset,
+            mu,
+            u,
+            cst: full.constants().to_vec(),
+        }
+    }
+
+    fn work_len(_k: usize, d: usize) -> usize {
+        // Two float32 blocks: the rows, and the weighted rows of the statistics.
+        d * BLOCK_ROWS
+    }
+
+    #[inline(always)]
+    fn weighted_log_prob<I: Isa>(
+        isa: I,
+        prep: &Prepared32,
+        x: Block<'_>,
+        out: &mut [f64],
+        work: &mut [f64],
+    ) {
+        let (k, d) = (prep.k, prep.d);
+        let r16 = rows16(x.rows());
+        let (xo, q) = split_work(work, d);
+        narrow_block(isa, x, &prep.offset, xo);
+        let xo = &*xo;
+        with_dim!(d, D => log_prob32_small::<D, I>(isa, prep, xo, r16, out), _ => {
+            if d < WIDE_D {
+                log_prob32_small::<WIDE_D, I>(isa, prep, xo, r16, out)
+            } else {
+                let dp = prep.dp;
+                for c in 0..k {
+                    let mu = &prep.mu[c * d..(c + 1) * d];
+                    let u = &prep.u[c * d * dp..(c + 1) * d * dp];
+                    mahalanobis32_tiled(isa, xo, r16, mu, u, q);
+                    for r0 in (0..r16).step_by(L16) {
+                        let qv = V16::load(isa, &q[r0..]);
+                        store_log_prob(isa, qv, prep.cst[c], &mut out[c * BLOCK_ROWS + r0..]);
+                    }
+                }
+            }
+        })
+    }
+
+    #[inline(always)]
+    fn accumulate<I: Isa>(
+        isa: I,
+        shift: &Shift,
+        x: Block<'_>,
+        resp: &[f64],
+        _weights: Option<&[f64]>,
+        sums: &mut Sums,
+        work: &mut [f64],
+    ) {
+        let (k, d) = (shift.k(), shift.d());
+        let (rows_p, r16) = (x.rows_p(), rows16(x.rows()));
+        let mut offset = vec![0.0; d];
+        for c in 0..k {
+            for (o, &s) in offset.iter_mut().zip(shift.of(c)) {
+                *o += s;
+            }
+        }
+        for o in &mut offset {
+            *o /= k as f64;
+        }
+        let (xo, wdx) = split_work(work, d);
+        narrow_block(isa, x, &offset, xo);
+        let xo = &*xo;
+        let mut r32 = [0.0f32; BLOCK_ROWS];
+        let mut s32 = vec![0.0f32; d];
+        for c in 0..k {
+            let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p];
+            sums.nk[c] += math::sum(rk);
+            for (o, &r) in r32.iter_mut().zip(rk) {
+                *o = r as f32;
+            }
+            r32[rows_p..r16].fill(0.0);
+            for ((s, &m), &o) in s32.iter_mut().zip(shift.of(c)).zip(&offset) {
+                *s = (m - o) as f32;
+            }
+            // wdx = r (x - s), and S1.
+            for j in 0..d {
+                let sj = V16::splat(isa, s32[j]);
+                let mut s1 = V16::zero(isa);
+                for r0 in (0..r16).step_by(L16) {
+                    let v = V16::load(isa, &xo[j * BLOCK_ROWS + r0..]).sub(sj);
+                    let w = V16::load(isa, &r32[r0..]).mul(v);
+                    w.store(&mut wdx[j * BLOCK_ROWS + r0..]);
+                    s1 = s1.add(w);
+                }
+                sums.s1[c * d + j] += s1.sum();
+            }
+            let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
+            if d >= WIDE_D {
+                scatter32::<I, 4, 6>(isa, (xo, wdx), &s32, r16, s2);
+            } else {
+                scatter32::<I, 4, 4>(isa, (xo, wdx), &s32, r16, s2);
+            }
+        }
+    }
+
+    fn covariances(sums: &Sums, shift: &Shift, nk: &[f64], e: &[f64], reg_covar: f64) -> Vec<f64> {
+        Full::covariances(sums, shift, nk, e, reg_covar)
+    }
+}

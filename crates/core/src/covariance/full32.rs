@@ -14,7 +14,7 @@
 //! negative, so no variance can come out negative from rounding.
 
 use super::full::Full;
-use super::scatter::lower;
+use super::scatter::{lower, whole_small_tiles};
 use super::{CovarianceType, Kernel, Params, Shift, Sums};
 use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, with_dim};
 use crate::math::{self, LANES};
@@ -22,6 +22,9 @@ use crate::simd::{Isa, V8, V16};
 
 /// Rows per float32 vector.
 const L16: usize = 16;
+
+/// The smallest responsibility the float32 statistics keep: 2^-100.
+const TINY: f64 = 7.888_609_052_210_118e-31;
 
 pub(crate) struct Full32;
 
@@ -117,17 +120,36 @@ fn log_prob32_small<const D: usize, I: Isa>(
             for l in 0..dd {
                 xc[l] = xv[l].sub(V16::splat(isa, mu[l]));
             }
-            let mut q = V16::zero(isa);
-            for j in 0..dd {
-                let mut y = V16::zero(isa);
-                for l in 0..j + 1 {
-                    y = xc[l].madd(V16::splat(isa, u[l * dp + j]), y);
-                }
-                q = y.madd(y, q);
+            // The squares summed in two chains (even and odd columns), so that their latency
+            // overlaps.
+            let (mut q0, mut q1) = (V16::zero(isa), V16::zero(isa));
+            let mut j = 0;
+            while j + 2 <= dd {
+                let y0 = column32(isa, &xc, u, dp, j);
+                let y1 = column32(isa, &xc, u, dp, j + 1);
+                q0 = y0.madd(y0, q0);
+                q1 = y1.madd(y1, q1);
+                j += 2;
             }
+            if j < dd {
+                let y = column32(isa, &xc, u, dp, j);
+                q0 = y.madd(y, q0);
+            }
+            let q = q0.add(q1);
             store_log_prob(isa, q, prep.cst[c], &mut out[c * BLOCK_ROWS + r0..]);
         }
     }
+}
+
+/// Column `j` of `(x - μ) U` for a vector of rows: `Σ_{l ≤ j} xc_l U[l, j]`, in the order of
+/// `l` (a function, not a closure: a closure would not inherit the target features).
+#[inline(always)]
+fn column32<I: Isa>(isa: I, xc: &[V16<I>], u: &[f32], dp: usize, j: usize) -> V16<I> {
+    let mut y = V16::zero(isa);
+    for l in 0..j + 1 {
+        y = xc[l].madd(V16::splat(isa, u[l * dp + j]), y);
+    }
+    y
 }
 
 /// `out[0..16] = cst - q / 2` in float64.
@@ -341,6 +363,104 @@ fn scatter32_tile<I: Isa, const TI: usize, const TJ: usize, const DELTA: isize>(
     sums
 }
 
+/// [`scatter32`] of `wa = r (x - s)` against `x - s` without `wa` being stored, for `d` a
+/// multiple of 4 below [`WIDE_D`]: each 4 × 4 tile weights its four rows as it loads them
+/// (`r (x - s)` rounded once, as the stored path rounds it: the same bits), and the tiles of
+/// the first column also add `Σ_r wa_r` to `s1` `(d,)`.
+#[inline(always)]
+fn weighted_scatter32<I: Isa>(
+    isa: I,
+    xo: &[f32],
+    shift: &[f32],
+    r: &[f32],
+    r16: usize,
+    s1: &mut [f64],
+    out: &mut [f64],
+) {
+    let d = shift.len();
+    debug_assert!(whole_small_tiles(d));
+    for i0 in (0..d).step_by(4) {
+        for j0 in (0..i0 + 4).step_by(4) {
+            let args = (xo, shift, r, r16, i0, j0);
+            let (t, s) = match (i0 - j0, j0) {
+                (0, 0) => weighted_tile32::<I, 0, true>(isa, args),
+                (0, _) => weighted_tile32::<I, 0, false>(isa, args),
+                (_, 0) => weighted_tile32::<I, { isize::MAX }, true>(isa, args),
+                _ => weighted_tile32::<I, { isize::MAX }, false>(isa, args),
+            };
+            for (p, row) in t.iter().enumerate() {
+                for (q, &v) in row.iter().enumerate() {
+                    if j0 + q <= i0 + p {
+                        out[(i0 + p) * d + j0 + q] += v;
+                    }
+                }
+            }
+            if j0 == 0 {
+                for (p, &v) in s.iter().enumerate() {
+                    s1[i0 + p] += v;
+                }
+            }
+        }
+    }
+}
+
+/// One 4 × 4 tile of [`weighted_scatter32`] at `(xo, shift, r, r16, i0, j0)`: the tile's sums,
+/// and with `FIRST` the sums of its four rows' `wa`.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn weighted_tile32<I: Isa, const DELTA: isize, const FIRST: bool>(
+    isa: I,
+    (xo, shift, r, r16, i0, j0): (&[f32], &[f32], &[f32], usize, usize, usize),
+) -> ([[f64; 4]; 4], [f64; 4]) {
+    let vectors = r16 / L16;
+    // Every operand as exactly `vectors` vectors: the bounds are checked here, once.
+    let rg = &r.as_chunks::<L16>().0[..vectors];
+    let mut xi: [&[[f32; L16]]; 4] = [&[]; 4];
+    let mut xj: [&[[f32; L16]]; 4] = [&[]; 4];
+    let mut si = [V16::zero(isa); 4];
+    let mut sj = [V16::zero(isa); 4];
+    for p in 0..4 {
+        let (i, j) = (i0 + p, j0 + p);
+        xi[p] = &xo[i * BLOCK_ROWS..(i + 1) * BLOCK_ROWS].as_chunks().0[..vectors];
+        xj[p] = &xo[j * BLOCK_ROWS..(j + 1) * BLOCK_ROWS].as_chunks().0[..vectors];
+        si[p] = V16::splat(isa, shift[i]);
+        sj[p] = V16::splat(isa, shift[j]);
+    }
+    let mut acc = [[V16::zero(isa); 4]; 4];
+    let mut s1 = [V16::zero(isa); 4];
+    for g in 0..vectors {
+        let rv = V16::load(isa, &rg[g]);
+        let mut wv = [V16::zero(isa); 4];
+        for p in 0..4 {
+            wv[p] = rv.mul(V16::load(isa, &xi[p][g]).sub(si[p]));
+            if FIRST {
+                s1[p] = s1[p].add(wv[p]);
+            }
+        }
+        for q in 0..4 {
+            let xv = V16::load(isa, &xj[q][g]).sub(sj[q]);
+            for p in 0..4 {
+                if lower::<DELTA>(p, q) {
+                    acc[p][q] = wv[p].madd(xv, acc[p][q]);
+                }
+            }
+        }
+    }
+    let mut sums = [[0.0; 4]; 4];
+    let mut s1s = [0.0; 4];
+    for p in 0..4 {
+        for q in 0..4 {
+            if lower::<DELTA>(p, q) {
+                sums[p][q] = acc[p][q].sum();
+            }
+        }
+        if FIRST {
+            s1s[p] = s1[p].sum();
+        }
+    }
+    (sums, s1s)
+}
+
 impl Kernel for Full32 {
     const TYPE: CovarianceType = CovarianceType::Full;
     type Prepared = Prepared32;
@@ -436,16 +556,30 @@ impl Kernel for Full32 {
         narrow_block(isa, x, &offset, xo);
         let xo = &*xo;
         let mut r32 = [0.0f32; BLOCK_ROWS];
+        let mut rf = [0.0f64; BLOCK_ROWS];
         let mut s32 = vec![0.0f32; d];
         for c in 0..k {
+            // Responsibilities below 2^-100 are dropped, here and from `N_k` alike: in float32
+            // they, or their products with `x - s`, would be subnormal, and arithmetic on
+            // subnormal numbers is slower by two orders of magnitude on x86 processors (a
+            // component's responsibilities far from it, `exp(-100)` and less, are exactly these).
             let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p];
-            sums.nk[c] += math::sum(rk);
-            for (o, &r) in r32.iter_mut().zip(rk) {
+            for (o, &r) in rf.iter_mut().zip(rk) {
+                *o = if r >= TINY { r } else { 0.0 };
+            }
+            sums.nk[c] += math::sum(&rf[..rows_p]);
+            for (o, &r) in r32.iter_mut().zip(&rf[..rows_p]) {
                 *o = r as f32;
             }
             r32[rows_p..r16].fill(0.0);
             for ((s, &m), &o) in s32.iter_mut().zip(shift.of(c)).zip(&offset) {
                 *s = (m - o) as f32;
+            }
+            if whole_small_tiles(d) {
+                let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
+                let s1 = &mut sums.s1[c * d..(c + 1) * d];
+                weighted_scatter32(isa, xo, &s32, &r32, r16, s1, s2);
+                continue;
             }
             // wdx = r (x - s), and S1.
             for j in 0..d {
@@ -470,5 +604,72 @@ impl Kernel for Full32 {
 
     fn covariances(sums: &Sums, shift: &Shift, nk: &[f64], e: &[f64], reg_covar: f64) -> Vec<f64> {
         Full::covariances(sums, shift, nk, e, reg_covar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    use super::*;
+    use crate::blocks::Span;
+    use crate::covariance::pass::Engine;
+    use crate::data::DataRef;
+
+    /// The float32 statistics against the float64 ones from the same responsibilities, where
+    /// those below 2^-100 are zero: `N_k` bit for bit, `S1` and `S2` to float32's accuracy.
+    /// Responsibilities of 1e-35 (subnormal in float32) are dropped, not summed.
+    #[test]
+    fn float32_statistics_are_the_float64_ones_without_the_tiny_responsibilities() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
+        let k = 3;
+        for d in [5, 16, 30] {
+            let n = 700;
+            let x: Vec<f32> = (0..n * d)
+                .map(|i| 50.0 + (i % d) as f32 + g.random::<f32>() * 4.0)
+                .collect();
+            let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            // Component 2 explains no row (all its responsibilities tiny); the others have some
+            // tiny and some zero responsibilities among ordinary ones.
+            let r: Vec<f64> = (0..n * k)
+                .map(|i| match (i % k, i % 7) {
+                    (2, _) | (_, 0) => 1e-35,
+                    (_, 1) => 0.0,
+                    _ => g.random::<f64>(),
+                })
+                .collect();
+            let resp = |tiny: bool| {
+                let r = &r;
+                move |span: Span, out: &mut [f64]| {
+                    for c in 0..k {
+                        for i in 0..span.rows {
+                            let v = r[(span.start + i) * k + c];
+                            out[c * BLOCK_ROWS + i] = if !tiny && v < TINY { 0.0 } else { v };
+                        }
+                    }
+                }
+            };
+            let shift_means: Vec<f64> = (0..k * d).map(|i| 50.0 + (i % d) as f64 + 2.0).collect();
+            let shift = Shift::new(&shift_means, k, d);
+            let x32r = DataRef::new(&x, n, d).unwrap();
+            let got = Engine::new::<Full32>(x32r, k).stats_from::<Full32>(&shift, &resp(true));
+            let x64r = DataRef::new(&x64, n, d).unwrap();
+            let want = Engine::new::<Full>(x64r, k).stats_from::<Full>(&shift, &resp(false));
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got.nk), bits(&want.nk), "d = {d}");
+            assert_eq!(got.nk[2], 0.0);
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (x - y).abs() <= 1e-5 * scale,
+                        "d = {d}: {what}[{i}] {x} vs {y}"
+                    );
+                }
+            };
+            close(&got.s1, &want.s1, "S1");
+            close(&got.s2, &want.s2, "S2");
+        }
     }
 }

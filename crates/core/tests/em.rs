@@ -4,7 +4,7 @@
 
 use gaussmix_core::{
     BLOCK_ROWS, CovarianceType, DataRef, Error, GaussianMixture, GaussianMixtureModel, InitParams,
-    KMeans, Monitor, Progress,
+    KMeans, Monitor, Precision, Progress,
 };
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -80,9 +80,18 @@ fn f32_input_is_deterministic_and_close_to_f64() {
         .fit(DataRef::new(&x32, n, 2).unwrap())
         .unwrap();
     assert_eq!(bits(&a), bits(&b));
-    // The same values as f64 give the same arithmetic: f32 input is widened exactly.
-    let c = gm.fit(DataRef::new(&x64, n, 2).unwrap()).unwrap();
-    assert_eq!(bits(&a), bits(&c));
+    // float32 arithmetic by default (Precision::Auto): close to the float64 fit of the same
+    // values, not equal to it.
+    let c = gm.clone().fit(DataRef::new(&x64, n, 2).unwrap()).unwrap();
+    assert_ne!(bits(&a), bits(&c));
+    let rel = (a.lower_bound() - c.lower_bound()).abs() / c.lower_bound().abs();
+    assert!(rel < 1e-6, "{} vs {}", a.lower_bound(), c.lower_bound());
+    // In float64 arithmetic the same values give the same bits: f32 input is widened exactly.
+    let e = gm
+        .precision(Precision::F64)
+        .fit(DataRef::new(&x32, n, 2).unwrap())
+        .unwrap();
+    assert_eq!(bits(&e), bits(&c));
 }
 
 #[test]

@@ -292,3 +292,27 @@ fn float64_precision_and_other_covariance_types_are_the_float64_fit() {
         assert_eq!(gm.single::<f32>(), t == CovarianceType::Full, "{t}");
     }
 }
+
+#[test]
+fn a_covariance_float32_cannot_factorise_is_fitted_in_float64() {
+    // Rows on a 3-dimensional subspace of R^8, spread over thousands: the covariance's five
+    // null directions hold only reg_covar (1e-6), far below float32's rounding of the large
+    // ones (~1e-7 × 1e6). float32 statistics cannot be factorised; the fit is redone in float64.
+    let (n, d) = (2000, 8);
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(4);
+    let basis: Vec<f64> = (0..3 * d).map(|_| g.random::<f64>() - 0.5).collect();
+    let mut x = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        let z: Vec<f64> = (0..3).map(|_| (g.random::<f64>() - 0.5) * 2000.0).collect();
+        for j in 0..d {
+            let v: f64 = (0..3).map(|t| z[t] * basis[t * d + j]).sum();
+            x.push(v as f32);
+        }
+    }
+    let xr = DataRef::new(&x, n, d).unwrap();
+    let gm = GaussianMixture::new(1).max_iter(3);
+    let got = gm.fit(xr).unwrap();
+    let want = gm.clone().precision(Precision::F64).fit(xr).unwrap();
+    assert_eq!(bits(got.covariances()), bits(want.covariances()));
+    assert_eq!(got.lower_bound().to_bits(), want.lower_bound().to_bits());
+}

@@ -62,7 +62,14 @@ impl GaussianMixture {
             if self.single::<T>() {
                 type K = crate::covariance::full32::Full32;
                 let source = InMemory::new::<K>(x, self.init(), self.reg_covar, self.seed);
-                return em::fit_gaussian::<K, _>(self, source, warm, monitor);
+                match em::fit_gaussian::<K, _>(self, source, warm, &mut *monitor) {
+                    // A covariance estimated in float32 that cannot be factorised (a component
+                    // with fewer rows than features, whose smallest eigenvalues are reg_covar
+                    // and within float32's rounding of zero): the fit is redone in float64,
+                    // which may factorise it.
+                    Err(Error::IllDefinedCovariance(_)) => {}
+                    done => return done,
+                }
             }
             with_kernel!(self.covariance_type, K => {
                 let source = InMemory::new::<K>(x, self.init(), self.reg_covar, self.seed);

@@ -6,8 +6,8 @@
 //! them back for every prediction.
 
 use gaussmix_core::{
-    CovarianceType, GaussianMixture, GaussianMixtureModel, InitParams, OnDegenerate, StatsParts,
-    SufficientStats,
+    CovarianceType, GaussianMixture, GaussianMixtureModel, InitParams, OnDegenerate, Precision,
+    StatsParts, SufficientStats,
 };
 use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
@@ -161,7 +161,7 @@ pub(crate) fn model_dict<'py>(
 #[pyo3(signature = (x, *, n_components, covariance_type="full", tol=1e-3, reg_covar=1e-6,
     max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,
     precisions_init=None, warm_start=None, seed=0, n_threads=None, on_degenerate="error",
-    return_labels=false, sample_weight=None, init_labels=None))]
+    return_labels=false, sample_weight=None, init_labels=None, precision="auto"))]
 pub(crate) fn gmm_fit<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -182,8 +182,10 @@ pub(crate) fn gmm_fit<'py>(
     return_labels: bool,
     sample_weight: Option<&Bound<'py, PyAny>>,
     init_labels: Option<&Bound<'py, PyAny>>,
+    precision: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let t = self::covariance_type(covariance_type)?;
+    let precision: Precision = precision.parse().map_err(value_err)?;
     let init: InitParams = init_params.parse().map_err(value_err)?;
     let policy: OnDegenerate = on_degenerate.parse().map_err(value_err)?;
     let flat = |v: Option<&Bound<'py, PyAny>>, what| -> PyResult<Option<Vec<f64>>> {
@@ -201,6 +203,7 @@ pub(crate) fn gmm_fit<'py>(
         .init_params(init)
         .seed(seed)
         .on_degenerate(policy)
+        .precision(precision)
         .warm_start(previous.is_some());
     gm.weights_init = flat(weights_init, "weights_init")?;
     gm.means_init = flat(means_init, "means_init")?;

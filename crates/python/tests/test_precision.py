@@ -69,3 +69,26 @@ def test_model_file_keeps_the_precision(tmp_path):
 def test_bad_precision_is_refused():
     with pytest.raises(ValueError, match="precision"):
         KMeans(2, precision="f16").fit(np.zeros((4, 2)))
+
+
+def test_float32_mixtures_compute_in_float32_close_to_float64():
+    rng = np.random.default_rng(1)
+    centres = rng.uniform(-10, 10, size=(4, 12)) + 100.0
+    x = centres[rng.integers(0, 4, 4000)] + rng.normal(size=(4000, 12))
+    x32 = x.astype(np.float32)
+    params = dict(n_components=4, max_iter=20, tol=0.0, random_state=0)
+    a = gaussmix.GaussianMixture(**params).fit(x32)
+    b = gaussmix.GaussianMixture(precision="f64", **params).fit(x32)
+    c = gaussmix.GaussianMixture(**params).fit(x32.astype(np.float64))
+    assert a.lower_bound_ != b.lower_bound_
+    np.testing.assert_allclose(a.lower_bound_, b.lower_bound_, rtol=1e-6)
+    np.testing.assert_allclose(a.means_, b.means_, atol=1e-3)
+    assert b.lower_bound_ == c.lower_bound_
+    np.testing.assert_array_equal(b.covariances_, c.covariances_)
+    # Other covariance types compute in float64 whatever the precision.
+    d1 = gaussmix.GaussianMixture(covariance_type="diag", **params).fit(x32)
+    d2 = gaussmix.GaussianMixture(covariance_type="diag", **params).fit(x32.astype(np.float64))
+    np.testing.assert_array_equal(d1.covariances_, d2.covariances_)
+    assert "precision" not in a.to_sklearn().get_params()
+    with pytest.raises(ValueError, match="precision"):
+        gaussmix.GaussianMixture(precision="f16").fit(x32)

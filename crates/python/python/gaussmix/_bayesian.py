@@ -60,7 +60,8 @@ class BayesianGaussianMixture(_Mixture):
             **{
                 k: v
                 for k, v in GaussianMixture._parameter_constraints.items()
-                if k not in ("weights_init", "means_init", "precisions_init", "on_degenerate")
+                if k
+                not in ("weights_init", "means_init", "precisions_init", "on_degenerate", "precision")
             },
             "weight_concentration_prior_type": [StrOptions(set(PRIOR_TYPES))],
             "weight_concentration_prior": [None, Interval(Real, 0.0, None, closed="neither")],
@@ -75,7 +76,11 @@ class BayesianGaussianMixture(_Mixture):
         }
 
     _rules = {
-        **{k: v for k, v in GaussianMixture._rules.items() if k != "on_degenerate"},
+        **{
+            k: v
+            for k, v in GaussianMixture._rules.items()
+            if k not in ("on_degenerate", "precision")
+        },
         "weight_concentration_prior_type": ("str", set(PRIOR_TYPES)),
         "weight_concentration_prior": ("real>|none", 0.0),
         "mean_precision_prior": ("real>|none", 0.0),

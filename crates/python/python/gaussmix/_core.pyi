@@ -45,6 +45,7 @@ def gmm_fit(
     return_labels: bool = False,
     sample_weight: npt.ArrayLike | None = None,
     init_labels: npt.ArrayLike | None = None,
+    precision: str = "auto",
 ) -> Model: ...
 def bgmm_fit(
     x: npt.ArrayLike,

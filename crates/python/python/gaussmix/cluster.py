@@ -276,7 +276,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
         params = self.get_params()
         params.pop("n_threads")
-        params.pop("precision")
+        params.pop("precision", None)  # (the Dask estimator has none)
         sk = SkKMeans(**params)
         sk.cluster_centers_ = np.array(self.cluster_centers_, copy=True)
         if hasattr(self, "labels_"):

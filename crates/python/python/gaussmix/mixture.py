@@ -209,11 +209,18 @@ class GaussianMixture(_Mixture):
         What to do when a component's covariance cannot be factorised during EM: "error"
         raises scikit-learn's ValueError; "reseed" re-initialises the component on the least
         likely row and goes on (recorded in ``reseeds_``).
+    precision : {"auto", "f64"}, default="auto"
+        The arithmetic within a block of rows for full covariances: "auto" computes float32
+        input in float32 (the Mahalanobis terms and scatter sums of each block of 256 rows, as
+        scikit-learn computes float32 input), with every sum across blocks, the
+        log-sum-exp and the M-step in float64; "f64" computes in float64 for every input. A
+        fit whose float32 covariance cannot be factorised is redone in float64. The other
+        covariance types, predictions and scores always compute in float64.
 
     Differences
     -----------
     ``random_state`` is turned into the engine's seed (an int is used as it is); float32 data
-    is read as float32 but every computation and fitted attribute is float64; ``verbose``
+    is read as float32, computed as ``precision`` says, and every fitted attribute is float64; ``verbose``
     prints the same lines as scikit-learn after the fit, from ``lower_bounds_`` (the engine
     does not call back into Python per iteration), and only for the kept initialisation.
     """
@@ -238,6 +245,7 @@ class GaussianMixture(_Mixture):
             "verbose_interval": [Interval(Integral, 1, None, closed="left")],
             "n_threads": [Interval(Integral, 1, MAX_THREADS, closed="both"), None],
             "on_degenerate": [StrOptions({"error", "reseed"})],
+            "precision": [StrOptions({"auto", "f64"})],
         }
 
     _rules = {
@@ -252,6 +260,7 @@ class GaussianMixture(_Mixture):
         "verbose_interval": ("int>=", 1),
         "n_threads": ("int>=|none", (1, MAX_THREADS)),
         "on_degenerate": ("str", {"error", "reseed"}),
+        "precision": ("str", {"auto", "f64"}),
     }
 
     def __init__(
@@ -273,6 +282,7 @@ class GaussianMixture(_Mixture):
         verbose_interval=10,
         n_threads=None,
         on_degenerate="error",
+        precision="auto",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -290,6 +300,7 @@ class GaussianMixture(_Mixture):
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
         self.on_degenerate = on_degenerate
+        self.precision = precision
 
     # -- fitting (fit, fit_predict: see _Mixture) ---------------------------------------
 
@@ -327,6 +338,7 @@ class GaussianMixture(_Mixture):
             return_labels=return_labels,
             sample_weight=sw,
             init_labels=init_labels,
+            precision=self.precision,
             **inits,
         )
         self._set_fitted(res)
@@ -389,8 +401,8 @@ class GaussianMixture(_Mixture):
     def to_sklearn(self):
         """A fitted ``sklearn.mixture.GaussianMixture`` with this model's parameters.
 
-        Its constructor parameters are this estimator's (without ``n_threads`` and
-        ``on_degenerate``), its fitted attributes copies of this one's.
+        Its constructor parameters are this estimator's (without ``n_threads``,
+        ``on_degenerate`` and ``precision``), its fitted attributes copies of this one's.
         """
         check_is_fitted(self)
         from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -398,6 +410,7 @@ class GaussianMixture(_Mixture):
         params = self.get_params()
         params.pop("n_threads")
         params.pop("on_degenerate")
+        params.pop("precision", None)  # (the Dask estimator has none)
         sk = SkGaussianMixture(**params)
         for name in (
             "weights_",

@@ -166,7 +166,8 @@ class GaussianMixture(_DaskMixture, _GaussianMixture):
       from a stream per block of rows (independent of the chunking).
 
     Differences from the in-memory estimator: ``on_degenerate="reseed"`` is not supported
-    (NotImplementedError); ``verbose`` prints as the fit goes (per iteration) rather than after
+    (NotImplementedError); every chunk's statistics are computed in float64 (the in-memory
+    estimator's ``precision="f64"``: there is no ``precision`` parameter); ``verbose`` prints as the fit goes (per iteration) rather than after
     it; the k-means and random initialisations draw other random numbers.
     """
 
@@ -217,6 +218,8 @@ class GaussianMixture(_DaskMixture, _GaussianMixture):
             n_threads=n_threads,
             on_degenerate=on_degenerate,
         )
+        # The per-chunk statistics compute in float64: no precision parameter here.
+        del self.precision
         self.init_sample_size = init_sample_size
 
     # -- fitting -------------------------------------------------------------------------

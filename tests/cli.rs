@@ -440,6 +440,13 @@ fn kmeans_precision_follows_float32_files_and_is_kept_in_the_model() {
         .flat_map(|&v| (v as f32).to_le_bytes())
         .collect();
     std::fs::write(p.join("b.f32"), x32).unwrap();
+    // The same float32 values as a float64 file.
+    let widened: Vec<f64> = dataset("blobs")
+        .0
+        .iter()
+        .map(|&v| v as f32 as f64)
+        .collect();
+    write_npy_f64(&p.join("x32.npy"), &widened, &[400, 2]).unwrap();
     for (file, extra, want) in [
         ("b.f32", vec!["--algorithm", "lloyd"], "auto"),
         (
@@ -459,4 +466,20 @@ fn kmeans_precision_follows_float32_files_and_is_kept_in_the_model() {
         assert_eq!(m["precision"], want, "{args:?}");
     }
     common::fails(p, &["kmeans", "--precision", "f16"], 2, &["f16"]);
+    // A full mixture on the float32 file: float32 arithmetic by default, close to the float64
+    // fit of the same values; --precision f64 is that fit, bit for bit.
+    let lb = |file: &str, extra: &[&str]| {
+        let mut args = vec!["fit", file, "-k", "4", "--dim", "2", "--json"];
+        args.extend_from_slice(extra);
+        json(&ok(p, &args))["lower_bound"].as_f64().unwrap()
+    };
+    let (auto, f64_, want) = (
+        lb("b.f32", &[]),
+        lb("b.f32", &["--precision", "f64"]),
+        lb("x32.npy", &[]),
+    );
+    assert_eq!(f64_.to_bits(), want.to_bits());
+    assert_ne!(auto.to_bits(), want.to_bits());
+    assert!((auto - want).abs() < 1e-6 * want.abs(), "{auto} vs {want}");
+    common::fails(p, &["fit", "--precision", "f16"], 2, &["f16"]);
 }

@@ -185,11 +185,11 @@ pub enum KmAlgorithm {
     Auto,
 }
 
-/// The arithmetic of the k-means kernels.
+/// The arithmetic of the kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PrecisionArg {
-    /// Follow the data: float32 arithmetic for float32 files in Lloyd's passes (as
-    /// scikit-learn computes float32 input), float64 for float64 files.
+    /// Follow the data: float32 arithmetic for float32 files in Lloyd's passes and full
+    /// mixtures (as scikit-learn computes float32 input), float64 for float64 files.
     Auto,
     /// float64 arithmetic for every input.
     F64,
@@ -329,6 +329,10 @@ pub struct FitArgs {
     /// likely point and go on (with a warning).
     #[arg(long, value_enum, default_value = "error")]
     pub on_degenerate: Degenerate,
+    /// Arithmetic within a block for full covariances: auto computes float32 files in float32
+    /// (every sum across blocks and the M-step stay float64); f64 in float64 for every input.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: PrecisionArg,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub input_args: InputArgs,
@@ -464,6 +468,9 @@ pub struct SelectArgs {
     /// When a component collapses: stop with scikit-learn's error, or re-seed it and go on.
     #[arg(long, value_enum, default_value = "error")]
     pub on_degenerate: Degenerate,
+    /// Arithmetic within a block for full covariances (auto: float32 for float32 files).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: PrecisionArg,
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,

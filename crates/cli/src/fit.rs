@@ -160,7 +160,8 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         .tol(a.tol)
         .reg_covar(a.reg_covar)
         .seed(a.seed)
-        .on_degenerate(a.on_degenerate.into());
+        .on_degenerate(a.on_degenerate.into())
+        .precision(a.precision.into());
     if let Some(path) = &a.init_model {
         let m = modelfile::read_gmm(path)?;
         init_from_model(&mut gm, &m, a, path)?;
@@ -611,7 +612,8 @@ pub fn select_table(
                 .tol(a.tol)
                 .reg_covar(a.reg_covar)
                 .seed(a.seed)
-                .on_degenerate(a.on_degenerate.into());
+                .on_degenerate(a.on_degenerate.into())
+                .precision(a.precision.into());
             let (model, bic, aic) = with_data!(input, x => {
                 let m = gm.fit(x).map_err(|e| explain(e, a.on_degenerate, "--k-min/--k-max")).with_context(|| format!("fitting {} components ({t}) to {}", k, input.name()))?;
                 let (bic, aic) = (m.bic(x)?, m.aic(x)?);

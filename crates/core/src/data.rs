@@ -36,7 +36,8 @@ pub(crate) fn load8<T: Float, I: Isa>(isa: I, s: &[T]) -> V8<I> {
     T::load8(isa, s)
 }
 
-/// The element types the engine reads: `f32` and `f64`. Arithmetic is carried out in `f64`.
+/// The element types the engine reads: `f32` and `f64`. Arithmetic is carried out in `f64`,
+/// except where [`Precision::Auto`] computes `f32` data in `f32`.
 pub trait Float:
     sealed::Sealed + Copy + Send + Sync + PartialOrd + std::fmt::Debug + 'static
 {

@@ -9,9 +9,10 @@
 //! responsibilities (rounded) times `x - s_k` and the scatter `Σ r (x - s_k)(x - s_k)ᵀ`.
 //! Everything across blocks is float64: each block's float32 sums are widened and added to the
 //! float64 statistics in block order, `N_k` is summed in float64 from the float64
-//! responsibilities, and the log-probabilities, their log-sum-exp and the M-step are
-//! [`Full`]'s. A diagonal term of the scatter is a sum of products `r (x - s)²` that are never
-//! negative, so no variance can come out negative from rounding.
+//! responsibilities (those below 2^-100 left out of it and of the float32 sums alike), the
+//! log-probabilities are `cst_k - q / 2` with the widened `q`, and their log-sum-exp and the
+//! M-step are [`Full`]'s. The diagonal of a block's scatter is a sum of products `r (x - s)²`,
+//! none of them negative.
 
 use super::full::Full;
 use super::scatter::{lower, whole_small_tiles};

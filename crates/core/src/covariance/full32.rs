@@ -544,15 +544,8 @@ impl Kernel for Full32 {
     ) {
         let (k, d) = (shift.k(), shift.d());
         let (rows_p, r16) = (x.rows_p(), rows16(x.rows()));
-        let mut offset = vec![0.0; d];
-        for c in 0..k {
-            for (o, &s) in offset.iter_mut().zip(shift.of(c)) {
-                *o += s;
-            }
-        }
-        for o in &mut offset {
-            *o /= k as f64;
-        }
+        // The offset of the rows: the mean of the shifts (as `prepare` takes the means').
+        let offset = mean_of(&shift.shift, k, d);
         let (xo, wdx) = split_work(work, d);
         narrow_block(isa, x, &offset, xo);
         let xo = &*xo;

@@ -7,7 +7,8 @@
 //! to the spread of the data rather than to its distance from the origin; the components' means
 //! and factors `U_k`, rounded; the products `(x - μ_k) U_k` and their squared norms; the
 //! responsibilities (rounded) times `x - s_k` and the scatter `Σ r (x - s_k)(x - s_k)ᵀ`.
-//! Everything across blocks is float64: each block's float32 sums are widened and added to the
+//! Everything across blocks is float64: each block's float32 sums (a scatter tile's sixteen
+//! lanes added in float32 by [`V16::sums16`], sixteen sums at once) are widened and added to the
 //! float64 statistics in block order, `N_k` is summed in float64 from the float64
 //! responsibilities (those below 2^-100 left out of it and of the float32 sums alike), the
 //! log-probabilities are `cst_k - q / 2` with the widened `q`, and their log-sum-exp and the
@@ -353,13 +354,32 @@ fn scatter32_tile<I: Isa, const TI: usize, const TJ: usize, const DELTA: isize>(
             }
         }
     }
-    let mut sums = [[0.0; TJ]; TI];
-    for p in 0..TI {
-        for q in 0..TJ {
-            if lower::<DELTA>(p, q) {
-                sums[p][q] = acc[p][q].sum();
+    sums_of(isa, &acc)
+}
+
+/// The sums of a tile's accumulators, widened: sixteen at a time by [`V16::sums16`] (loops, not
+/// closures: a closure would not inherit the target features, and these run at every tile).
+#[inline(always)]
+fn sums_of<I: Isa, const TI: usize, const TJ: usize>(
+    isa: I,
+    acc: &[[V16<I>; TJ]; TI],
+) -> [[f64; TJ]; TI] {
+    const { assert!(TI * TJ <= 32) };
+    let mut all = [0.0; 32];
+    for (e0, part) in (0..TI * TJ).step_by(16).zip(all.chunks_exact_mut(16)) {
+        let mut v = [V16::zero(isa); 16];
+        for (e, v) in v.iter_mut().enumerate() {
+            if e0 + e < TI * TJ {
+                *v = acc[(e0 + e) / TJ][(e0 + e) % TJ];
             }
         }
+        let (lo, hi) = V16::sums16(v).widen();
+        lo.store(part);
+        hi.store(&mut part[8..]);
+    }
+    let mut sums = [[0.0; TJ]; TI];
+    for (e, &a) in all[..TI * TJ].iter().enumerate() {
+        sums[e / TJ][e % TJ] = a;
     }
     sums
 }
@@ -447,19 +467,13 @@ fn weighted_tile32<I: Isa, const DELTA: isize, const FIRST: bool>(
             }
         }
     }
-    let mut sums = [[0.0; 4]; 4];
     let mut s1s = [0.0; 4];
-    for p in 0..4 {
-        for q in 0..4 {
-            if lower::<DELTA>(p, q) {
-                sums[p][q] = acc[p][q].sum();
-            }
-        }
-        if FIRST {
+    if FIRST {
+        for p in 0..4 {
             s1s[p] = s1[p].sum();
         }
     }
-    (sums, s1s)
+    (sums_of(isa, &acc), s1s)
 }
 
 impl Kernel for Full32 {

@@ -83,6 +83,27 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     fn fwiden(self, r: Self::F) -> (Self::R, Self::R);
     /// Sixteen lanes from two groups of eight, each rounded to the nearest `f32`.
     fn fnarrow(self, lo: Self::R, hi: Self::R) -> Self::F;
+    /// Lane `p` is the sum of the lanes of `v[p]` in `f32`, added in halves in exactly this
+    /// order: lane `i` and `i + 8`, then `i` and `i + 4`, `i` and `i + 2`, and the last two.
+    /// The vector instruction sets add sixteen vectors at a time (a transposing tree: fifteen
+    /// additions where sixteen separate sums take sixty).
+    #[inline(always)]
+    fn fsums16(self, v: [Self::F; 16]) -> Self::F {
+        let mut out = [0.0f32; 16];
+        for (o, r) in out.iter_mut().zip(v) {
+            let mut a = [0.0f32; 16];
+            self.fstore(r, &mut a);
+            let mut n = 16;
+            while n > 1 {
+                n /= 2;
+                for i in 0..n {
+                    a[i] += a[i + n];
+                }
+            }
+            *o = a[0];
+        }
+        self.fload(&out)
+    }
 }
 
 /// Eight `f64` lanes, with the token of the instruction set that holds them.
@@ -289,6 +310,21 @@ impl<I: Isa> V16<I> {
         self.wrap(self.isa.flt_select(self.r, b.r, x.r, y.r))
     }
 
+    /// Lane `p`: the sum of the lanes of `v[p]`, in `f32`, in the fixed order of
+    /// [`Isa::fsums16`] (the same bits on every instruction set).
+    #[inline(always)]
+    pub(crate) fn sums16(v: [Self; 16]) -> Self {
+        let isa = v[0].isa;
+        let mut r = [isa.fsplat(0.0); 16];
+        for (r, v) in r.iter_mut().zip(v) {
+            *r = v.r;
+        }
+        V16 {
+            r: isa.fsums16(r),
+            isa,
+        }
+    }
+
     /// Lanes 0-7 and 8-15 as `f64` (exactly).
     #[inline(always)]
     pub(crate) fn widen(self) -> (V8<I>, V8<I>) {
@@ -470,6 +506,32 @@ mod tests {
         let mut out = [0.0f32; 17];
         a.store(&mut out[1..]);
         assert_eq!(out[1..], v[1..]);
+        // Sixteen sums at once, each in the halving order, whatever the instruction set does to
+        // add them together: lanes of mixed magnitudes make any other order visible.
+        let lanes = |p: usize| -> [f32; 16] {
+            std::array::from_fn(|i| match (i == p % 8, i == p % 8 + 8) {
+                (true, _) => 1e8,
+                (_, true) => -1e8,
+                _ => 0.1 * (i + 1) as f32 + p as f32,
+            })
+        };
+        let halving = |mut a: [f32; 16]| {
+            for n in [8, 4, 2, 1] {
+                for i in 0..n {
+                    a[i] += a[i + n];
+                }
+            }
+            a[0]
+        };
+        let sums = V16::sums16(std::array::from_fn(|p| V16::load(isa, &lanes(p)))).to_array();
+        for (p, &s) in sums.iter().enumerate() {
+            assert_eq!(s.to_bits(), halving(lanes(p)).to_bits(), "sum {p}");
+            assert_ne!(
+                s,
+                lanes(p).iter().rev().sum::<f32>(),
+                "sum {p}: order not visible"
+            );
+        }
     }
 
     #[test]

@@ -296,6 +296,45 @@ impl Isa for Avx2 {
             (join(lo.0, lo.1), join(hi.0, hi.1))
         }
     }
+    #[inline(always)]
+    fn fsums16(self, v: [Self::F; 16]) -> Self::F {
+        // Loops, not closures: a closure would not inherit the target features. The tree
+        // leaves slot `8k + h + 2e` in lane `8k + 4h + e`: the inputs go in so that lane `p`
+        // gets `v[p]`.
+        unsafe {
+            let mut w = [_mm256_setzero_ps(); 16];
+            for (s, w) in w.iter_mut().enumerate() {
+                let (k, r) = (s / 8, s % 8);
+                let x = v[8 * k + 4 * (r % 2) + r / 2];
+                *w = _mm256_add_ps(x.0, x.1); // lanes i + (i + 8)
+            }
+            let mut u = [_mm256_setzero_ps(); 8];
+            for (m, u) in u.iter_mut().enumerate() {
+                let (a, b) = (w[2 * m], w[2 * m + 1]);
+                *u = _mm256_add_ps(
+                    _mm256_permute2f128_ps::<0x20>(a, b),
+                    _mm256_permute2f128_ps::<0x31>(a, b),
+                );
+            }
+            let mut x = [_mm256_setzero_ps(); 4];
+            for (n, x) in x.iter_mut().enumerate() {
+                let (a, b) = (u[2 * n], u[2 * n + 1]);
+                *x = _mm256_add_ps(
+                    _mm256_shuffle_ps::<0x44>(a, b),
+                    _mm256_shuffle_ps::<0xEE>(a, b),
+                );
+            }
+            let mut z = [_mm256_setzero_ps(); 2];
+            for (k, z) in z.iter_mut().enumerate() {
+                let (a, b) = (x[2 * k], x[2 * k + 1]);
+                *z = _mm256_add_ps(
+                    _mm256_shuffle_ps::<0x88>(a, b),
+                    _mm256_shuffle_ps::<0xDD>(a, b),
+                );
+            }
+            (z[0], z[1])
+        }
+    }
 }
 
 /// `(b0+b1) + (b2+b3)` for `b = [b0, b1, b2, b3]`, in registers (`b1+b0` equals `b0+b1`
@@ -479,6 +518,45 @@ impl Isa for Avx512 {
             _mm512_insertf32x8::<1>(
                 _mm512_castps256_ps512(_mm512_cvtpd_ps(lo)),
                 _mm512_cvtpd_ps(hi),
+            )
+        }
+    }
+    #[inline(always)]
+    fn fsums16(self, v: [Self::F; 16]) -> Self::F {
+        // Loops, not closures: a closure would not inherit the target features. The tree
+        // leaves slot `c + 4e` in lane `4c + e`: the inputs go in so that lane `p` gets `v[p]`.
+        unsafe {
+            // Lanes i + (i + 8) of two vectors in one.
+            let mut u = [_mm512_setzero_ps(); 8];
+            for (m, u) in u.iter_mut().enumerate() {
+                let (s, t) = (2 * m, 2 * m + 1);
+                let (a, b) = (v[4 * (s % 4) + s / 4], v[4 * (t % 4) + t / 4]);
+                *u = _mm512_add_ps(
+                    _mm512_shuffle_f32x4::<0x44>(a, b),
+                    _mm512_shuffle_f32x4::<0xEE>(a, b),
+                );
+            }
+            // i + (i + 4): four vectors' partial sums, one per 128-bit lane.
+            let mut x = [_mm512_setzero_ps(); 4];
+            for (n, x) in x.iter_mut().enumerate() {
+                let (a, b) = (u[2 * n], u[2 * n + 1]);
+                *x = _mm512_add_ps(
+                    _mm512_shuffle_f32x4::<0x88>(a, b),
+                    _mm512_shuffle_f32x4::<0xDD>(a, b),
+                );
+            }
+            // i + (i + 2), then the last two.
+            let mut z = [_mm512_setzero_ps(); 2];
+            for (k, z) in z.iter_mut().enumerate() {
+                let (a, b) = (x[2 * k], x[2 * k + 1]);
+                *z = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x44>(a, b),
+                    _mm512_shuffle_ps::<0xEE>(a, b),
+                );
+            }
+            _mm512_add_ps(
+                _mm512_shuffle_ps::<0x88>(z[0], z[1]),
+                _mm512_shuffle_ps::<0xDD>(z[0], z[1]),
             )
         }
     }

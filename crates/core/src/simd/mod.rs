@@ -86,7 +86,8 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     /// Lane `p` is the sum of the lanes of `v[p]` in `f32`, added in halves in exactly this
     /// order: lane `i` and `i + 8`, then `i` and `i + 4`, `i` and `i + 2`, and the last two.
     /// The vector instruction sets add sixteen vectors at a time (a transposing tree: fifteen
-    /// additions where sixteen separate sums take sixty).
+    /// vector additions and thirty shuffles, where sixteen separate sums take sixty-four of
+    /// each).
     #[inline(always)]
     fn fsums16(self, v: [Self::F; 16]) -> Self::F {
         let mut out = [0.0f32; 16];

@@ -73,7 +73,7 @@
 //! | `data` | [`DataRef`], [`Float`] |
 //! | `monitor` | [`Monitor`], [`Progress`] |
 //! | `blocks` | the blocked, deterministic pass: `Block`, `Accumulator`, `Passes`, thread pools |
-//! | `kmeans` | [`KMeans`]: `init` (seeding), `plusplus` (greedy k-means++ as pruned blocked passes), `lloyd` (iterations), `bounded` (exact bound-based iterations), `kernels`, `tiles` (the register-tiled nearest centre from d = 24) |
+//! | `kmeans` | [`KMeans`]: `init` (seeding), `plusplus` (greedy k-means++ as pruned blocked passes), `lloyd` (iterations), `bounded` (exact bound-based iterations), `exact` (per-centre sums without rounding), `kernels`, `tiles` (the register-tiled nearest centre from d = 24) |
 //! | `covariance` | the `Kernel` trait and one module per type, `convert` (per-type conversions), `pass` (the fused E-step pass), `estimate` (the M-step) |
 //! | `stats` | [`SufficientStats`] |
 //! | `model` | [`GaussianMixtureModel`] |

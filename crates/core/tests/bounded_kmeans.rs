@@ -174,3 +174,42 @@ fn bounded_kmeans_is_lloyd_with_weights_and_empty_clusters() {
     );
     same(xr, &KMeans::new(1).seed(3), "one cluster");
 }
+
+#[test]
+fn lloyds_centres_do_not_depend_on_the_order_of_the_rows() {
+    // Whole-number data: the column means (the centring offset) are exact sums, the same in
+    // any order, but the centred values `x - mean` are not whole, so float64 sums of them
+    // depend on the order; the exact per-centre sums must not.
+    let (n, d, k) = (6000, 3, 5);
+    let x: Vec<f64> = blobs(n, d, k, 30.0, 21)
+        .iter()
+        .map(|v| (v * 37.0).round())
+        .collect();
+    let rev: Vec<f64> = x.chunks_exact(d).rev().flatten().copied().collect();
+    let mean0 = x.iter().step_by(d).sum::<f64>() / n as f64;
+    let centred = |v: &[f64]| v.iter().step_by(d).map(|a| a - mean0).collect::<Vec<f64>>();
+    let (fwd_sum, rev_sum) = (
+        centred(&x).iter().fold(0.0, |s, v| s + v * 1e-3),
+        centred(&rev).iter().fold(0.0, |s, v| s + v * 1e-3),
+    );
+    assert_ne!(
+        fwd_sum.to_bits(),
+        rev_sum.to_bits(),
+        "float64 sums would tell the orders apart"
+    );
+    let init = random_start(&x, n, d, k, 2);
+    for algorithm in [KMeansAlgorithm::Lloyd, KMeansAlgorithm::Elkan] {
+        let km = KMeans::new(k).init(init.clone()).tol(0.0).max_iter(6);
+        let a = fit(DataRef::new(&x, n, d).unwrap(), &km, algorithm, 2);
+        let b = fit(DataRef::new(&rev, n, d).unwrap(), &km, algorithm, 3);
+        assert_eq!(a.n_iter(), b.n_iter(), "{algorithm:?}");
+        assert_eq!(
+            bits(a.centers()),
+            bits(b.centers()),
+            "{algorithm:?}: centres"
+        );
+        let la = a.labels();
+        let lb: Vec<usize> = b.labels().iter().rev().copied().collect();
+        assert_eq!(la, &lb[..], "{algorithm:?}: labels");
+    }
+}

@@ -199,16 +199,41 @@ impl<'a, T: Float> Passes<'a, T> {
 
     /// The mean of each column `(n_features,)`.
     pub(crate) fn column_means(&self) -> Vec<f64> {
+        self.column_means_ranges().0
+    }
+
+    /// The column means (as [`Passes::column_means`]) and each column's smallest and largest
+    /// value, in one pass.
+    pub(crate) fn column_means_ranges(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        /// Per column: sum, smallest, largest.
+        struct Columns(Vec<[f64; 3]>);
+        impl Accumulator for Columns {
+            fn reset(&mut self) {
+                self.0.fill([0.0, f64::INFINITY, f64::NEG_INFINITY]);
+            }
+            fn merge(&mut self, r: &Self) {
+                for (a, b) in self.0.iter_mut().zip(&r.0) {
+                    *a = [a[0] + b[0], a[1].min(b[1]), a[2].max(b[2])];
+                }
+            }
+        }
         let d = self.x.n_features();
-        let accs = Pool::new(move || vec![0.0; d]);
-        let sums = self.reduce(Layout::FeatureMajor, &accs, |s, span, acc| {
+        let accs = Pool::new(move || Columns(vec![[0.0, f64::INFINITY, f64::NEG_INFINITY]; d]));
+        let cols = self.reduce(Layout::FeatureMajor, &accs, |s, span, acc| {
             let x = Block::new(&s.xt, span.rows);
-            for j in 0..d {
-                acc[j] += math::sum(x.feature(j));
+            for (j, a) in acc.0.iter_mut().enumerate() {
+                let f = x.feature(j);
+                a[0] += math::sum(f);
+                a[1] = f.iter().fold(a[1], |m, &v| m.min(v));
+                a[2] = f.iter().fold(a[2], |m, &v| m.max(v));
             }
         });
         let n = self.x.n_samples() as f64;
-        sums.iter().map(|s| s / n).collect()
+        (
+            cols.0.iter().map(|a| a[0] / n).collect(),
+            cols.0.iter().map(|a| a[1]).collect(),
+            cols.0.iter().map(|a| a[2]).collect(),
+        )
     }
 
     /// The variance of each column about `means` `(n_features,)`: `Σ_i (x_ij - m_j)² / n`.

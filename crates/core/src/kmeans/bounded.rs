@@ -12,13 +12,19 @@
 //! by the same kernel as Lloyd's (gathered eight rows at a time below [`WIDE_D`] features, the
 //! whole block through the block kernel from there on), which gives its label and new bounds.
 //!
-//! The per-centre sums, counts and the labels' fingerprint are then accumulated exactly as in
-//! Lloyd's pass (same rows, same order, same tree), so the centres, `n_iter`, the final labels
-//! and the inertia are Lloyd's bit for bit; only the work differs. Memory: 24 bytes per row.
+//! Lloyd's per-centre sums and weights are exact ([`super::exact`]): independent of the order
+//! and of rows added and taken out again. So they are carried from pass to pass and only the
+//! rows whose label changed are moved (read from the data: the rows the bounds settle are not
+//! read at all), and they are Lloyd's to the bit. With the labels' fingerprint (summed per
+//! block as Lloyd's pass does), the centres, `n_iter`, the final labels and the inertia are
+//! Lloyd's bit for bit; only the work differs. Memory: 24 bytes per row.
 
-use super::kernels::{Assigned, CenterTerms, Gathered, Inertia, add_rows, gathered_nearest};
+use super::exact::Exact;
+use super::kernels::{CenterTerms, Gathered, Inertia, gathered_nearest};
 use super::lloyd::{Labels, Lloyd, Run, Step, average, block_fingerprint};
-use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load, prefetch_rows};
 use crate::data::Float;
 use crate::error::Result;
 use crate::math::{self, LANES};
@@ -133,9 +139,15 @@ impl CenterBounds {
     }
 }
 
-/// Per-leaf state of a bounded pass: Lloyd's step, the workspace, and the work done.
+/// Per-leaf state of a bounded pass: the changes to Lloyd's step (every row in the first
+/// pass, then the rows whose label changed), the workspace, and the work done.
 struct Acc {
     step: Step,
+    /// The rows whose label changed in this block: `(row, old label)`.
+    moved: Vec<(usize, u32)>,
+    /// The block's rows whose bounds need their exact distance to their own centre.
+    tight: Vec<usize>,
+    values: Vec<f64>,
     /// Rows scored against every centre, and rows whose own distance was recomputed.
     full: u64,
     tightened: u64,
@@ -194,24 +206,26 @@ impl<'a, T: Float> Lloyd<'a, T> {
         (m.0 * (1.0 + (d + 8.0) * EPS)).sqrt() * (1.0 + 4.0 * EPS)
     }
 
-    /// One bounded pass: the labels of every row under `centers` (Lloyd's, bit for bit), the
-    /// bounds brought up to date, and Lloyd's step accumulated from those labels.
+    /// One bounded pass: the labels of every row under `centers` (Lloyd's, bit for bit) and
+    /// the bounds brought up to date. Returns the change to Lloyd's exact sums (every row in
+    /// the first pass, `cb` `None`; after that the rows whose label changed, moved from their
+    /// old centre to the new), with the fingerprint of all the labels.
     fn bounded_step(
         &self,
         bounds: &mut [Bound],
         centers: &[f64],
         cb: Option<&CenterBounds>,
         margins: &Margins,
+        fps: &[AtomicU64],
     ) -> (Step, Work) {
         let (k, d) = (centers.len() / self.x().n_features(), self.x().n_features());
         let terms = CenterTerms::new(centers, d);
+        let grid = self.grid();
         let accs = Pool::new(move || Acc {
-            step: Step {
-                sums: vec![0.0; k * d],
-                counts: vec![0.0; k],
-                fingerprint: 0,
-                inertia: 0.0,
-            },
+            step: Step::new(grid.clone(), k),
+            moved: Vec::new(),
+            values: vec![0.0; d],
+            tight: Vec::with_capacity(BLOCK_ROWS),
             full: 0,
             tightened: 0,
             rows: Vec::with_capacity(BLOCK_ROWS),
@@ -227,35 +241,47 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     match cb {
                         None => acc.rows.extend(start..start + rows),
                         Some(cb) => {
+                            acc.tight.clear();
                             for (r, br) in b.iter_mut().enumerate() {
                                 let a = br.label as usize;
                                 br.u = (br.u + cb.moved[a]) * (1.0 + 4.0 * EPS);
                                 br.l = ((br.l - cb.moved_other(a)) * (1.0 - 4.0 * EPS)).max(0.0);
-                                if provably_same(br, cb.half[a], margins.e) {
-                                    continue;
+                                if !provably_same(br, cb.half[a], margins.e) {
+                                    acc.tight.push(start + r);
                                 }
+                            }
+                            // The rows to tighten are scattered: asked for all at once, their
+                            // fetches overlap instead of each waiting on the last.
+                            prefetch_rows(&x, &acc.tight);
+                            for &i in &acc.tight {
                                 // Tighten u with the exact distance to the row's own centre.
+                                let br = &mut b[i - start];
+                                let a = br.label as usize;
                                 let c = &centers[a * d..(a + 1) * d];
                                 let mut q = 0.0;
-                                for ((v, o), cj) in x.row(start + r).iter().zip(offset).zip(c) {
+                                for ((v, o), cj) in x.row(i).iter().zip(offset).zip(c) {
                                     let e = v.to_f64() - o - cj;
                                     q += e * e;
                                 }
-                                acc.tightened += 1;
                                 br.u = (q * (1.0 + margins.rel)).sqrt() * (1.0 + 4.0 * EPS);
                                 if !provably_same(br, cb.half[a], margins.e) {
-                                    acc.rows.push(start + r);
+                                    acc.rows.push(i);
                                 }
                             }
+                            acc.tightened += acc.tight.len() as u64;
                         }
                     }
                     acc.full += acc.rows.len() as u64;
+                    acc.moved.clear();
                     if d < WIDE_D {
                         for group in acc.rows.chunks(LANES) {
                             acc.g.load(&x, group, offset);
                             let near = gathered_nearest(&acc.g, &terms, d);
                             for (l, &i) in group.iter().enumerate() {
                                 let br = &mut b[i - start];
+                                if br.label != near.idx[l] as u32 {
+                                    acc.moved.push((i, br.label));
+                                }
                                 br.label = near.idx[l] as u32;
                                 br.u = margins.upper(near.best[l] + near.xn[l]);
                                 br.l = if k == 1 {
@@ -278,6 +304,9 @@ impl<'a, T: Float> Lloyd<'a, T> {
                         }
                         let (best, second) = self.wide_scores(s);
                         for (r, br) in b.iter_mut().enumerate() {
+                            if br.label != s.row[r] as u32 {
+                                acc.moved.push((start + r, br.label));
+                            }
                             br.label = s.row[r] as u32;
                             br.u = margins.upper(best[r] + xn[r]);
                             br.l = if k == 1 {
@@ -288,30 +317,42 @@ impl<'a, T: Float> Lloyd<'a, T> {
                         }
                         acc.full += (rows - acc.rows.len()) as u64;
                     }
+                    // The block's fingerprint: Lloyd's, recomputed only when a label changed.
+                    let fp = &fps[start / BLOCK_ROWS];
+                    if cb.is_some() && acc.moved.is_empty() {
+                        acc.step.fingerprint = acc
+                            .step
+                            .fingerprint
+                            .wrapping_add(fp.load(Ordering::Relaxed));
+                        return;
+                    }
                     for (r, br) in b.iter().enumerate() {
                         s.row[r] = br.label as f64;
                     }
-                    // Lloyd's step from the labels, exactly as `Lloyd::step` accumulates it.
-                    let labels = &s.row[..rows];
-                    let weights = s.w.get().map(|w| &w[..rows]);
-                    let step = &mut acc.step;
-                    match weights {
-                        None => {
-                            for &l in labels {
-                                step.counts[l as usize] += 1.0;
-                            }
-                        }
-                        Some(w) => {
-                            for (&l, &wr) in labels.iter().zip(w) {
-                                step.counts[l as usize] += wr;
-                            }
-                        }
+                    let f = block_fingerprint(start, &s.row[..rows]);
+                    fp.store(f, Ordering::Relaxed);
+                    if cb.is_none() {
+                        // Every row, exactly as `Lloyd::step` adds them.
+                        acc.step.add_block(s, span, &x, offset, Inertia::Skip);
+                        return;
                     }
-                    step.fingerprint = step
-                        .fingerprint
-                        .wrapping_add(block_fingerprint(start, labels));
-                    let rows_in = Assigned { labels, weights };
-                    add_rows(&x, span, rows_in, offset, &mut step.sums, Inertia::Skip);
+                    acc.step.fingerprint = acc.step.fingerprint.wrapping_add(f);
+                    // The rows that changed cluster leave the old one and join the new one,
+                    // with the same values as the kernel adds (`w (x - offset)`).
+                    let weights = x.weights();
+                    for &(i, old) in &acc.moved {
+                        let w = weights.map(|w| w[i]);
+                        for ((v, &xj), o) in acc.values.iter_mut().zip(x.row(i)).zip(offset) {
+                            let c = xj.to_f64() - o;
+                            *v = w.map_or(c, |w| c * w);
+                        }
+                        let new = b[i - start].label as usize;
+                        let e = &mut acc.step.exact;
+                        e.add_values(old as usize, &acc.values, -1.0);
+                        e.add_values(new, &acc.values, 1.0);
+                        e.add_weight(old as usize, w.unwrap_or(1.0), -1.0);
+                        e.add_weight(new, w.unwrap_or(1.0), 1.0);
+                    }
                 });
         (
             acc.step,
@@ -342,6 +383,12 @@ impl<'a, T: Float> Lloyd<'a, T> {
             n
         ];
         let mut cb: Option<CenterBounds> = None;
+        // Lloyd's exact sums under the rows' current labels, and each block's fingerprint of
+        // them, carried from pass to pass.
+        let mut sums = Exact::new(self.grid(), centers.len() / d);
+        let fps: Vec<AtomicU64> = (0..n.div_ceil(BLOCK_ROWS))
+            .map(|_| AtomicU64::new(0))
+            .collect();
         let mut work = Vec::new();
         let mut previous: Option<u64> = None;
         let mut converged = false;
@@ -353,8 +400,13 @@ impl<'a, T: Float> Lloyd<'a, T> {
             if let Some(c) = cb.as_mut() {
                 c.half = CenterBounds::half_distances(&centers, d, margins.rel);
             }
-            let (mut step, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins);
+            let (mut step, w) =
+                self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins, &fps);
             work.push(w);
+            step.exact.flush();
+            sums.add_totals(&step.exact);
+            step.exact.clone_from(&sums);
+            step.settle();
             self.relocate_empty(&centers, &mut step);
             let old = centers.clone();
             let shift = average(&mut centers, &step, d);
@@ -380,7 +432,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         if let Some(c) = cb.as_mut() {
             c.half = CenterBounds::half_distances(&centers, d, margins.rel);
         }
-        let (_, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins);
+        let (_, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins, &fps);
         work.push(w);
         let inertia = self.inertia_of_labels(&bounds, &centers);
         let labels =

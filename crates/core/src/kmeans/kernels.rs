@@ -7,6 +7,7 @@
 //! the register tiles of [`super::tiles`] do it over a loaded block without writing the
 //! distances out. Distances themselves ([`sq_distances`]) are always `Σ_j (x_j - c_j)²` (exact).
 
+use super::exact::Exact;
 use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, transposed8, with_dim};
 use crate::data::{DataRef, Float, load8};
 use crate::math::LANES;
@@ -216,9 +217,10 @@ pub(crate) struct Assigned<'a> {
 
 dispatch! {
     /// `sums[label_r] += w_r (x_r - offset)` for the rows of `span` (`w_r = 1` without
-    /// weights), reading the rows in their own (row-major) layout, eight features at a time;
+    /// weights) into the exact sums' pending pairs (not the weights: the callers add those),
+    /// reading the rows in their own (row-major) layout, eight features at a time;
     /// returns the inertia `Σ_r w_r ‖x_r - offset - centers_label‖²` when asked (0 otherwise).
-    pub(crate) fn add_rows<T: Float>(x: &DataRef<'_, T>, span: Span, rows: Assigned<'_>, offset: &[f64], sums: &mut [f64], inertia: Inertia<'_>) -> f64 => add_rows_impl
+    pub(crate) fn add_rows<T: Float>(x: &DataRef<'_, T>, span: Span, rows: Assigned<'_>, offset: &[f64], sums: &mut Exact, inertia: Inertia<'_>) -> f64 => add_rows_impl
 }
 
 #[inline(always)]
@@ -228,7 +230,7 @@ fn add_rows_impl<T: Float, I: Isa>(
     span: Span,
     rows: Assigned<'_>,
     offset: &[f64],
-    sums: &mut [f64],
+    sums: &mut Exact,
     inertia: Inertia<'_>,
 ) -> f64 {
     let w = rows.weights;
@@ -255,11 +257,15 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
     span: Span,
     rows: Assigned<'_>,
     offset: &[f64],
-    sums: &mut [f64],
+    sums: &mut Exact,
     centers: &[f64],
 ) -> f64 {
     let d = x.n_features();
     let full = d / LANES * LANES;
+    let (grid, hi, lo) = sums.parts();
+    if d < LANES {
+        return with_dim!(d, D => add_rows_small::<T, DISTANCES, WEIGHTED, D>(x, span, rows, offset, (&grid.m1, &grid.m2), (hi, lo), centers), _ => unreachable!("d < LANES"));
+    }
     let mut total = V8::zero(isa);
     let mut tail = 0.0;
     for r in 0..span.rows {
@@ -270,7 +276,8 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
             1.0
         };
         let row = x.row(span.start + r);
-        let acc = &mut sums[c * d..(c + 1) * d];
+        let hi = &mut hi[c * d..(c + 1) * d];
+        let lo = &mut lo[c * d..(c + 1) * d];
         let mut j = 0;
         while j < full {
             let v = load8(isa, &row[j..]).sub(V8::load(isa, &offset[j..]));
@@ -279,7 +286,13 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
             } else {
                 v
             };
-            V8::load(isa, &acc[j..]).add(add).store(&mut acc[j..]);
+            // The exact split of `exact` (`Column::split`), eight features at a time.
+            let m1 = V8::load(isa, &grid.m1[j..]);
+            let m2 = V8::load(isa, &grid.m2[j..]);
+            let h1 = add.add(m1).sub(m1);
+            let h2 = add.sub(h1).add(m2).sub(m2);
+            V8::load(isa, &hi[j..]).add(h1).store(&mut hi[j..]);
+            V8::load(isa, &lo[j..]).add(h2).store(&mut lo[j..]);
             if DISTANCES {
                 let e = v.sub(V8::load(isa, &centers[c * d + j..]));
                 total = if WEIGHTED {
@@ -292,7 +305,10 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
         }
         for j in full..d {
             let v = row[j].to_f64() - offset[j];
-            acc[j] += if WEIGHTED { wr * v } else { v };
+            let add = if WEIGHTED { wr * v } else { v };
+            let h1 = (add + grid.m1[j]) - grid.m1[j];
+            hi[j] += h1;
+            lo[j] += ((add - h1) + grid.m2[j]) - grid.m2[j];
             if DISTANCES {
                 let e = v - centers[c * d + j];
                 tail += if WEIGHTED { wr * (e * e) } else { e * e };
@@ -300,6 +316,51 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
         }
     }
     total.sum() + tail
+}
+
+/// [`add_rows_with`] below eight features, with the row's width known: the offset and the
+/// splitting constants stay in registers and no index is checked per value (the same
+/// operations in the same order).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn add_rows_small<T: Float, const DISTANCES: bool, const WEIGHTED: bool, const D: usize>(
+    x: &DataRef<'_, T>,
+    span: Span,
+    rows: Assigned<'_>,
+    offset: &[f64],
+    (m1s, m2s): (&[f64], &[f64]),
+    (hi, lo): (&mut [f64], &mut [f64]),
+    centers: &[f64],
+) -> f64 {
+    let (mut o, mut m1, mut m2) = ([0.0; D], [0.0; D], [0.0; D]);
+    o.copy_from_slice(&offset[..D]);
+    m1.copy_from_slice(&m1s[..D]);
+    m2.copy_from_slice(&m2s[..D]);
+    let labels = &rows.labels[..span.rows];
+    let mut tail = 0.0;
+    for (r, &label) in labels.iter().enumerate() {
+        let c = label as usize;
+        let wr = if WEIGHTED {
+            rows.weights.unwrap_or(&[])[r]
+        } else {
+            1.0
+        };
+        let row = &x.row(span.start + r)[..D];
+        let hi = &mut hi[c * D..c * D + D];
+        let lo = &mut lo[c * D..c * D + D];
+        for j in 0..D {
+            let v = row[j].to_f64() - o[j];
+            let add = if WEIGHTED { wr * v } else { v };
+            let h1 = (add + m1[j]) - m1[j];
+            hi[j] += h1;
+            lo[j] += ((add - h1) + m2[j]) - m2[j];
+            if DISTANCES {
+                let e = v - centers[c * D + j];
+                tail += if WEIGHTED { wr * (e * e) } else { e * e };
+            }
+        }
+    }
+    tail
 }
 
 /// Rows gathered from anywhere in the data, eight lanes at a time: what the pruned passes

@@ -1,6 +1,7 @@
 //! Lloyd's algorithm on the blocked passes: the data bound to its centring offset, one pass per
 //! iteration (nearest centres, per-centre sums, a fingerprint of the labels), scikit-learn's
-//! relocation of empty clusters, and the final labels and inertia.
+//! relocation of empty clusters, and the final labels and inertia. The per-centre sums are
+//! exact ([`super::exact`]): the new centres do not depend on the order of the rows.
 //!
 //! As in scikit-learn, the data are centred on their column means first (which keeps the
 //! expanded distance form accurate), empty clusters are refilled with the rows farthest from
@@ -9,6 +10,9 @@
 //! final centres if the loop did not end on strict convergence. No per-row state is kept during
 //! the iterations: memory is independent of the number of rows.
 
+use std::sync::{Arc, OnceLock};
+
+use super::exact::{Exact, Grid};
 use super::kernels::{Assigned, CenterTerms, Inertia, add_rows, nearest_rows, sq_distances};
 use super::single::{MAX_CENTERS32, nearest_block32, nearest_rows32};
 use super::tiles::{NearestOut, nearest_block, nearest_block_work};
@@ -16,7 +20,7 @@ use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Passes, Pool, Scratc
 use crate::blocks::{load, padded};
 use crate::data::{DataRef, Float};
 use crate::error::Result;
-use crate::math::{self, LANES, add_assign};
+use crate::math::{self, LANES};
 use crate::monitor::{self, Monitor};
 
 /// The data bound to the state of the k-means passes: centred on an offset, with scratch.
@@ -29,15 +33,20 @@ pub(crate) struct Lloyd<'a, T> {
     offset: Vec<f64>,
     /// Whether the labels come from the float32 kernels ([`Lloyd::single`]).
     single: bool,
+    /// The exact sums' splitting constants ([`Lloyd::grid`]).
+    grid: OnceLock<Arc<Grid>>,
 }
 
 /// Per-pass accumulator of a Lloyd iteration.
 pub(crate) struct Step {
-    /// `(K, d)` sums of the assigned (centred) rows, times their sample weights.
+    /// `(K, d)` sums of the assigned (centred) rows, times their sample weights: the exact sums
+    /// rounded once (written by [`Step::settle`]).
     pub sums: Vec<f64>,
     /// The rows' weight per cluster (their number without sample weights): scikit-learn's
-    /// `weight_in_clusters`.
+    /// `weight_in_clusters` (exact, rounded once, as `sums`).
     pub counts: Vec<f64>,
+    /// The sums being accumulated.
+    pub exact: Exact,
     /// Order-free fingerprint of every row's label: equal fingerprints in two iterations mean
     /// the labels did not change (scikit-learn's "strict convergence"), without storing them.
     pub fingerprint: u64,
@@ -45,17 +54,64 @@ pub(crate) struct Step {
     pub inertia: f64,
 }
 
+impl Step {
+    pub(crate) fn new(grid: Arc<Grid>, k: usize) -> Self {
+        let d = grid.m1.len();
+        Step {
+            sums: vec![0.0; k * d],
+            counts: vec![0.0; k],
+            exact: Exact::new(grid, k),
+            fingerprint: 0,
+            inertia: 0.0,
+        }
+    }
+
+    /// Writes the accumulated sums and weights to `sums` and `counts`.
+    pub(crate) fn settle(&mut self) {
+        self.exact.write(&mut self.sums, &mut self.counts);
+    }
+
+    /// Adds the labelled rows of a block (`s.row`, `s.w`) as Lloyd's pass does: their weights,
+    /// their sums and the labels' fingerprint.
+    pub(crate) fn add_block<T: Float>(
+        &mut self,
+        s: &Scratch,
+        span: Span,
+        x: &DataRef<'_, T>,
+        offset: &[f64],
+        inertia: Inertia<'_>,
+    ) {
+        let labels = &s.row[..span.rows];
+        let weights = s.w.get().map(|w| &w[..span.rows]);
+        match weights {
+            None => {
+                for &l in labels {
+                    self.exact.add_one(l as usize);
+                }
+            }
+            Some(w) => {
+                for (&l, &wr) in labels.iter().zip(w) {
+                    self.exact.add_weight(l as usize, wr, 1.0);
+                }
+            }
+        }
+        self.fingerprint = self
+            .fingerprint
+            .wrapping_add(block_fingerprint(span.start, labels));
+        let rows = Assigned { labels, weights };
+        self.inertia += add_rows(x, span, rows, offset, &mut self.exact, inertia);
+    }
+}
+
 impl Accumulator for Step {
     fn reset(&mut self) {
-        self.sums.fill(0.0);
-        self.counts.fill(0.0);
+        self.exact.reset();
         self.fingerprint = 0;
         self.inertia = 0.0;
     }
 
     fn merge(&mut self, b: &Self) {
-        add_assign(&mut self.sums, &b.sums);
-        add_assign(&mut self.counts, &b.counts);
+        self.exact.merge(&b.exact);
         self.fingerprint = self.fingerprint.wrapping_add(b.fingerprint);
         self.inertia += b.inertia;
     }
@@ -171,7 +227,14 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let d = x.n_features();
         let mut lloyd = Lloyd::with_offset(x, k, Vec::new());
         lloyd.offset = if centers.is_empty() {
-            lloyd.passes.column_means()
+            // The ranges give the exact sums' grid without a pass of its own: rounding is
+            // monotone, so the largest `|x - m|` as computed is at the column's ends.
+            let (means, lo, hi) = lloyd.passes.column_means_ranges();
+            let bounds: Vec<f64> = (0..d)
+                .map(|j| (lo[j] - means[j]).abs().max((hi[j] - means[j]).abs()))
+                .collect();
+            lloyd.grid_from(&bounds);
+            means
         } else {
             let mut m = vec![0.0; d];
             for c in 0..k {
@@ -200,6 +263,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             d,
             offset,
             single: false,
+            grid: OnceLock::new(),
         }
     }
 
@@ -367,37 +431,65 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// One Lloyd pass: per-centre sums and counts of the rows nearest each centre, and the
     /// labels' fingerprint (and the inertia, when asked for under these same centres).
     pub(crate) fn step(&self, centers: &[f64], inertia: Inertia<'_>) -> Step {
-        let (k, d) = (self.k, self.d);
+        let k = self.k;
         let terms = self.terms(centers);
-        let accs = Pool::new(move || Step {
-            sums: vec![0.0; k * d],
-            counts: vec![0.0; k],
-            fingerprint: 0,
-            inertia: 0.0,
-        });
-        self.passes
+        let grid = self.grid();
+        let accs = Pool::new(move || Step::new(grid.clone(), k));
+        let mut step = self
+            .passes
             .reduce(self.label_layout(), &accs, |s, span, acc| {
                 self.block_labels(s, span, &terms);
-                let labels = &s.row[..span.rows];
-                let weights = s.w.get().map(|w| &w[..span.rows]);
-                match weights {
-                    None => {
-                        for &l in labels {
-                            acc.counts[l as usize] += 1.0;
+                acc.add_block(s, span, self.x(), &self.offset, inertia);
+            });
+        step.settle();
+        step
+    }
+
+    /// The splitting constants of the exact sums for these data (see [`exact`](super::exact)),
+    /// from the largest centred value of each feature (times the largest weight) and the
+    /// largest weight: one pass, the first time they are needed.
+    pub(crate) fn grid(&self) -> Arc<Grid> {
+        self.grid
+            .get_or_init(|| {
+                let d = self.d;
+                let offset = &self.offset;
+                let accs = Pool::new(move || vec![0.0f64; d]);
+                let max = self
+                    .passes
+                    .reduce(Layout::FeatureMajor, &accs, |s, span, acc| {
+                        for (j, m) in acc.iter_mut().enumerate() {
+                            let col = &s.xt[j * BLOCK_ROWS..j * BLOCK_ROWS + span.rows];
+                            let mut a = [0.0f64; LANES];
+                            for (i, &v) in col.iter().enumerate() {
+                                a[i % LANES] = a[i % LANES].max((v - offset[j]).abs());
+                            }
+                            *m = a.iter().fold(*m, |m, &v| m.max(v));
                         }
-                    }
-                    Some(w) => {
-                        for (&l, &wr) in labels.iter().zip(w) {
-                            acc.counts[l as usize] += wr;
-                        }
-                    }
-                }
-                acc.fingerprint = acc
-                    .fingerprint
-                    .wrapping_add(block_fingerprint(span.start, labels));
-                let rows = Assigned { labels, weights };
-                acc.inertia += add_rows(self.x(), span, rows, &self.offset, &mut acc.sums, inertia);
+                    });
+                self.make_grid(&max)
             })
+            .clone()
+    }
+
+    /// Sets the grid from the largest `|x - offset|` of each column (as computed).
+    fn grid_from(&mut self, max: &[f64]) {
+        let grid = self.make_grid(max);
+        self.grid = OnceLock::from(grid);
+    }
+
+    fn make_grid(&self, max: &[f64]) -> Arc<Grid> {
+        // The weights' bound is at least 1, so that a row without weights adds exactly 1
+        // (`Exact::add_one`).
+        let w_max = self
+            .x()
+            .weights()
+            .map_or(1.0, |w| w.iter().fold(0.0f64, |m, &v| m.max(v)));
+        // A weighted value `w v` is at most `w_max |v|` rounded: one ulp up covers it.
+        let bounds: Vec<f64> = max
+            .iter()
+            .map(|&m| m * w_max.max(1.0) * (1.0 + 2.0 * f64::EPSILON))
+            .collect();
+        Grid::new(&bounds, w_max.max(1.0))
     }
 
     /// The nearest centre of every row (kept with [`Labels::Keep`]) and the inertia

@@ -476,6 +476,8 @@ impl KMeansModel {
     /// scikit-learn's assignment (the nearest centre by `‖c‖² - 2 x·c` after centring on
     /// `offset`, ties to the lower index). `offset` `(n_features,)` is the point sums are taken
     /// about: the same for every chunk (the data's column means, as scikit-learn centres).
+    /// The chunk is read twice: once for the largest `|x - offset|` of each feature (the grid
+    /// of the exact per-centre sums), once for the pass.
     pub fn lloyd_pass<T: Float>(&self, x: DataRef<'_, T>, offset: &[f64]) -> Result<LloydPass> {
         self.check_data(&x)?;
         self.check_offset(offset)?;

@@ -213,3 +213,31 @@ fn lloyds_centres_do_not_depend_on_the_order_of_the_rows() {
         assert_eq!(la, &lb[..], "{algorithm:?}: labels");
     }
 }
+
+#[test]
+fn tiny_equal_weights_give_the_unweighted_fit() {
+    // Every weight 2⁻¹⁰⁰: the weighted sums and weights are the unweighted ones times 2⁻¹⁰⁰
+    // exactly, so the centres are the same bits (scikit-learn is invariant to scaling the
+    // weights). A grid sized for weights near 1 would round each weight to 0.
+    let (n, d, k) = (5000, 4, 6);
+    let x = blobs(n, d, k, 5.0, 31);
+    let w = vec![2f64.powi(-100); n];
+    let init = random_start(&x, n, d, k, 4);
+    for algorithm in [KMeansAlgorithm::Lloyd, KMeansAlgorithm::Elkan] {
+        let km = KMeans::new(k).init(init.clone()).tol(0.0).max_iter(8);
+        let plain = fit(DataRef::new(&x, n, d).unwrap(), &km, algorithm, 2);
+        let weighted = fit(
+            DataRef::new(&x, n, d).unwrap().with_weights(&w).unwrap(),
+            &km,
+            algorithm,
+            2,
+        );
+        assert_eq!(weighted.n_iter(), plain.n_iter(), "{algorithm:?}");
+        assert_eq!(weighted.labels(), plain.labels(), "{algorithm:?}");
+        assert_eq!(
+            bits(weighted.centers()),
+            bits(plain.centers()),
+            "{algorithm:?}"
+        );
+    }
+}

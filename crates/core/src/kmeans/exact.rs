@@ -18,8 +18,14 @@
 //! 2⁴⁷ rows); the sum is the integer times `Q2`, rounded to the nearest float64.
 //!
 //! The same is done for the rows' weights (their number without sample weights), so that the
-//! clusters' weights are exact too. Columns whose values reach 2⁹⁶⁰ (where squared distances
-//! overflow anyway) are not exact.
+//! clusters' weights are exact too.
+//!
+//! Limits. Every value is kept to 2⁻⁸¹ of its column's largest (weighted) value: a row whose
+//! weighted value is far smaller than that (sample weights spread over more than about 10⁸, or
+//! a feature whose values span many orders of magnitude) contributes with fewer significant
+//! bits than a float64 sum would give it, and a weight below 2⁻⁸¹ of the largest one counts
+//! as 0. Columns whose values reach 2⁹⁶⁰ (where squared distances overflow anyway) give wrong
+//! sums.
 
 use std::sync::Arc;
 
@@ -198,8 +204,8 @@ impl Exact {
     }
 
     /// Adds one row without sample weight to centre `c`: its weight 1 is a multiple of `Q1`
-    /// (the weights' bound is at least 1), so `h1 = 1`, `h2 = 0`, as [`Exact::add_weight`] with
-    /// `w = 1` adds.
+    /// (without weights the weights' bound is 1), so `h1 = 1`, `h2 = 0`, as
+    /// [`Exact::add_weight`] with `w = 1` adds.
     #[inline]
     pub(crate) fn add_one(&mut self, c: usize) {
         self.w_hi[c] += 1.0;

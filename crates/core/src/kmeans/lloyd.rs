@@ -478,8 +478,9 @@ impl<'a, T: Float> Lloyd<'a, T> {
     }
 
     fn make_grid(&self, max: &[f64]) -> Arc<Grid> {
-        // The weights' bound is at least 1, so that a row without weights adds exactly 1
-        // (`Exact::add_one`).
+        // Without weights every row weighs 1 (added as exactly 1 by `Exact::add_one`); with
+        // them, the grid follows the largest weight, so that scaling every weight by a power
+        // of two scales the sums exactly.
         let w_max = self
             .x()
             .weights()
@@ -487,9 +488,9 @@ impl<'a, T: Float> Lloyd<'a, T> {
         // A weighted value `w v` is at most `w_max |v|` rounded: one ulp up covers it.
         let bounds: Vec<f64> = max
             .iter()
-            .map(|&m| m * w_max.max(1.0) * (1.0 + 2.0 * f64::EPSILON))
+            .map(|&m| m * w_max * (1.0 + 2.0 * f64::EPSILON))
             .collect();
-        Grid::new(&bounds, w_max.max(1.0))
+        Grid::new(&bounds, w_max)
     }
 
     /// The nearest centre of every row (kept with [`Labels::Keep`]) and the inertia

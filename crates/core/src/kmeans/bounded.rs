@@ -403,8 +403,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             let (mut step, w) =
                 self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins, &fps);
             work.push(w);
-            step.exact.flush();
-            sums.add_totals(&step.exact);
+            sums.merge(&step.exact);
             step.exact.clone_from(&sums);
             step.settle();
             self.relocate_empty(&centers, &mut step);

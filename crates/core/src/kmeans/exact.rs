@@ -193,16 +193,6 @@ impl Exact {
         }
     }
 
-    /// Adds the totals of `right` (flushed) into these.
-    pub(crate) fn add_totals(&mut self, right: &Exact) {
-        for (t, r) in self.total.iter_mut().zip(&right.total) {
-            *t += r;
-        }
-        for (t, r) in self.w_total.iter_mut().zip(&right.w_total) {
-            *t += r;
-        }
-    }
-
     /// Adds one row without sample weight to centre `c`: its weight 1 is a multiple of `Q1`
     /// (without weights the weights' bound is 1), so `h1 = 1`, `h2 = 0`, as
     /// [`Exact::add_weight`] with `w = 1` adds.
@@ -340,8 +330,7 @@ mod tests {
             delta.add_values(1, &rows[i], 1.0);
             delta.add_weight(1, weights[i], 1.0);
         }
-        delta.flush();
-        e.add_totals(&delta);
+        e.merge(&delta);
         // From scratch.
         let mut f = Exact::new(grid, 2);
         for (i, (r, &w)) in rows.iter().zip(&weights).enumerate() {

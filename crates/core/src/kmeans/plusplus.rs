@@ -7,7 +7,8 @@
 //! `D²` when `‖c - a‖ ≥ 2 D` for the row's nearest centre `a` (triangle inequality): then
 //! `min(D², ‖x - c‖²) = D²` without computing the distance. The test is `D² ≤ ‖c - a‖² / 4`,
 //! shrunk by a rounding margin (see [`threshold`]), from a small table of candidate-to-centre
-//! distances; only the rows that fail it are read and computed, gathered eight at a time.
+//! distances; only the rows that fail it are read and computed, gathered eight at a time, or,
+//! where most of a block's distances are needed anyway, all its rows read in place.
 //!
 //! The potential `Σ_i w_i D²_i` and the candidates' draws (NumPy's
 //! `searchsorted(cumsum(w D²), u · Σ w D²)`) need the running sum of `w D²` in row order: one
@@ -17,9 +18,13 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
+use super::kernels::{
+    Gathered, SCORE_TRIALS, ScoreBlock, gathered_sq_distances, score_rows, sq_distances,
+};
 use super::lloyd::Lloyd;
-use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, load, prefetch_rows};
+use crate::blocks::{
+    Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, WIDE_D, load, prefetch_rows,
+};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
 
@@ -28,10 +33,18 @@ const CHAIN_ROWS: usize = 256;
 
 /// When adding a centre, from this many rows of a block to compute on, the block is loaded
 /// whole and computed by the block kernel (the gathered kernel's loads cost more instructions
-/// per row, but read only the listed rows). The scoring always gathers: with its bookkeeping
-/// branch-free and the listed rows fetched a block ahead, loading whole blocks was no faster
-/// on 1M×16 blobs or uniform noise (k = 64) and 20% slower at d = 64 (AMD EPYC, 2 threads).
+/// per row, but read only the listed rows). The scoring does not load blocks (transposing a
+/// whole block into the block layout was no faster on 1M×16 blobs or uniform noise (k = 64)
+/// and 20% slower at d = 64, AMD EPYC, 2 threads): it gathers, or reads a block's rows in
+/// place (see [`WHOLE_MUL`]).
 const DENSE_ROWS: usize = BLOCK_ROWS * 3 / 4;
+
+/// A block is scored whole ([`score_rows`], below [`WIDE_D`] features) when the gathered
+/// kernel would compute at least `WHOLE_MUL / WHOLE_DIV` of its distances: reading all its rows
+/// in order costs less than gathering most of them (W5-shaped blobs, k = 64: the seeding
+/// 1.17× faster than gathering every listed row; W3-shaped, k = 16: 1.15×).
+const WHOLE_MUL: usize = 1;
+const WHOLE_DIV: usize = 2;
 
 /// One row's seeding state.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -83,6 +96,8 @@ struct Work {
     g: Gathered,
     /// The block's improvements `(candidate, row, new D²)`.
     improved: Vec<(u32, u32, f64)>,
+    /// Per candidate, the lane sums of a block scored whole ([`score_rows`]).
+    lanes: Vec<[f64; LANES]>,
 }
 
 impl Work {
@@ -96,6 +111,7 @@ impl Work {
             masks: Vec::with_capacity(BLOCK_ROWS),
             g: Gathered::new(d, trials),
             improved: Vec::new(),
+            lanes: vec![[0.0; LANES]; trials],
         }
     }
 }
@@ -186,6 +202,22 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let listed = AtomicUsize::new(0);
         let overflow = AtomicBool::new(near.len() > u32::MAX as usize);
         let lists = Mutex::new(Vec::new());
+        let whole = d < WIDE_D && trials <= SCORE_TRIALS;
+        // Hands a block's improvements to the list, unless the list is already too long.
+        let publish = |improved: &[(u32, u32, f64)]| {
+            if improved.is_empty() {
+                return;
+            }
+            let total = listed.fetch_add(improved.len(), Ordering::Relaxed);
+            if total + improved.len() > near.len() {
+                overflow.store(true, Ordering::Relaxed);
+            } else {
+                lists
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(improved);
+            }
+        };
         let out = lloyd
             .passes()
             .reduce(Layout::Untouched, &accs, |_, span, w| {
@@ -219,9 +251,6 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 for (v, nr) in base.iter_mut().zip(nb) {
                     *v = nr.d2;
                 }
-                // A candidate that moves no row of the block scores its `D²`: one sum serves
-                // them all (the same lanes, the same bits).
-                let unmoved = lane_sum(base, wb);
                 let (val, base) = w.val.split_at_mut(trials * BLOCK_ROWS);
                 let base = &base[..rows];
                 // Which candidates can move the listed rows, eight rows at a time: a group's
@@ -244,6 +273,30 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     w.masks.push(gw);
                     which |= gw;
                 }
+                // When the gathered kernel would compute most of the block's distances anyway,
+                // the block is scored whole, its rows read in place: the same distances and sums
+                // (the excluded rows' minima are their `D²` either way), without the gathering.
+                let gathered: u32 = w.masks.iter().map(|m| m.count_ones()).sum();
+                if whole && gathered as usize * LANES * WHOLE_DIV >= rows * trials * WHOLE_MUL {
+                    let record = !overflow.load(Ordering::Relaxed);
+                    w.improved.clear();
+                    let out = ScoreBlock {
+                        d2: base,
+                        weights: wb,
+                        lanes: &mut w.lanes,
+                        improved: record.then_some(&mut w.improved),
+                    };
+                    score_rows(&x, span, lloyd.offset(), cands, out);
+                    for (pot, a) in w.pots.iter_mut().zip(&w.lanes) {
+                        *pot += math::sum(a);
+                    }
+                    counted.fetch_add((rows * trials) as u64, Ordering::Relaxed);
+                    publish(&w.improved);
+                    return;
+                }
+                // A candidate that moves no row of the block scores its `D²`: one sum serves
+                // them all (the same lanes, the same bits).
+                let unmoved = lane_sum(base, wb);
                 for t in (0..trials).filter(|t| which >> t & 1 == 1) {
                     val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows].copy_from_slice(base);
                 }
@@ -292,17 +345,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     *pot += lane_sum(&val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows], wb);
                 }
                 counted.fetch_add(n_dist, Ordering::Relaxed);
-                if !w.improved.is_empty() {
-                    let total = listed.fetch_add(w.improved.len(), Ordering::Relaxed);
-                    if total + w.improved.len() > near.len() {
-                        overflow.store(true, Ordering::Relaxed);
-                    } else {
-                        lists
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .extend_from_slice(&w.improved);
-                    }
-                }
+                publish(&w.improved);
             });
         self.computed += counted.into_inner();
         self.pending =

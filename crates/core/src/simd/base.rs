@@ -81,6 +81,14 @@ impl Isa for Base {
         o
     }
     #[inline(always)]
+    fn lt_mask(self, a: Self::R, b: Self::R) -> u8 {
+        let mut m = 0;
+        for i in 0..8 {
+            m |= u8::from(a[i] < b[i]) << i;
+        }
+        m
+    }
+    #[inline(always)]
     fn to_array(self, r: Self::R) -> [f64; 8] {
         r
     }

@@ -51,6 +51,8 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     fn madd(self, a: Self::R, b: Self::R, c: Self::R) -> Self::R;
     /// Lanes of `x` where `a < b`, of `y` elsewhere (NaN compares false).
     fn lt_select(self, a: Self::R, b: Self::R, x: Self::R, y: Self::R) -> Self::R;
+    /// Bit `l` set where lane `l` of `a` is below that of `b` (NaN compares false).
+    fn lt_mask(self, a: Self::R, b: Self::R) -> u8;
     fn to_array(self, r: Self::R) -> [f64; 8];
     /// Sum of the lanes, in exactly this order: `((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7))`.
     #[inline(always)]
@@ -202,6 +204,12 @@ impl<I: Isa> V8<I> {
     #[inline(always)]
     pub(crate) fn lt_select(self, b: Self, x: Self, y: Self) -> Self {
         self.wrap(self.isa.lt_select(self.r, b.r, x.r, y.r))
+    }
+
+    /// Bit `l` set where lane `l` is below that of `b`.
+    #[inline(always)]
+    pub(crate) fn lt_mask(self, b: Self) -> u8 {
+        self.isa.lt_mask(self.r, b.r)
     }
 
     /// Sum of the lanes, in a fixed order: `((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7))`.

@@ -137,6 +137,14 @@ impl Isa for Avx2 {
         }
     }
     #[inline(always)]
+    fn lt_mask(self, a: Self::R, b: Self::R) -> u8 {
+        unsafe {
+            let m0 = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(a.0, b.0));
+            let m1 = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(a.1, b.1));
+            (m0 | m1 << 4) as u8
+        }
+    }
+    #[inline(always)]
     fn to_array(self, r: Self::R) -> [f64; 8] {
         let mut o = [0.0; 8];
         self.store(r, &mut o);
@@ -402,6 +410,10 @@ impl Isa for Avx512 {
     #[inline(always)]
     fn lt_select(self, a: Self::R, b: Self::R, x: Self::R, y: Self::R) -> Self::R {
         unsafe { _mm512_mask_blend_pd(_mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b), y, x) }
+    }
+    #[inline(always)]
+    fn lt_mask(self, a: Self::R, b: Self::R) -> u8 {
+        unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b) }
     }
     #[inline(always)]
     fn to_array(self, r: Self::R) -> [f64; 8] {

@@ -199,8 +199,8 @@ fn nearest_rows_small<const D: usize, T: Float, I: Isa>(
     }
 }
 
-/// The most candidates [`score_rows`] takes at once (`2 + ⌊ln k⌋` reaches 16 only from
-/// k = e¹⁴ ≈ 1.2 million clusters).
+/// The most candidates [`score_rows`] takes at once (`2 + ⌊ln k⌋` exceeds 16 only from
+/// k = e¹⁵ ≈ 3.3 million clusters; beyond, the seeding gathers).
 pub(crate) const SCORE_TRIALS: usize = 16;
 
 /// What [`score_rows`] reads and writes for a block besides its rows.

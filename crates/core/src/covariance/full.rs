@@ -12,7 +12,7 @@
 
 use super::convert::{log_det_precision_cholesky, upper_factor};
 use super::scatter::{add_scatter, add_weighted_scatter, symmetrize_lower, whole_small_tiles};
-use super::triangular::{mahalanobis_tiled, mahalanobis_upper, upper_column};
+use super::triangular::{mahalanobis_tiled, mahalanobis_upper};
 use super::{CovarianceType, Kernel, Params, Shift, Sums, log_constants};
 use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, with_dim};
 use crate::math;
@@ -42,15 +42,27 @@ fn log_prob_small<const D: usize, I: Isa>(isa: I, prep: &Prepared, x: Block<'_>,
         for c in 0..prep.k {
             let mu = &prep.means[c * D..(c + 1) * D];
             let u = &prep.u[c * D * D..(c + 1) * D * D];
-            let mut dx = [V8::zero(isa); D];
-            for l in 0..D {
-                dx[l] = x.lanes(isa, l, r0).sub(V8::splat(isa, mu[l]));
-            }
+            // Row by row of `U` (an outer product): feature `l` adds to the `D - l` columns it
+            // reaches, so up to `D` independent chains of multiply-adds are in flight, and column
+            // `l` is complete, and squared into `q`, as soon as row `l` is done. Each column is
+            // still summed in the order of `l`, and `q` in the order of the columns: the bits of
+            // one column at a time.
+            let mut y = [V8::zero(isa); D];
             let mut q = V8::zero(isa);
-            for j in 0..D {
-                let y = upper_column(&dx, u, D, j);
-                q = y.madd(y, q);
+            // (Rows written out, `l` a literal: constant trip counts, so that every loop unrolls
+            // and `y` stays in registers.)
+            macro_rules! rows {
+                ($($l:literal)*) => {$(
+                    if $l < D {
+                        let dx = x.lanes(isa, $l, r0).sub(V8::splat(isa, mu[$l]));
+                        for j in $l..D {
+                            y[j] = dx.madd(V8::splat(isa, u[$l * D + j]), y[j]);
+                        }
+                        q = y[$l].madd(y[$l], q);
+                    }
+                )*};
             }
+            rows!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
             q.madd(V8::splat(isa, -0.5), V8::splat(isa, prep.cst[c]))
                 .store(&mut out[c * BLOCK_ROWS + r0..]);
         }

@@ -118,6 +118,32 @@ fn log_prob32_small<const D: usize, I: Isa>(
         for c in 0..k {
             let mu = &prep.mu[c * d..(c + 1) * d];
             let u = &prep.u[c * d * dp..(c + 1) * d * dp];
+            if D <= 16 {
+                // Row by row of `U`, as the float64 kernel ([`Full`]'s `log_prob_small`): up to
+                // `D` independent chains in flight; the same sums in the same order as below.
+                let (mut q0, mut q1) = (V16::zero(isa), V16::zero(isa));
+                let mut y = [V16::zero(isa); D];
+                macro_rules! rows {
+                    ($($l:literal)*) => {$(
+                        if $l < D {
+                            let xl = V16::load(isa, &xo[$l * BLOCK_ROWS + r0..]);
+                            let xc = xl.sub(V16::splat(isa, mu[$l]));
+                            for j in $l..D {
+                                y[j] = xc.madd(V16::splat(isa, u[$l * dp + j]), y[j]);
+                            }
+                            if $l % 2 == 0 {
+                                q0 = y[$l].madd(y[$l], q0);
+                            } else {
+                                q1 = y[$l].madd(y[$l], q1);
+                            }
+                        }
+                    )*};
+                }
+                rows!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+                let q = q0.add(q1);
+                store_log_prob(isa, q, prep.cst[c], &mut out[c * BLOCK_ROWS + r0..]);
+                continue;
+            }
             let mut xc = [V16::zero(isa); D];
             for l in 0..dd {
                 xc[l] = xv[l].sub(V16::splat(isa, mu[l]));

@@ -11,6 +11,7 @@ pub(crate) mod init;
 pub(crate) mod kernels;
 pub(crate) mod lloyd;
 pub(crate) mod plusplus;
+pub(crate) mod score;
 pub(crate) mod single;
 pub(crate) mod tiles;
 

@@ -18,10 +18,9 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::kernels::{
-    Gathered, SCORE_TRIALS, ScoreBlock, gathered_sq_distances, score_rows, sq_distances,
-};
+use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
+use super::score::{SCORE_TRIALS, ScoreBlock, score_rows};
 use crate::blocks::{
     Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, WIDE_D, load, prefetch_rows,
 };

@@ -1,0 +1,262 @@
+//! Greedy k-means++'s scoring of a block's rows in place ([`score_rows`]): each candidate's
+//! squared distance to each row with the operations of the block kernels
+//! ([`sq_distances`](super::kernels::sq_distances), so the same bits), the minimum with the
+//! row's `D²` summed per lane as the seeding sums a block, and the rows each candidate moves.
+
+use crate::blocks::{Span, WIDE_D, transposed8, with_dim};
+use crate::data::{DataRef, Float};
+use crate::math::LANES;
+use crate::simd::{Isa, V8, dispatch};
+
+/// The most candidates [`score_rows`] takes at once (`2 + ⌊ln k⌋` exceeds 16 only from
+/// k = e¹⁵ ≈ 3.3 million clusters; beyond, the seeding gathers).
+pub(crate) const SCORE_TRIALS: usize = 16;
+
+/// What [`score_rows`] reads and writes for a block besides its rows.
+pub(crate) struct ScoreBlock<'a> {
+    /// The rows' `D²` (the block's first `rows` values; the rest is never read).
+    pub d2: &'a [f64],
+    pub weights: Option<&'a [f64]>,
+    /// Per candidate, eight lanes `Σ_{r ≡ l (mod 8)} w_r min(D²_r, ‖x_r - c‖²)` in row order.
+    pub lanes: &'a mut [[f64; LANES]],
+    /// When `Some`, the rows each candidate moves: `(candidate, row, ‖x - c‖²)`.
+    pub improved: Option<&'a mut Vec<(u32, u32, f64)>>,
+}
+
+dispatch! {
+    /// Greedy k-means++'s scores of the rows of `span` (read in place, eight at a time, as
+    /// [`nearest_rows`](super::kernels::nearest_rows) reads them): for each candidate `c` (internal frame), its squared
+    /// distance to each row with the operations of [`sq_distances`](super::kernels::sq_distances) (so the same bits), the
+    /// minimum with the row's `D²` summed per lane as the seeding sums a block. Below
+    /// [`WIDE_D`] features, at most [`SCORE_TRIALS`] candidates.
+    pub(crate) fn score_rows<T: Float>(x: &DataRef<'_, T>, span: Span, offset: &[f64], cands: &[f64], out: ScoreBlock<'_>) => score_rows_impl
+}
+
+#[inline(always)]
+fn score_rows_impl<T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    offset: &[f64],
+    cands: &[f64],
+    out: ScoreBlock<'_>,
+) {
+    let d = x.n_features();
+    with_dim!(d, D => score_rows_small::<D, T, I>(isa, x, span, offset, cands, out), _ => {
+        score_rows_small::<WIDE_D, T, I>(isa, x, span, offset, cands, out)
+    })
+}
+
+#[inline(always)]
+fn score_rows_small<const D: usize, T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    offset: &[f64],
+    cands: &[f64],
+    out: ScoreBlock<'_>,
+) {
+    let Span { start, rows } = span;
+    let d = x.n_features();
+    assert!(d < WIDE_D && d <= D);
+    let trials = cands.len() / d;
+    assert!(trials <= SCORE_TRIALS && out.lanes.len() >= trials);
+    assert!(out.d2.len() >= rows && out.weights.is_none_or(|w| w.len() >= rows));
+    let full_cols = d / LANES * LANES;
+    let mut acc = [V8::zero(isa); SCORE_TRIALS];
+    let mut improved = out.improved;
+    let mut r0 = 0;
+    while r0 < rows {
+        let mut xv = [V8::zero(isa); D];
+        // `D²` and weights of the group; the lanes past the block's end score 0 (`D²` 0, and
+        // weight 0), which adds nothing: every lane sum is a sum of non-negative terms.
+        let (b, wv) = if r0 + LANES <= rows {
+            let mut j0 = 0;
+            while j0 < full_cols {
+                xv[j0..j0 + LANES].copy_from_slice(&transposed8(isa, x, start + r0, j0));
+                j0 += LANES;
+            }
+            for j in full_cols..d {
+                let mut lanes = [0.0; LANES];
+                for (t, l) in lanes.iter_mut().enumerate() {
+                    *l = x.row(start + r0 + t)[j].to_f64();
+                }
+                xv[j] = V8::load(isa, &lanes);
+            }
+            (
+                V8::load(isa, &out.d2[r0..]),
+                out.weights.map(|w| V8::load(isa, &w[r0..])),
+            )
+        } else {
+            let mut lanes = [[0.0; LANES]; D];
+            let mut bl = [0.0; LANES];
+            let mut wl = [0.0; LANES];
+            for t in 0..rows - r0 {
+                for (j, &v) in x.row(start + r0 + t).iter().enumerate() {
+                    lanes[j][t] = v.to_f64();
+                }
+                bl[t] = out.d2[r0 + t];
+                wl[t] = out.weights.map_or(0.0, |w| w[r0 + t]);
+            }
+            for j in 0..d {
+                xv[j] = V8::load(isa, &lanes[j]);
+            }
+            (V8::load(isa, &bl), out.weights.map(|_| V8::load(isa, &wl)))
+        };
+        for j in 0..d {
+            xv[j] = xv[j].sub(V8::splat(isa, offset[j]));
+        }
+        // Four candidates at a time: their chains of multiply-adds side by side, sharing the
+        // row vectors (each distance still summed over `j` in order).
+        let mut t0 = 0;
+        while t0 < trials {
+            let group = Group {
+                b,
+                w: wv,
+                row: start + r0,
+            };
+            let acc = &mut acc[t0..];
+            let list = improved.as_deref_mut();
+            match trials - t0 {
+                1 => score_group::<D, I, 1>(isa, &xv, cands, d, t0, group, acc, list),
+                2 => score_group::<D, I, 2>(isa, &xv, cands, d, t0, group, acc, list),
+                3 => score_group::<D, I, 3>(isa, &xv, cands, d, t0, group, acc, list),
+                _ => score_group::<D, I, 4>(isa, &xv, cands, d, t0, group, acc, list),
+            }
+            t0 += 4;
+        }
+        r0 += LANES;
+    }
+    for (a, l) in acc.iter().zip(out.lanes.iter_mut()).take(trials) {
+        a.store(l);
+    }
+}
+
+/// A lane group of [`score_rows`]: its rows' `D²` and weights, and its first row.
+#[derive(Clone, Copy)]
+struct Group<I: Isa> {
+    b: V8<I>,
+    w: Option<V8<I>>,
+    row: usize,
+}
+
+/// [`score_rows`] for candidates `t0..t0 + N` and one lane group.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn score_group<const D: usize, I: Isa, const N: usize>(
+    isa: I,
+    xv: &[V8<I>; D],
+    cands: &[f64],
+    d: usize,
+    t0: usize,
+    g: Group<I>,
+    acc: &mut [V8<I>],
+    mut improved: Option<&mut Vec<(u32, u32, f64)>>,
+) {
+    let c: [&[f64]; N] = std::array::from_fn(|i| &cands[(t0 + i) * d..(t0 + i + 1) * d]);
+    let mut q = [V8::zero(isa); N];
+    for j in 0..D.min(d) {
+        for (qi, ci) in q.iter_mut().zip(&c) {
+            let v = xv[j].sub(V8::splat(isa, ci[j]));
+            *qi = v.madd(v, *qi);
+        }
+    }
+    for (i, (&qi, a)) in q.iter().zip(acc.iter_mut()).enumerate() {
+        let val = qi.lt_select(g.b, qi, g.b);
+        *a = match g.w {
+            None => a.add(val),
+            Some(w) => a.add(w.mul(val)),
+        };
+        if let Some(list) = improved.as_deref_mut() {
+            let mut m = qi.lt_mask(g.b);
+            if m != 0 {
+                let mut qs = [0.0; LANES];
+                qi.store(&mut qs);
+                while m != 0 {
+                    let l = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    list.push(((t0 + i) as u32, (g.row + l) as u32, qs[l]));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocks::{BLOCK_ROWS, Block, load};
+    use crate::kmeans::kernels::sq_distances;
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// [`score_rows`] against the block kernel's distances summed as the seeding sums a block:
+    /// the same lane sums and the same improvements, bit for bit, with and without weights,
+    /// for a partial last lane group and a feature count that is not a multiple of eight.
+    fn scores_match<T: Float>(data: &[T], n: usize, d: usize, g: &mut Xoshiro256PlusPlus) {
+        let x = DataRef::new(data, n, d).unwrap();
+        let span = Span {
+            start: 5,
+            rows: 203,
+        };
+        let offset: Vec<f64> = (0..d).map(|_| g.random::<f64>() - 0.5).collect();
+        let trials = 6;
+        let cands: Vec<f64> = (0..trials * d).map(|_| g.random::<f64>() * 2.0).collect();
+        let mut xt = vec![0.0; d * BLOCK_ROWS];
+        load(&x, span, &mut xt);
+        for j in 0..d {
+            for v in &mut xt[j * BLOCK_ROWS..(j + 1) * BLOCK_ROWS] {
+                *v -= offset[j];
+            }
+        }
+        let mut comp = vec![0.0; trials * BLOCK_ROWS];
+        sq_distances(Block::new(&xt, span.rows), &cands, &mut comp);
+        // `D²` around the distances, so that about half the pairs improve.
+        let d2: Vec<f64> = (0..span.rows)
+            .map(|r| comp[r] * (0.5 + g.random::<f64>()) + g.random::<f64>())
+            .collect();
+        let w: Vec<f64> = (0..span.rows).map(|_| g.random::<f64>() * 3.0).collect();
+        for weights in [None, Some(&w[..])] {
+            let mut want_lanes = vec![[0.0; LANES]; trials];
+            let mut want = Vec::new();
+            for (t, a) in want_lanes.iter_mut().enumerate() {
+                for r in 0..span.rows {
+                    let q = comp[t * BLOCK_ROWS + r];
+                    let v = d2[r].min(q);
+                    a[r % LANES] += weights.map_or(v, |w| w[r] * v);
+                    if q < d2[r] {
+                        want.push((t as u32, (span.start + r) as u32, q));
+                    }
+                }
+            }
+            let mut lanes = vec![[f64::NAN; LANES]; trials];
+            let mut got = Vec::new();
+            let out = ScoreBlock {
+                d2: &d2,
+                weights,
+                lanes: &mut lanes,
+                improved: Some(&mut got),
+            };
+            score_rows(&x, span, &offset, &cands, out);
+            let bits = |l: &[[f64; LANES]]| -> Vec<u64> {
+                l.iter().flatten().map(|v| v.to_bits()).collect()
+            };
+            assert_eq!(bits(&lanes), bits(&want_lanes), "d = {d}");
+            got.sort_by_key(|a| (a.0, a.1));
+            assert!(want.len() > 100 && want.len() < trials * span.rows);
+            assert_eq!(got, want, "d = {d}");
+        }
+    }
+
+    #[test]
+    fn whole_block_scores_are_the_block_kernels() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(4);
+        for d in [1, 3, 8, 13, 16, 23] {
+            let n = 300;
+            let x: Vec<f64> = (0..n * d).map(|_| g.random::<f64>() * 2.0 - 0.5).collect();
+            scores_match(&x, n, d, &mut g);
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            scores_match(&x32, n, d, &mut g);
+        }
+    }
+}

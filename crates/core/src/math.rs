@@ -97,7 +97,8 @@ pub(crate) fn ln_isa(fused: bool, x: f64) -> f64 {
     madd_s(fused, ef, LN2_HI, madd_s(fused, ef, LN2_LO, lnm))
 }
 
-/// [`exp_isa`] on eight lanes, step for step the same arithmetic (so the same bits).
+/// `exp_isa` (the scalar reference, built for tests) on eight lanes, step for step the same
+/// arithmetic (so the same bits).
 #[inline(always)]
 pub(crate) fn exp8<I: Isa>(x: V8<I>) -> V8<I> {
     let isa = x.isa();
@@ -129,7 +130,8 @@ pub(crate) fn exp8<I: Isa>(x: V8<I>) -> V8<I> {
     V8::splat(isa, 709.0).lt_select(x, V8::splat(isa, f64::INFINITY), y)
 }
 
-/// [`ln_isa`] on eight lanes, step for step the same arithmetic.
+/// `ln_isa` (the scalar reference, built for tests) on eight lanes, step for step the same
+/// arithmetic.
 #[inline(always)]
 pub(crate) fn ln8<I: Isa>(x: V8<I>) -> V8<I> {
     let isa = x.isa();

@@ -258,8 +258,9 @@ struct Normalized {
 /// [`normalize`]: `r_k = exp(l_k - m) / Σ_c exp(l_c - m)` with `m = max_c l_c`, eight rows at a
 /// time. With sample `weights` the responsibilities come out multiplied by them (one multiply
 /// per row: the row's `1 / Σ` is scaled), and the sums `Σ_r w_r lse_r` and `Σ_r w_r` are taken
-/// in the same loop, in the lanes of [`math::weighted_sum`] and [`math::sum`] (a padding row's
-/// zero weight adds +0.0, which changes no lane): the same bits as those two passes.
+/// in the same loop, in the lanes of `math::weighted_sum` (built for tests) and [`math::sum`]
+/// (a padding row's zero weight adds +0.0, which changes no lane): the same bits as those two
+/// passes.
 ///
 /// With `H::ON`, also `Σ_r w_r Σ_k r_k log r_k`, from `Σ_k r_k log r_k = Σ_k e_k t_k / s -
 /// log s` with `t_k = l_k - m`, `e_k = exp(t_k)`, `s = Σ_k e_k` (one multiply-add per

@@ -64,6 +64,18 @@ pub struct Variant {
     pub algorithm: KMeansAlgorithm,
 }
 
+/// Seconds per Lloyd iteration from a run of one iteration (`t1` seconds) and one of `n_iter`
+/// (`tn`): their difference over `n_iter - 1`, so that setup and the final inertia pass cancel.
+/// On tiny data noise can make the longer run no longer than the shorter: then the whole run's
+/// time per iteration (an upper bound), never a zero time and an infinite rate.
+fn lloyd_seconds_per_iter(t1: f64, tn: f64, n_iter: usize) -> f64 {
+    if n_iter > 1 && tn > t1 {
+        (tn - t1) / (n_iter - 1) as f64
+    } else {
+        tn / n_iter.max(1) as f64
+    }
+}
+
 /// The sample weights of a weighted benchmark: `0.5 + u`, `u` uniform in `[0, 1)` from a hash
 /// of the row index (a function of the row alone).
 pub fn bench_weights(n: usize) -> Vec<f64> {
@@ -161,11 +173,7 @@ pub fn measure<T: Float>(
                     };
                     let (t1, _) = run(1)?;
                     let (tn, m) = run(iters)?;
-                    let secs = if m.n_iter() > 1 {
-                        (tn - t1).max(0.0) / (m.n_iter() - 1) as f64
-                    } else {
-                        tn
-                    };
+                    let secs = lloyd_seconds_per_iter(t1, tn, m.n_iter());
                     Ok((secs, m.inertia(), fnv1a(m.centers().iter().copied())))
                 }
             }
@@ -543,4 +551,22 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         bail!("results differ between thread counts: determinism is broken on this machine");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lloyd_seconds_per_iter;
+
+    #[test]
+    fn lloyd_time_per_iteration_is_positive_and_finite_even_when_noise_reverses_the_runs() {
+        // The difference of the runs over the extra iterations.
+        assert_eq!(lloyd_seconds_per_iter(1.0, 2.0, 3), 0.5);
+        // The longer run measured no longer (noise on tiny data): the whole run per iteration,
+        // not zero (which printed an infinite GFLOP/s, `null` in `--json`).
+        assert_eq!(lloyd_seconds_per_iter(1.0, 0.9, 3), 0.3);
+        assert_eq!(lloyd_seconds_per_iter(1.0, 1.0, 2), 0.5);
+        // One iteration or none: the run itself.
+        assert_eq!(lloyd_seconds_per_iter(0.2, 0.4, 1), 0.4);
+        assert_eq!(lloyd_seconds_per_iter(0.2, 0.4, 0), 0.4);
+    }
 }

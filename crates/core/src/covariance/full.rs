@@ -50,7 +50,8 @@ fn log_prob_small<const D: usize, I: Isa>(isa: I, prep: &Prepared, x: Block<'_>,
             let mut y = [V8::zero(isa); D];
             let mut q = V8::zero(isa);
             // (Rows written out, `l` a literal: constant trip counts, so that every loop unrolls
-            // and `y` stays in registers.)
+            // and `y` stays in registers. Sixteen of them: `with_dim`'s largest size.)
+            const { assert!(D <= 16) };
             macro_rules! rows {
                 ($($l:literal)*) => {$(
                     if $l < D {

@@ -20,6 +20,7 @@ pub(crate) mod full;
 pub(crate) mod full32;
 pub(crate) mod pass;
 pub(crate) mod scatter;
+pub(crate) mod scatter32;
 pub(crate) mod spherical;
 pub(crate) mod tied;
 pub(crate) mod triangular;

@@ -127,9 +127,12 @@ pub(crate) struct Exact {
     /// `(K,)` pending sums of the weights' `h1` and `h2`.
     w_hi: Vec<f64>,
     w_lo: Vec<f64>,
-    /// `(K, d)` and `(K,)` totals, in units of each column's `Q2`.
+    /// `(K, d)` and `(K,)` totals, in units of each column's `Q2`: zero while `totals` is
+    /// false, whatever they hold (a leaf's accumulator is reset without clearing them, and the
+    /// first merge writes them instead of adding).
     total: Vec<i128>,
     w_total: Vec<i128>,
+    totals: bool,
 }
 
 impl Exact {
@@ -143,6 +146,7 @@ impl Exact {
             w_lo: vec![0.0; k],
             total: vec![0; k * d],
             w_total: vec![0; k],
+            totals: true,
         }
     }
 
@@ -157,18 +161,25 @@ impl Exact {
         self.lo.fill(0.0);
         self.w_hi.fill(0.0);
         self.w_lo.fill(0.0);
-        self.total.fill(0);
-        self.w_total.fill(0);
+        self.totals = false;
     }
 
     /// Moves the pending sums into the totals.
     pub(crate) fn flush(&mut self) {
-        let d = self.grid.d();
-        for (i, (h, l)) in self.hi.iter_mut().zip(self.lo.iter_mut()).enumerate() {
-            if *h != 0.0 || *l != 0.0 {
-                self.total[i] += self.grid.cols[i % d].integer(*h, *l);
-                *h = 0.0;
-                *l = 0.0;
+        if !self.totals {
+            self.total.fill(0);
+            self.w_total.fill(0);
+            self.totals = true;
+        }
+        let d = self.grid.d().max(1);
+        let rows = self.total.chunks_exact_mut(d);
+        for (t, (h, l)) in rows.zip(self.hi.chunks_exact_mut(d).zip(self.lo.chunks_exact_mut(d))) {
+            for (((t, h), l), col) in t.iter_mut().zip(h).zip(l).zip(&self.grid.cols) {
+                if *h != 0.0 || *l != 0.0 {
+                    *t += col.integer(*h, *l);
+                    *h = 0.0;
+                    *l = 0.0;
+                }
             }
         }
         for (c, (h, l)) in self.w_hi.iter_mut().zip(self.w_lo.iter_mut()).enumerate() {
@@ -180,16 +191,32 @@ impl Exact {
 
     /// Adds another leaf's (or subtree's) sums.
     pub(crate) fn merge(&mut self, right: &Exact) {
-        let d = self.grid.d();
-        for (i, t) in self.total.iter_mut().enumerate() {
-            let (h, l) = (right.hi[i], right.lo[i]);
-            *t += right.total[i];
-            if h != 0.0 || l != 0.0 {
-                *t += self.grid.cols[i % d].integer(h, l);
+        if self.totals {
+            self.merge_into::<true>(right);
+        } else {
+            self.merge_into::<false>(right);
+        }
+        self.totals = true;
+    }
+
+    /// [`Exact::merge`], adding to the totals (`ADD`) or writing them (while they are zero).
+    fn merge_into<const ADD: bool>(&mut self, right: &Exact) {
+        let d = self.grid.d().max(1);
+        let pending = right.hi.chunks_exact(d).zip(right.lo.chunks_exact(d));
+        for (c, (t, (h, l))) in self.total.chunks_exact_mut(d).zip(pending).enumerate() {
+            let rt = &right.total[c * d..(c + 1) * d];
+            for (j, (t, col)) in t.iter_mut().zip(&self.grid.cols).enumerate() {
+                let mut v = if right.totals { rt[j] } else { 0 };
+                if h[j] != 0.0 || l[j] != 0.0 {
+                    v += col.integer(h[j], l[j]);
+                }
+                *t = if ADD { *t + v } else { v };
             }
         }
         for (c, t) in self.w_total.iter_mut().enumerate() {
-            *t += right.w_total[c] + self.grid.weight.integer(right.w_hi[c], right.w_lo[c]);
+            let rt = if right.totals { right.w_total[c] } else { 0 };
+            let v = rt + self.grid.weight.integer(right.w_hi[c], right.w_lo[c]);
+            *t = if ADD { *t + v } else { v };
         }
     }
 
@@ -347,5 +374,52 @@ mod tests {
         assert_eq!(c1, vec![3.0, 2.0]);
         assert_eq!(s1[0], 3.25 + 0.1);
         assert_eq!(s1[2], -7.5 + 7.9);
+    }
+
+    #[test]
+    fn a_reset_accumulator_counts_its_old_totals_as_zero() {
+        let grid = Grid::new(&[8.0, 1e-3], 2.0);
+        let rows = [[3.25, 1e-4], [-7.5, -3.3e-4], [0.1, 7e-4], [7.9, 1e-9]];
+        let leaf = |e: &mut Exact, i: usize| {
+            e.add_values(i % 2, &rows[i], 1.0);
+            e.add_weight(i % 2, 1.0, 1.0);
+        };
+        // A tree over four leaves, its accumulators reused as a pass reuses them: one that
+        // holds totals from earlier merges is reset, filled as another leaf, and merged as the
+        // right side, then as the left side of a merge.
+        let mut a = Exact::new(grid.clone(), 2);
+        let mut b = Exact::new(grid.clone(), 2);
+        leaf(&mut a, 0);
+        leaf(&mut b, 1);
+        a.merge(&b);
+        b.reset();
+        leaf(&mut b, 2);
+        a.merge(&b);
+        let mut old = Exact::new(grid.clone(), 2);
+        for i in 0..4 {
+            leaf(&mut old, i);
+        }
+        old.merge(&a);
+        old.flush();
+        old.reset();
+        leaf(&mut old, 3);
+        a.merge(&old);
+        // And as the left side of a merge after its reset.
+        let mut left = a.clone();
+        left.reset();
+        left.merge(&a);
+        let mut fresh = Exact::new(grid, 2);
+        for i in 0..4 {
+            leaf(&mut fresh, i);
+        }
+        let mut want = (vec![0.0; 4], vec![0.0; 2]);
+        fresh.write(&mut want.0, &mut want.1);
+        for mut e in [a, left] {
+            let mut got = (vec![0.0; 4], vec![0.0; 2]);
+            e.write(&mut got.0, &mut got.1);
+            assert_eq!(got, want);
+        }
+        assert_eq!(want.1, vec![2.0, 2.0]);
+        assert_eq!(want.0[0], 3.25 + 0.1);
     }
 }

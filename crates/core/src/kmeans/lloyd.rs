@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use super::exact::{Exact, Grid};
 use super::kernels::{Assigned, CenterTerms, Inertia, add_rows, nearest_rows, sq_distances};
 use super::single::{MAX_CENTERS32, nearest_block32, nearest_rows32};
-use super::tiles::{NearestOut, nearest_block, nearest_block_work};
+use super::tiles::{NearestOut, ROW_PANEL, nearest_block, nearest_block_work, nearest_rows_wide};
 use crate::blocks::{Accumulator, BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, WIDE_D};
 use crate::blocks::{load, padded};
 use crate::data::{DataRef, Float};
@@ -141,6 +141,45 @@ impl Accumulator for Farthest {
         self.top.extend_from_slice(&right.top);
         self.keep();
     }
+}
+
+/// `‖x_r - c_label(r)‖²` of the first `rows` rows of a centred block whose labels are in
+/// `labels`: each summed over `j = 0, 1, ...` as `q += v * v` (unfused), eight rows at a time so
+/// that eight of these serial chains are in flight instead of one. The block is `x` in panels
+/// of `panel` rows, feature-major within each (`[panel][j][row]`, `d` features): a loaded block
+/// (`s.xt`) is one panel of [`BLOCK_ROWS`], the rows packed by [`nearest_rows_wide`] are panels
+/// of [`ROW_PANEL`].
+fn label_distances(
+    x: &[f64],
+    panel: usize,
+    labels: &[f64],
+    rows: usize,
+    centers: &[f64],
+    d: usize,
+) -> [f64; BLOCK_ROWS] {
+    debug_assert!(panel.is_multiple_of(LANES));
+    let mut out = [0.0; BLOCK_ROWS];
+    for r0 in (0..rows).step_by(LANES) {
+        // Lanes past `rows` (the block's padding, `r0 + LANES <= BLOCK_ROWS`) take centre 0
+        // and are not read.
+        let mut c: [&[f64]; LANES] = [&centers[..d]; LANES];
+        for (t, c) in c.iter_mut().enumerate().take(rows - r0) {
+            let l = labels[r0 + t] as usize;
+            *c = &centers[l * d..(l + 1) * d];
+        }
+        let base = r0 / panel * d * panel + r0 % panel;
+        let mut q = [0.0; LANES];
+        for j in 0..d {
+            let x = &x[base + j * panel..base + j * panel + LANES];
+            for t in 0..LANES {
+                let v = x[t] - c[t][j];
+                q[t] += v * v;
+            }
+        }
+        let n = (rows - r0).min(LANES);
+        out[r0..r0 + n].copy_from_slice(&q[..n]);
+    }
+    out
 }
 
 /// The fingerprint of one block's labels, mixed with its position: four chains of
@@ -389,6 +428,54 @@ impl<'a, T: Float> Lloyd<'a, T> {
         scores.split_at(BLOCK_ROWS)
     }
 
+    /// Whether labels come from [`nearest_rows_wide`], which packs the rows from the data
+    /// itself (from [`WIDE_D`] features, in float64).
+    fn wide_in_place(&self) -> bool {
+        self.d >= WIDE_D && !self.single
+    }
+
+    /// [`Lloyd::block_labels`] from [`nearest_rows_wide`]: the labels into `s.row`, the
+    /// centred rows left packed in `s.work` (a pass with [`Layout::RowsAhead`]).
+    fn wide_labels_in_place(&self, s: &mut Scratch, span: Span, terms: &CenterTerms) {
+        let (work, scores) = s.work.split_at_mut(nearest_block_work(self.d));
+        let out = NearestOut {
+            idx: &mut s.row,
+            best: &mut scores[..BLOCK_ROWS],
+            second: None,
+        };
+        nearest_rows_wide(self.x(), span, &self.offset, terms, work, out);
+    }
+
+    /// The layout of [`Lloyd::labels_and_distances`]' passes.
+    fn distances_layout(&self) -> Layout {
+        if self.wide_in_place() {
+            Layout::RowsAhead
+        } else {
+            Layout::FeatureMajor
+        }
+    }
+
+    /// The nearest centre of each row of `span` (into `s.row`) and the exact squared distance
+    /// to it, in a pass with [`Lloyd::distances_layout`].
+    fn labels_and_distances(
+        &self,
+        s: &mut Scratch,
+        span: Span,
+        terms: &CenterTerms,
+        centers: &[f64],
+    ) -> [f64; BLOCK_ROWS] {
+        let d = self.d;
+        if self.wide_in_place() {
+            self.wide_labels_in_place(s, span, terms);
+            return label_distances(&s.work, ROW_PANEL, &s.row, span.rows, centers, d);
+        }
+        self.block_labels(s, span, terms);
+        if d < WIDE_D {
+            self.center_block(s, span.rows);
+        }
+        label_distances(&s.xt, BLOCK_ROWS, &s.row, span.rows, centers, d)
+    }
+
     /// The layout a pass that only needs labels asks for: the nearest-centre kernel reads rows
     /// in place below [`WIDE_D`] features; from there on, it runs on a loaded block.
     pub(crate) fn label_layout(&self) -> Layout {
@@ -430,17 +517,28 @@ impl<'a, T: Float> Lloyd<'a, T> {
 
     /// One Lloyd pass: per-centre sums and counts of the rows nearest each centre, and the
     /// labels' fingerprint (and the inertia, when asked for under these same centres).
+    ///
+    /// Only labels are needed here, not the loaded block: from [`WIDE_D`] features (in float64)
+    /// the nearest-centre kernel packs the rows from the data itself
+    /// ([`nearest_rows_wide`]), without loading, centring and copying the block first.
     pub(crate) fn step(&self, centers: &[f64], inertia: Inertia<'_>) -> Step {
         let k = self.k;
         let terms = self.terms(centers);
         let grid = self.grid();
         let accs = Pool::new(move || Step::new(grid.clone(), k));
-        let mut step = self
-            .passes
-            .reduce(self.label_layout(), &accs, |s, span, acc| {
+        let layout = if self.wide_in_place() {
+            Layout::RowsAhead
+        } else {
+            self.label_layout()
+        };
+        let mut step = self.passes.reduce(layout, &accs, |s, span, acc| {
+            if self.wide_in_place() {
+                self.wide_labels_in_place(s, span, &terms);
+            } else {
                 self.block_labels(s, span, &terms);
-                acc.add_block(s, span, self.x(), &self.offset, inertia);
-            });
+            }
+            acc.add_block(s, span, self.x(), &self.offset, inertia);
+        });
         step.settle();
         step
     }
@@ -496,34 +594,23 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// The nearest centre of every row (kept with [`Labels::Keep`]) and the inertia
     /// `Σ w ‖x - c_label‖²`, with exact distances.
     pub(crate) fn finish(&self, centers: &[f64], keep: Labels) -> (Option<Vec<usize>>, f64) {
-        let d = self.d;
         let terms = self.terms(centers);
         let width = usize::from(keep == Labels::Keep);
         let mut labels = vec![0usize; self.x().n_samples() * width];
         let accs = Pool::new(|| 0.0f64);
         let inertia = self.passes.reduce_rows(
-            Layout::FeatureMajor,
+            self.distances_layout(),
             &accs,
             &mut labels,
             width,
             |s, span, acc, lab| {
-                self.block_labels(s, span, &terms);
-                if d < WIDE_D {
-                    self.center_block(s, span.rows);
-                }
+                let q = self.labels_and_distances(s, span, &terms, centers);
                 let w = s.w.get();
                 let mut a = [0.0; LANES];
                 for r in 0..span.rows {
-                    let l = s.row[r] as usize;
-                    let c = &centers[l * d..(l + 1) * d];
-                    let mut q = 0.0;
-                    for j in 0..d {
-                        let v = s.xt[j * BLOCK_ROWS + r] - c[j];
-                        q += v * v;
-                    }
-                    a[r % LANES] += w.map_or(q, |w| w[r] * q);
+                    a[r % LANES] += w.map_or(q[r], |w| w[r] * q[r]);
                     if width == 1 {
-                        lab[r] = l;
+                        lab[r] = s.row[r] as usize;
                     }
                 }
                 *acc += math::sum(&a);
@@ -535,23 +622,14 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// The `n` rows farthest from their nearest centre, farthest first (ties: lower index), as
     /// `(row, squared distance, centre)`.
     pub(crate) fn farthest(&self, centers: &[f64], n: usize) -> Vec<(usize, f64, usize)> {
-        let d = self.d;
         let terms = self.terms(centers);
         let accs = Pool::new(move || Farthest { n, top: Vec::new() });
         let top = self
             .passes
-            .reduce(Layout::FeatureMajor, &accs, |s, span, acc| {
-                self.block_labels(s, span, &terms);
-                if d < WIDE_D {
-                    self.center_block(s, span.rows);
-                }
-                for r in 0..span.rows {
-                    let l = s.row[r] as usize;
-                    let c = &centers[l * d..(l + 1) * d];
-                    let q: f64 = (0..d)
-                        .map(|j| (s.xt[j * BLOCK_ROWS + r] - c[j]).powi(2))
-                        .sum();
-                    acc.top.push((q, span.start + r, l));
+            .reduce(self.distances_layout(), &accs, |s, span, acc| {
+                let q = self.labels_and_distances(s, span, &terms, centers);
+                for (r, &q) in q[..span.rows].iter().enumerate() {
+                    acc.top.push((q, span.start + r, s.row[r] as usize));
                 }
                 acc.keep();
             });
@@ -633,7 +711,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::block_fingerprint;
+    use super::{BLOCK_ROWS, ROW_PANEL, Scratch, block_fingerprint, label_distances};
 
     #[test]
     fn the_fingerprint_sees_every_label_and_its_place() {
@@ -653,6 +731,47 @@ mod tests {
             assert_ne!(l[i], l[j]);
             l.swap(i, j);
             assert_ne!(f, block_fingerprint(512, &l), "labels {i} and {j} swapped");
+        }
+    }
+
+    #[test]
+    fn label_distances_are_each_rows_own_serial_sum() {
+        let (d, k) = (5, 3);
+        let centers: Vec<f64> = (0..k * d).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+        let mut s = Scratch::new(d, k, 0);
+        for (i, v) in s.xt.iter_mut().enumerate() {
+            *v = (i as f64 * 0.11).cos() * 1e3 + 1e-7 * i as f64;
+        }
+        for (r, l) in s.row.iter_mut().enumerate() {
+            *l = ((r * 5) % k) as f64;
+        }
+        // The same block packed in panels of ROW_PANEL rows, as `nearest_rows_wide` leaves it.
+        let mut packed = vec![f64::NAN; d * BLOCK_ROWS];
+        for r in 0..BLOCK_ROWS {
+            for j in 0..d {
+                let at = r / ROW_PANEL * d * ROW_PANEL + j * ROW_PANEL + r % ROW_PANEL;
+                packed[at] = s.xt[j * BLOCK_ROWS + r];
+            }
+        }
+        // Ragged: the last group of eight is partial, and a block of fewer rows than one group.
+        for rows in [203, BLOCK_ROWS, 3] {
+            let q = label_distances(&s.xt, BLOCK_ROWS, &s.row, rows, &centers, d);
+            let p = label_distances(&packed, ROW_PANEL, &s.row, rows, &centers, d);
+            assert_eq!(
+                q.map(f64::to_bits),
+                p.map(f64::to_bits),
+                "{rows} rows, packed"
+            );
+            for r in 0..BLOCK_ROWS {
+                let l = s.row[r] as usize;
+                let mut want = 0.0;
+                for j in 0..d {
+                    let v = s.xt[j * BLOCK_ROWS + r] - centers[l * d + j];
+                    want += v * v;
+                }
+                let want = if r < rows { want } else { 0.0 };
+                assert_eq!(q[r].to_bits(), want.to_bits(), "row {r} of {rows}");
+            }
         }
     }
 }

@@ -1,15 +1,17 @@
 //! The nearest-centre kernel from [`WIDE_D`] features on: register tiles of 16 rows × 12
-//! centres over a loaded block, the centres in blocks that stay in L2 beside the block's rows,
+//! centres over a block's rows packed in row panels (from a loaded block, or straight from the
+//! data, centred as they are packed), the centres in blocks that stay in L2 beside the rows,
 //! each row's running minimum of `‖c‖² - 2 x·c` (ties to the lower index) and, for bound-based
 //! k-means, its runner-up. The distance tile is never written out.
 
 use super::kernels::{CenterTerms, PANEL, panel_len};
-use crate::blocks::{BLOCK_ROWS, Block, WIDE_D};
+use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, transposed8};
+use crate::data::{DataRef, Float};
 use crate::math::LANES;
 use crate::simd::{Isa, V8, dispatch};
 
 /// Rows per row panel of [`nearest_block`]: the height of its register tile (two lane groups).
-const ROW_PANEL: usize = 2 * LANES;
+pub(crate) const ROW_PANEL: usize = 2 * LANES;
 
 /// Panels per centre block of [`nearest_block`]: 192 centres, 192 KiB at 128 features, which
 /// stay in L2 beside the block's rows (256 KiB) while every row panel runs over them.
@@ -47,30 +49,11 @@ fn nearest_block_impl<I: Isa>(
     work: &mut [f64],
     out: NearestOut<'_>,
 ) {
-    if out.second.is_some() {
-        nearest_block_with::<I, true>(isa, x, terms, work, out)
-    } else {
-        nearest_block_with::<I, false>(isa, x, terms, work, out)
-    }
-}
-
-#[inline(always)]
-fn nearest_block_with<I: Isa, const SECOND: bool>(
-    isa: I,
-    x: Block<'_>,
-    terms: &CenterTerms,
-    work: &mut [f64],
-    out: NearestOut<'_>,
-) {
     let d = x.n_features();
-    let k = terms.cn.len();
-    let len = panel_len(d);
-    debug_assert!(d >= WIDE_D && terms.panels.len() == k.div_ceil(PANEL) * len);
     // The rows in panels of ROW_PANEL, `[panel][j][row]`, so that a tile reads its rows from
     // one contiguous stretch (a feature-major block strides 2 KiB between features, which
     // aliases in L1); rows past the block's are zero.
     let n_rp = x.rows_p().div_ceil(ROW_PANEL);
-    let rows = n_rp * ROW_PANEL;
     let packed = &mut work[..n_rp * d * ROW_PANEL];
     for (rp, pr) in packed.chunks_exact_mut(d * ROW_PANEL).enumerate() {
         let r0 = rp * ROW_PANEL;
@@ -80,6 +63,102 @@ fn nearest_block_with<I: Isa, const SECOND: bool>(
             dst[real..].fill(0.0);
         }
     }
+    nearest_packed(isa, packed, d, terms, out)
+}
+
+dispatch! {
+    /// [`nearest_block`] for the rows of `span`, read in place (row-major) and centred on
+    /// `offset` as they are packed: the same values as loading the block and centring it
+    /// (`x - offset`, rounded once), so the same results, without the feature-major copy.
+    /// The centred rows are left in `work`, in panels of [`ROW_PANEL`] rows
+    /// (`[panel][j][row]`).
+    pub(crate) fn nearest_rows_wide<T: Float>(x: &DataRef<'_, T>, span: Span, offset: &[f64], terms: &CenterTerms, work: &mut [f64], out: NearestOut<'_>) => nearest_rows_wide_impl
+}
+
+#[inline(always)]
+fn nearest_rows_wide_impl<T: Float, I: Isa>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    offset: &[f64],
+    terms: &CenterTerms,
+    work: &mut [f64],
+    out: NearestOut<'_>,
+) {
+    let d = x.n_features();
+    let Span { start, rows } = span;
+    let full_cols = d / LANES * LANES;
+    let n_rp = rows.div_ceil(ROW_PANEL);
+    let packed = &mut work[..n_rp * d * ROW_PANEL];
+    for (rp, pr) in packed.chunks_exact_mut(d * ROW_PANEL).enumerate() {
+        for half in 0..ROW_PANEL / LANES {
+            let r0 = rp * ROW_PANEL + half * LANES;
+            let at = half * LANES;
+            if r0 + LANES <= rows {
+                // Eight rows by eight features, transposed in registers.
+                for j0 in (0..full_cols).step_by(LANES) {
+                    let v = transposed8(isa, x, start + r0, j0);
+                    for (t, v) in v.into_iter().enumerate() {
+                        let j = j0 + t;
+                        let o = V8::splat(isa, offset[j]);
+                        v.sub(o).store(&mut pr[j * ROW_PANEL + at..]);
+                    }
+                }
+                for t in 0..LANES {
+                    let row = x.row(start + r0 + t);
+                    for j in full_cols..d {
+                        pr[j * ROW_PANEL + at + t] = row[j].to_f64() - offset[j];
+                    }
+                }
+            } else {
+                let real = rows.saturating_sub(r0);
+                for t in 0..LANES {
+                    if t < real {
+                        let row = x.row(start + r0 + t);
+                        for j in 0..d {
+                            pr[j * ROW_PANEL + at + t] = row[j].to_f64() - offset[j];
+                        }
+                    } else {
+                        for j in 0..d {
+                            pr[j * ROW_PANEL + at + t] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    nearest_packed(isa, packed, d, terms, out)
+}
+
+/// The kernel of [`nearest_block`] on rows already packed in row panels (`[panel][j][row]`,
+/// `d` features).
+#[inline(always)]
+fn nearest_packed<I: Isa>(
+    isa: I,
+    packed: &[f64],
+    d: usize,
+    terms: &CenterTerms,
+    out: NearestOut<'_>,
+) {
+    if out.second.is_some() {
+        nearest_packed_with::<I, true>(isa, packed, d, terms, out)
+    } else {
+        nearest_packed_with::<I, false>(isa, packed, d, terms, out)
+    }
+}
+
+#[inline(always)]
+fn nearest_packed_with<I: Isa, const SECOND: bool>(
+    isa: I,
+    packed: &[f64],
+    d: usize,
+    terms: &CenterTerms,
+    out: NearestOut<'_>,
+) {
+    let k = terms.cn.len();
+    let len = panel_len(d);
+    debug_assert!(d >= WIDE_D && terms.panels.len() == k.div_ceil(PANEL) * len);
+    let rows = packed.len() / d;
     let NearestOut { idx, best, second } = out;
     let second = second.unwrap_or(&mut []);
     idx[..rows].fill(0.0);

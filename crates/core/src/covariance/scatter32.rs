@@ -139,7 +139,7 @@ fn sums_of<I: Isa, const TI: usize, const TJ: usize>(
 }
 
 /// [`scatter32`] of `wa = r (x - s)` against `x - s` without `wa` being stored, for `d` a
-/// multiple of 4 below [`WIDE_D`]: each 4 × 4 tile weights its four rows as it loads them
+/// multiple of 4 below [`WIDE_D`](crate::blocks::WIDE_D): each 4 × 4 tile weights its four rows as it loads them
 /// (`r (x - s)` rounded once, as the stored path rounds it: the same bits), and the tiles of
 /// the first column also add `Σ_r wa_r` to `s1` `(d,)`.
 #[inline(always)]

@@ -435,7 +435,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
     }
 
     /// [`Lloyd::block_labels`] from [`nearest_rows_wide`]: the labels into `s.row`, the
-    /// centred rows left packed in `s.work` (a pass with [`Layout::RowsAhead`]).
+    /// centred rows left packed in `s.work`.
     fn wide_labels_in_place(&self, s: &mut Scratch, span: Span, terms: &CenterTerms) {
         let (work, scores) = s.work.split_at_mut(nearest_block_work(self.d));
         let out = NearestOut {
@@ -465,11 +465,10 @@ impl<'a, T: Float> Lloyd<'a, T> {
         centers: &[f64],
     ) -> [f64; BLOCK_ROWS] {
         let d = self.d;
+        self.block_labels(s, span, terms);
         if self.wide_in_place() {
-            self.wide_labels_in_place(s, span, terms);
             return label_distances(&s.work, ROW_PANEL, &s.row, span.rows, centers, d);
         }
-        self.block_labels(s, span, terms);
         if d < WIDE_D {
             self.center_block(s, span.rows);
         }
@@ -477,9 +476,12 @@ impl<'a, T: Float> Lloyd<'a, T> {
     }
 
     /// The layout a pass that only needs labels asks for: the nearest-centre kernel reads rows
-    /// in place below [`WIDE_D`] features; from there on, it runs on a loaded block.
+    /// in place below [`WIDE_D`] features, and packs them in place from there on in float64;
+    /// the float32 kernel from [`WIDE_D`] features runs on a loaded block.
     pub(crate) fn label_layout(&self) -> Layout {
-        if self.d >= WIDE_D {
+        if self.wide_in_place() {
+            Layout::RowsAhead
+        } else if self.d >= WIDE_D {
             Layout::FeatureMajor
         } else {
             Layout::Rows
@@ -488,10 +490,11 @@ impl<'a, T: Float> Lloyd<'a, T> {
 
     /// The nearest centre (as `f64`) of the rows of `span` into `s.row`, ties to the lower
     /// index, as in scikit-learn. The pass's layout must be at least [`Lloyd::label_layout`]'s;
-    /// from [`WIDE_D`] features the loaded block is left centred.
+    /// from [`WIDE_D`] features the centred rows are left in `s.work` packed by
+    /// [`nearest_rows_wide`] (float64) or in the loaded block (float32).
     pub(crate) fn block_labels(&self, s: &mut Scratch, span: Span, terms: &CenterTerms) {
         match (self.d >= WIDE_D, self.single) {
-            (true, false) => self.block_nearest(s, span.rows, terms, false),
+            (true, false) => self.wide_labels_in_place(s, span, terms),
             (false, false) => nearest_rows(self.x(), span, &self.offset, terms, &mut s.row),
             (true, true) => {
                 self.center_block(s, span.rows);
@@ -517,28 +520,17 @@ impl<'a, T: Float> Lloyd<'a, T> {
 
     /// One Lloyd pass: per-centre sums and counts of the rows nearest each centre, and the
     /// labels' fingerprint (and the inertia, when asked for under these same centres).
-    ///
-    /// Only labels are needed here, not the loaded block: from [`WIDE_D`] features (in float64)
-    /// the nearest-centre kernel packs the rows from the data itself
-    /// ([`nearest_rows_wide`]), without loading, centring and copying the block first.
     pub(crate) fn step(&self, centers: &[f64], inertia: Inertia<'_>) -> Step {
         let k = self.k;
         let terms = self.terms(centers);
         let grid = self.grid();
         let accs = Pool::new(move || Step::new(grid.clone(), k));
-        let layout = if self.wide_in_place() {
-            Layout::RowsAhead
-        } else {
-            self.label_layout()
-        };
-        let mut step = self.passes.reduce(layout, &accs, |s, span, acc| {
-            if self.wide_in_place() {
-                self.wide_labels_in_place(s, span, &terms);
-            } else {
+        let mut step = self
+            .passes
+            .reduce(self.label_layout(), &accs, |s, span, acc| {
                 self.block_labels(s, span, &terms);
-            }
-            acc.add_block(s, span, self.x(), &self.offset, inertia);
-        });
+                acc.add_block(s, span, self.x(), &self.offset, inertia);
+            });
         step.settle();
         step
     }

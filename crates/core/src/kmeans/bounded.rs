@@ -21,7 +21,8 @@
 
 use super::exact::Exact;
 use super::kernels::{CenterTerms, Gathered, Inertia, gathered_nearest};
-use super::lloyd::{Labels, Lloyd, Run, Step, average, block_fingerprint};
+use super::lloyd::{Labels, Lloyd, Run};
+use super::step::{Step, average, block_fingerprint};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load, prefetch_rows};

@@ -13,6 +13,7 @@ pub(crate) mod lloyd;
 pub(crate) mod plusplus;
 pub(crate) mod score;
 pub(crate) mod single;
+pub(crate) mod step;
 pub(crate) mod tiles;
 
 use rand::SeedableRng;

@@ -200,18 +200,32 @@ pub(crate) fn add_weighted_scatter<I: Isa>(
                 (_, 0) => weighted_tile::<I, { isize::MAX }, true>(isa, x, shift, r, i0, j0),
                 _ => weighted_tile::<I, { isize::MAX }, false>(isa, x, shift, r, i0, j0),
             };
-            for (p, row) in t.iter().enumerate() {
-                for (q, &v) in row.iter().enumerate() {
-                    if j0 + q <= i0 + p {
-                        out[(i0 + p) * d + j0 + q] += v;
-                    }
-                }
+            add_tile(&t, &s, (i0, j0, d), s1, out);
+        }
+    }
+}
+
+/// Adds a 4 × 4 tile of weighted scatter at `(i0, j0)` of `d` features into the lower triangle of `out`
+/// (`d × d`, row-major), and, for the tiles of the first column (`j0 = 0`), its rows' sums `s`
+/// into `s1`.
+#[inline(always)]
+pub(super) fn add_tile(
+    t: &[[f64; 4]; 4],
+    s: &[f64; 4],
+    (i0, j0, d): (usize, usize, usize),
+    s1: &mut [f64],
+    out: &mut [f64],
+) {
+    for (p, row) in t.iter().enumerate() {
+        for (q, &v) in row.iter().enumerate() {
+            if j0 + q <= i0 + p {
+                out[(i0 + p) * d + j0 + q] += v;
             }
-            if j0 == 0 {
-                for (p, &v) in s.iter().enumerate() {
-                    s1[i0 + p] += v;
-                }
-            }
+        }
+    }
+    if j0 == 0 {
+        for (p, &v) in s.iter().enumerate() {
+            s1[i0 + p] += v;
         }
     }
 }

@@ -4,7 +4,7 @@
 //! [`V16::sums16`]).
 
 use super::full32::L16;
-use super::scatter::{lower, whole_small_tiles};
+use super::scatter::{add_tile, lower, whole_small_tiles};
 use crate::blocks::BLOCK_ROWS;
 use crate::simd::{Isa, V16};
 
@@ -163,18 +163,7 @@ pub(super) fn weighted_scatter32<I: Isa>(
                 (_, 0) => weighted_tile32::<I, { isize::MAX }, true>(isa, args),
                 _ => weighted_tile32::<I, { isize::MAX }, false>(isa, args),
             };
-            for (p, row) in t.iter().enumerate() {
-                for (q, &v) in row.iter().enumerate() {
-                    if j0 + q <= i0 + p {
-                        out[(i0 + p) * d + j0 + q] += v;
-                    }
-                }
-            }
-            if j0 == 0 {
-                for (p, &v) in s.iter().enumerate() {
-                    s1[i0 + p] += v;
-                }
-            }
+            add_tile(&t, &s, (i0, j0, d), s1, out);
         }
     }
 }

@@ -16,7 +16,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::KMeansInit;
 use super::lloyd::Lloyd;
-use super::plusplus::Seeding;
+use super::plusplus::{PENDING_PER_ROW, Seeding};
 use crate::data::{DataRef, Float};
 use crate::error::{Result, invalid};
 use crate::monitor::{self, Monitor};
@@ -114,6 +114,18 @@ pub(crate) fn plusplus<T: Float>(
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
 ) -> Result<Vec<usize>> {
+    plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW)
+}
+
+/// [`plusplus`], keeping at most `per_row` improvements per row between the scoring of a step
+/// and the adding of its centre ([`PENDING_PER_ROW`]).
+fn plusplus_kept<T: Float>(
+    lloyd: &Lloyd<'_, T>,
+    k: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    monitor: &mut dyn Monitor,
+    per_row: usize,
+) -> Result<Vec<usize>> {
     let x = lloyd.x();
     let (n, d) = (x.n_samples(), x.n_features());
     if n > PLUSPLUS_MAX_ROWS {
@@ -133,7 +145,7 @@ pub(crate) fn plusplus<T: Float>(
                 None => view,
             };
             let sub = Lloyd::new(view, k, &[]);
-            return Ok(plusplus(&sub, k, rng, monitor)?
+            return Ok(plusplus_kept(&sub, k, rng, monitor, per_row)?
                 .into_iter()
                 .map(|i| i * step)
                 .collect());
@@ -147,6 +159,7 @@ pub(crate) fn plusplus<T: Float>(
     };
     indices.push(first);
     let mut seeding = Seeding::new(lloyd);
+    seeding.pending_per_row = per_row;
     seeding.add(&lloyd.rows_internal(&[first]));
     let mut chain = seeding.chain();
     for _ in 1..k {
@@ -415,16 +428,19 @@ mod blocked {
         let mut r1 = Xoshiro256PlusPlus::seed_from_u64(seed);
         let mut r2 = r1.clone();
         let want = reference::plusplus(&lloyd, k, &mut r1).unwrap();
-        for threads in [1, 2, 3] {
+        // Every centre added from the scoring's improvements (as far as they are kept), and
+        // every one by a pass of its own.
+        let kept = PENDING_PER_ROW;
+        for (threads, kept) in [(1, kept), (2, kept), (3, kept), (1, 0), (3, 0)] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
             let mut r = r2.clone();
             let got = pool
-                .install(|| plusplus(&lloyd, k, &mut r, &mut () as &mut dyn Monitor))
+                .install(|| plusplus_kept(&lloyd, k, &mut r, &mut () as &mut dyn Monitor, kept))
                 .unwrap();
-            assert_eq!(got, want, "{what}, k={k}, {threads} threads");
+            assert_eq!(got, want, "{what}, k={k}, {threads} threads, {kept} kept");
             assert_eq!(
                 r.random::<u64>(),
                 r1.clone().random::<u64>(),

@@ -26,6 +26,7 @@ use crate::blocks::{
 };
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
+use crate::simd::{Isa, V8, dispatch};
 
 /// Rows between two records of the running sum.
 const CHAIN_ROWS: usize = 256;
@@ -45,6 +46,16 @@ const DENSE_ROWS: usize = BLOCK_ROWS * 3 / 4;
 /// every block with many listed rows whole was 0.88× on W3; Intel Xeon, 1 thread, paired).
 const WHOLE_MUL: usize = 1;
 const WHOLE_DIV: usize = 2;
+
+/// The most improvements a scoring keeps per row (16 bytes each), so that adding the chosen
+/// candidate needs no pass over the data. The first steps of a seeding improve more than one
+/// row per row (all candidates far from the first centres): on 1M×16 blobs, 2.2 per row at the
+/// first step of k = 16 and 2.7 at k = 64, then about 1.0–1.2. With one per row, those steps
+/// passed over the data a second time (two of 15 steps at k = 16); at three, none does, for at
+/// most 48 bytes per row of the seeding (itself at most [`PLUSPLUS_MAX_ROWS`] rows).
+///
+/// [`PLUSPLUS_MAX_ROWS`]: super::init::PLUSPLUS_MAX_ROWS
+pub(crate) const PENDING_PER_ROW: usize = 3;
 
 /// One row's seeding state.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,6 +103,10 @@ struct Work {
     /// The next block's listed rows, when listed ahead (`ahead_start` is its first row).
     ahead: Vec<usize>,
     ahead_start: Option<usize>,
+    /// Per listed row (and per row listed ahead), the candidates that may move it.
+    row_masks: Vec<u64>,
+    ahead_masks: Vec<u64>,
+    /// Per group of eight listed rows, the candidates that may move one of them.
     masks: Vec<u64>,
     g: Gathered,
     /// The block's improvements `(candidate, row, new D²)`.
@@ -108,6 +123,8 @@ impl Work {
             rows: Vec::with_capacity(BLOCK_ROWS),
             ahead: Vec::with_capacity(BLOCK_ROWS),
             ahead_start: None,
+            row_masks: Vec::with_capacity(BLOCK_ROWS),
+            ahead_masks: Vec::with_capacity(BLOCK_ROWS),
             masks: Vec::with_capacity(BLOCK_ROWS),
             g: Gathered::new(d, trials),
             improved: Vec::new(),
@@ -136,8 +153,12 @@ pub(crate) struct Seeding<'l, 'a, T> {
     pub computed: u64,
     /// The last scoring's improvements `(candidate, row, new D²)`: the rows each candidate
     /// would move, with their new distance, so that adding the chosen one needs no pass over
-    /// the data. `None` when there were more than one per row (then [`Seeding::add`] passes).
+    /// the data. `None` when there were more than [`PENDING_PER_ROW`] per row (then
+    /// [`Seeding::add`] passes).
     pending: Option<Vec<(u32, u32, f64)>>,
+    /// The most improvements kept per row ([`PENDING_PER_ROW`]; tests set 0 so that every
+    /// centre is added by a pass).
+    pub pending_per_row: usize,
 }
 
 impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
@@ -156,6 +177,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             chosen: Vec::new(),
             computed: 0,
             pending: None,
+            pending_per_row: PENDING_PER_ROW,
         }
     }
 
@@ -186,13 +208,16 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let d = self.d;
         let trials = cands.len() / d;
         assert!(trials <= 64);
-        let thr = self.thresholds(cands);
-        // Per chosen centre, the smallest threshold of any candidate: rows at most that far
-        // from their centre are skipped by every candidate at once.
-        let all: Vec<f64> = thr
-            .chunks_exact(trials)
-            .map(|ta| ta.iter().copied().fold(f64::INFINITY, f64::min))
-            .collect();
+        // The thresholds, each chosen centre's row padded with `+∞` (which no `D²` exceeds)
+        // to whole vectors, so that a row's candidates are tested a vector at a time.
+        let stride = trials.next_multiple_of(LANES);
+        let mut thr = vec![f64::INFINITY; self.chosen.len().max(d) / d * stride];
+        for (padded, ta) in thr
+            .chunks_exact_mut(stride)
+            .zip(self.thresholds(cands).chunks_exact(trials))
+        {
+            padded[..trials].copy_from_slice(ta);
+        }
         let near = &self.near[..];
         let x = *self.x();
         let lloyd = self.lloyd;
@@ -202,6 +227,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let listed = AtomicUsize::new(0);
         let overflow = AtomicBool::new(near.len() > u32::MAX as usize);
         let lists = Mutex::new(Vec::new());
+        let cap = near.len().saturating_mul(self.pending_per_row);
         let whole = d < WIDE_D && trials <= SCORE_TRIALS;
         // Hands a block's improvements to the list, unless the list is already too long.
         let publish = |improved: &[(u32, u32, f64)]| {
@@ -209,7 +235,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 return;
             }
             let total = listed.fetch_add(improved.len(), Ordering::Relaxed);
-            if total + improved.len() > near.len() {
+            if total + improved.len() > cap {
                 overflow.store(true, Ordering::Relaxed);
             } else {
                 lists
@@ -224,13 +250,14 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 let Span { start, rows } = span;
                 let nb = &near[start..start + rows];
                 let wb = weights.map(|w| &w[start..start + rows]);
-                // The rows some candidate may move (`D² > all[a]`), listed ahead by the last
-                // block of this leaf when it was this one's predecessor.
+                // The rows some candidate may move, with the candidates that may move them,
+                // listed ahead by the last block of this leaf when it was this one's predecessor.
                 if w.ahead_start != Some(start) {
-                    list(nb, start, &all, &mut w.ahead);
+                    list(nb, start, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
                 }
                 w.ahead_start = None;
                 std::mem::swap(&mut w.rows, &mut w.ahead);
+                std::mem::swap(&mut w.row_masks, &mut w.ahead_masks);
                 // List the next block's rows now, and ask for them while this one is computed
                 // (the next block is usually this leaf's next): a few with each group of this
                 // block's listed rows, so that the fetches overlap the arithmetic (asked for all
@@ -239,10 +266,12 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 let next = start + rows;
                 if next < near.len() {
                     let nn = (near.len() - next).min(BLOCK_ROWS);
-                    list(&near[next..next + nn], next, &all, &mut w.ahead);
+                    let nb = &near[next..next + nn];
+                    list(nb, next, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
                     w.ahead_start = Some(next);
                 } else {
                     w.ahead.clear();
+                    w.ahead_masks.clear();
                 }
                 let groups = w.rows.len().div_ceil(LANES);
                 let per_group = w.ahead.len().div_ceil(groups.max(1));
@@ -261,15 +290,8 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 // lanes where a candidate is nearer.
                 w.masks.clear();
                 let mut which = 0u64;
-                for group in w.rows.chunks(LANES) {
-                    let mut gw = 0u64;
-                    for &i in group {
-                        let nr = near[i];
-                        let ta = &thr[nr.center as usize * trials..][..trials];
-                        for (t, &v) in ta.iter().enumerate() {
-                            gw |= u64::from(nr.d2 > v) << t;
-                        }
-                    }
+                for group in w.row_masks.chunks(LANES) {
+                    let gw = group.iter().fold(0, |a, &m| a | m);
                     w.masks.push(gw);
                     which |= gw;
                 }
@@ -446,22 +468,47 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     }
 }
 
-/// Lists (as `start + r`) the rows of `nb` that some candidate may move: `D²` above the
-/// smallest threshold `all[a]` of the row's centre `a`.
-///
-/// Branch-free (every row written, the count advanced by the test): whether a row is listed
-/// is as good as random where covered and uncovered clusters mix, and a mispredicted branch
-/// per row cost more than the rest of the listing.
-#[inline]
-fn list(nb: &[Nearest], start: usize, all: &[f64], rows: &mut Vec<usize>) {
+dispatch! {
+    /// Lists (as `start + r`, in `rows`) the rows of `nb` that some candidate may move, each
+    /// with the mask of those candidates (in `masks`): bit `t` when `D²` exceeds candidate
+    /// `t`'s threshold against the row's centre `a`, `thr[a * stride + t]` (rows of `stride`
+    /// values, a whole number of vectors; the padding `+∞`).
+    ///
+    /// Branch-free (every row written, the count advanced by the test): whether a row is
+    /// listed is as good as random where covered and uncovered clusters mix, and a mispredicted
+    /// branch per row cost more than the rest of the listing.
+    fn list<>(nb: &[Nearest], start: usize, thr: &[f64], stride: usize, rows: &mut Vec<usize>, masks: &mut Vec<u64>) => list_impl
+}
+
+#[inline(always)]
+fn list_impl<I: Isa>(
+    isa: I,
+    nb: &[Nearest],
+    start: usize,
+    thr: &[f64],
+    stride: usize,
+    rows: &mut Vec<usize>,
+    masks: &mut Vec<u64>,
+) {
+    debug_assert!(stride.is_multiple_of(LANES) && stride <= 64);
     rows.clear();
     rows.resize(nb.len(), 0);
+    masks.clear();
+    masks.resize(nb.len(), 0);
     let mut m = 0;
     for (r, nr) in nb.iter().enumerate() {
+        let d2 = V8::splat(isa, nr.d2);
+        let ta = &thr[nr.center as usize * stride..][..stride];
+        let mut mask = u64::from(V8::load(isa, ta).lt_mask(d2));
+        for (c, tc) in ta.chunks_exact(LANES).enumerate().skip(1) {
+            mask |= u64::from(V8::load(isa, tc).lt_mask(d2)) << (LANES * c);
+        }
         rows[m] = start + r;
-        m += usize::from(nr.d2 > all[nr.center as usize]);
+        masks[m] = mask;
+        m += usize::from(mask != 0);
     }
     rows.truncate(m);
+    masks.truncate(m);
 }
 
 /// `Σ_r w_r v_r` (`v_r` without weights) over eight lanes `a[r % 8]` in row order, then
@@ -555,5 +602,58 @@ impl Chain {
         // recomputes the same sums.
         debug_assert!(false, "the running sum reaches its record");
         (lo + CHAIN_ROWS).min(n) - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LANES, Nearest, list};
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// The listing against its definition, one comparison at a time: a row is listed when
+    /// its `D²` exceeds some candidate's threshold against its centre, with the mask of those
+    /// candidates; ties (`D²` equal to a threshold) and `+∞` (no centre yet) are not above,
+    /// and the padding is never set, for one to eight vectors of candidates.
+    #[test]
+    fn listing_gives_each_rows_candidates() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(9);
+        for trials in [1usize, 2, 6, 8, 9, 17, 64] {
+            let stride = trials.next_multiple_of(LANES);
+            let centres = 5;
+            let mut thr = vec![f64::INFINITY; centres * stride];
+            for a in 0..centres {
+                for t in 0..trials {
+                    thr[a * stride + t] = g.random::<f64>();
+                }
+            }
+            let nb: Vec<Nearest> = (0..300)
+                .map(|r| {
+                    let center = g.random_range(0..centres as u32);
+                    let d2 = match r % 7 {
+                        0 => thr[center as usize * stride + r % trials],
+                        1 => f64::INFINITY,
+                        _ => g.random::<f64>() * 0.8,
+                    };
+                    Nearest { d2, center }
+                })
+                .collect();
+            let start = 1000;
+            let (mut rows, mut masks) = (vec![7], vec![7]);
+            list(&nb, start, &thr, stride, &mut rows, &mut masks);
+            let mut want = Vec::new();
+            for (r, nr) in nb.iter().enumerate() {
+                let mut m = 0u64;
+                for t in 0..trials {
+                    m |= u64::from(nr.d2 > thr[nr.center as usize * stride + t]) << t;
+                }
+                if m != 0 {
+                    want.push((start + r, m));
+                }
+            }
+            let got: Vec<(usize, u64)> = rows.into_iter().zip(masks).collect();
+            assert!(want.len() > 30 && want.len() < 300, "{trials} candidates");
+            assert_eq!(got, want, "{trials} candidates");
+        }
     }
 }

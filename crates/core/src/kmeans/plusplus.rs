@@ -48,9 +48,10 @@ const WHOLE_MUL: usize = 1;
 const WHOLE_DIV: usize = 2;
 
 /// The most improvements a scoring keeps per row (16 bytes each), so that adding the chosen
-/// candidate needs no pass over the data. The first steps of a seeding improve more than one
-/// row per row (all candidates far from the first centres): on 1M×16 blobs, 2.2 per row at the
-/// first step of k = 16 and 2.7 at k = 64, then about 1.0–1.2. With one per row, those steps
+/// candidate needs no pass over the data. In the first steps of a seeding the candidates
+/// together improve more rows than there are (each is far from the few centres chosen): on
+/// 1M×16 blobs, 2.2 improvements per row at the first step of k = 16 and 2.7 at k = 64, then
+/// about 1.0–1.2. With one per row, those steps
 /// passed over the data a second time (two of 15 steps at k = 16); at three, none does, for at
 /// most 48 bytes per row of the seeding (itself at most [`PLUSPLUS_MAX_ROWS`] rows).
 ///

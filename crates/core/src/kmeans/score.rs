@@ -108,9 +108,10 @@ fn score_rows_small<const D: usize, T: Float, I: Isa>(
         }
         // Up to eight candidates at a time: their chains of multiply-adds side by side,
         // sharing the row vectors (each distance still summed over `j` in order). A chain
-        // waits on its own multiply-add's latency at every feature, so one group of six (the
-        // `2 + ⌊ln 64⌋` candidates of k = 64) takes the time of one of four plus a third,
-        // where a group of four and one of two took two groups' latencies.
+        // waits on its own multiply-add's latency (4 cycles) at every feature: a group of six
+        // (the `2 + ⌊ln 64⌋` candidates of k = 64) issues its twelve subtractions and
+        // multiply-adds per feature in about six cycles on two pipes, where a group of four
+        // and one of two waited two latencies.
         let mut t0 = 0;
         while t0 < trials {
             let group = Group {

@@ -186,18 +186,25 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         self.lloyd.x()
     }
 
-    /// `(chosen, candidates)` table of [`threshold`]s: row `a` holds every candidate's
-    /// threshold against chosen centre `a` (one row of zeros before the first centre).
-    fn thresholds(&self, cands: &[f64]) -> Vec<f64> {
+    /// `(chosen, candidates)` table of [`threshold`]s in rows of `stride`: row `a` holds every
+    /// candidate's threshold against chosen centre `a`, then `+∞` (which no `D²` exceeds) up to
+    /// `stride` (one row of zeros before the first centre).
+    fn thresholds(&self, cands: &[f64], stride: usize) -> Vec<f64> {
         let d = self.d;
         let trials = cands.len() / d;
+        debug_assert!(stride >= trials);
         if self.chosen.is_empty() {
-            return vec![0.0; trials];
+            let mut thr = vec![f64::INFINITY; stride];
+            thr[..trials].fill(0.0);
+            return thr;
         }
-        let mut thr = Vec::with_capacity(self.chosen.len() / d * trials);
-        for a in self.chosen.chunks_exact(d) {
-            for c in cands.chunks_exact(d) {
-                thr.push(threshold(center_sq(c, a), d));
+        let mut thr = vec![f64::INFINITY; self.chosen.len() / d * stride];
+        for (ta, a) in thr
+            .chunks_exact_mut(stride)
+            .zip(self.chosen.chunks_exact(d))
+        {
+            for (t, c) in ta.iter_mut().zip(cands.chunks_exact(d)) {
+                *t = threshold(center_sq(c, a), d);
             }
         }
         thr
@@ -209,16 +216,10 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let d = self.d;
         let trials = cands.len() / d;
         assert!(trials <= 64);
-        // The thresholds, each chosen centre's row padded with `+∞` (which no `D²` exceeds)
-        // to whole vectors, so that a row's candidates are tested a vector at a time.
+        // Each chosen centre's thresholds padded to whole vectors, so that a row's candidates
+        // are tested a vector at a time.
         let stride = trials.next_multiple_of(LANES);
-        let mut thr = vec![f64::INFINITY; self.chosen.len().max(d) / d * stride];
-        for (padded, ta) in thr
-            .chunks_exact_mut(stride)
-            .zip(self.thresholds(cands).chunks_exact(trials))
-        {
-            padded[..trials].copy_from_slice(ta);
-        }
+        let thr = self.thresholds(cands, stride);
         let near = &self.near[..];
         let x = *self.x();
         let lloyd = self.lloyd;
@@ -398,7 +399,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     pub(crate) fn add(&mut self, c: &[f64]) {
         let d = self.d;
         let kc = (self.chosen.len() / d) as u32;
-        let thr = self.thresholds(c);
+        let thr = self.thresholds(c, 1);
         let x = *self.x();
         let lloyd = self.lloyd;
         let accs = Pool::new(move || Work::new(d, 1));

@@ -62,7 +62,19 @@ fn score_rows_small<const D: usize, T: Float, I: Isa>(
     let trials = cands.len() / d;
     assert!(trials <= SCORE_TRIALS && out.lanes.len() >= trials);
     assert!(out.d2.len() >= rows && out.weights.is_none_or(|w| w.len() >= rows));
-    let full_cols = d / LANES * LANES;
+    // Where `d` is `D` (the dimensions `with_dim!` names), constant trip counts below, so that
+    // the loops over features unroll and the row vectors stay in registers.
+    let exact = d == D;
+    let full_cols = if exact {
+        D / LANES * LANES
+    } else {
+        d / LANES * LANES
+    };
+    // The candidates in arrays of `D` (zeros past `d`): indexed without bounds checks.
+    let mut cpad = [[0.0; D]; SCORE_TRIALS];
+    for (p, c) in cpad.iter_mut().zip(cands.chunks_exact(d)) {
+        p[..d].copy_from_slice(c);
+    }
     let mut acc = [V8::zero(isa); SCORE_TRIALS];
     let mut improved = out.improved;
     let mut r0 = 0;
@@ -103,7 +115,8 @@ fn score_rows_small<const D: usize, T: Float, I: Isa>(
             }
             (V8::load(isa, &bl), out.weights.map(|_| V8::load(isa, &wl)))
         };
-        for j in 0..d {
+        let centred = if exact { D } else { d };
+        for j in 0..centred {
             xv[j] = xv[j].sub(V8::splat(isa, offset[j]));
         }
         // Up to eight candidates at a time: their chains of multiply-adds side by side,
@@ -122,14 +135,14 @@ fn score_rows_small<const D: usize, T: Float, I: Isa>(
             let acc = &mut acc[t0..];
             let list = improved.as_deref_mut();
             match trials - t0 {
-                1 => score_group::<D, I, 1>(isa, &xv, cands, d, t0, group, acc, list),
-                2 => score_group::<D, I, 2>(isa, &xv, cands, d, t0, group, acc, list),
-                3 => score_group::<D, I, 3>(isa, &xv, cands, d, t0, group, acc, list),
-                4 => score_group::<D, I, 4>(isa, &xv, cands, d, t0, group, acc, list),
-                5 => score_group::<D, I, 5>(isa, &xv, cands, d, t0, group, acc, list),
-                6 => score_group::<D, I, 6>(isa, &xv, cands, d, t0, group, acc, list),
-                7 => score_group::<D, I, 7>(isa, &xv, cands, d, t0, group, acc, list),
-                _ => score_group::<D, I, 8>(isa, &xv, cands, d, t0, group, acc, list),
+                1 => score_group::<D, I, 1>(isa, &xv, &cpad, d, t0, group, acc, list),
+                2 => score_group::<D, I, 2>(isa, &xv, &cpad, d, t0, group, acc, list),
+                3 => score_group::<D, I, 3>(isa, &xv, &cpad, d, t0, group, acc, list),
+                4 => score_group::<D, I, 4>(isa, &xv, &cpad, d, t0, group, acc, list),
+                5 => score_group::<D, I, 5>(isa, &xv, &cpad, d, t0, group, acc, list),
+                6 => score_group::<D, I, 6>(isa, &xv, &cpad, d, t0, group, acc, list),
+                7 => score_group::<D, I, 7>(isa, &xv, &cpad, d, t0, group, acc, list),
+                _ => score_group::<D, I, 8>(isa, &xv, &cpad, d, t0, group, acc, list),
             }
             t0 += 8;
         }
@@ -148,26 +161,37 @@ struct Group<I: Isa> {
     row: usize,
 }
 
-/// [`score_rows`] for candidates `t0..t0 + N` and one lane group.
+/// [`score_rows`] for candidates `t0..t0 + N` (rows of `cpad`: `d` features, then zeros) and
+/// one lane group.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn score_group<const D: usize, I: Isa, const N: usize>(
     isa: I,
     xv: &[V8<I>; D],
-    cands: &[f64],
+    cpad: &[[f64; D]; SCORE_TRIALS],
     d: usize,
     t0: usize,
     g: Group<I>,
     acc: &mut [V8<I>],
     mut improved: Option<&mut Vec<(u32, u32, f64)>>,
 ) {
-    let c: [&[f64]; N] = std::array::from_fn(|i| &cands[(t0 + i) * d..(t0 + i + 1) * d]);
+    let c: &[[f64; D]; N] = cpad[t0..t0 + N].try_into().expect("N candidates from t0");
     let mut q = [V8::zero(isa); N];
-    for j in 0..D.min(d) {
-        for (qi, ci) in q.iter_mut().zip(&c) {
-            let v = xv[j].sub(V8::splat(isa, ci[j]));
-            *qi = v.madd(v, *qi);
-        }
+    // (A macro, not a closure: a closure would not inherit the target features.)
+    macro_rules! features {
+        ($n:expr) => {
+            for j in 0..$n {
+                for (qi, ci) in q.iter_mut().zip(c) {
+                    let v = xv[j].sub(V8::splat(isa, ci[j]));
+                    *qi = v.madd(v, *qi);
+                }
+            }
+        };
+    }
+    if d == D {
+        features!(D);
+    } else {
+        features!(d.min(D));
     }
     for (i, (&qi, a)) in q.iter().zip(acc.iter_mut()).enumerate() {
         let val = qi.lt_select(g.b, qi, g.b);

@@ -42,13 +42,17 @@ fn score_rows_impl<T: Float, I: Isa>(
     out: ScoreBlock<'_>,
 ) {
     let d = x.n_features();
-    with_dim!(d, D => score_rows_small::<D, T, I>(isa, x, span, offset, cands, out), _ => {
-        score_rows_small::<WIDE_D, T, I>(isa, x, span, offset, cands, out)
+    // `with_dim!` names `D` exactly; the fallback's `D` is a bound.
+    with_dim!(d, D => score_rows_small::<D, true, T, I>(isa, x, span, offset, cands, out), _ => {
+        score_rows_small::<WIDE_D, false, T, I>(isa, x, span, offset, cands, out)
     })
 }
 
+/// [`score_rows`] below [`WIDE_D`] features: `d` is `D` when `EXACT` (then every loop over
+/// features has a constant trip count, so that it unrolls and the rows' vectors stay in
+/// registers), at most `D` otherwise.
 #[inline(always)]
-fn score_rows_small<const D: usize, T: Float, I: Isa>(
+fn score_rows_small<const D: usize, const EXACT: bool, T: Float, I: Isa>(
     isa: I,
     x: &DataRef<'_, T>,
     span: Span,
@@ -58,18 +62,12 @@ fn score_rows_small<const D: usize, T: Float, I: Isa>(
 ) {
     let Span { start, rows } = span;
     let d = x.n_features();
-    assert!(d < WIDE_D && d <= D);
+    assert!(d < WIDE_D && d <= D && (d == D || !EXACT));
+    let d = if EXACT { D } else { d };
     let trials = cands.len() / d;
     assert!(trials <= SCORE_TRIALS && out.lanes.len() >= trials);
     assert!(out.d2.len() >= rows && out.weights.is_none_or(|w| w.len() >= rows));
-    // Where `d` is `D` (the dimensions `with_dim!` names), constant trip counts below, so that
-    // the loops over features unroll and the row vectors stay in registers.
-    let exact = d == D;
-    let full_cols = if exact {
-        D / LANES * LANES
-    } else {
-        d / LANES * LANES
-    };
+    let full_cols = d / LANES * LANES;
     // The candidates in arrays of `D` (zeros past `d`): indexed without bounds checks.
     let mut cpad = [[0.0; D]; SCORE_TRIALS];
     for (p, c) in cpad.iter_mut().zip(cands.chunks_exact(d)) {
@@ -115,8 +113,7 @@ fn score_rows_small<const D: usize, T: Float, I: Isa>(
             }
             (V8::load(isa, &bl), out.weights.map(|_| V8::load(isa, &wl)))
         };
-        let centred = if exact { D } else { d };
-        for j in 0..centred {
+        for j in 0..d {
             xv[j] = xv[j].sub(V8::splat(isa, offset[j]));
         }
         // Up to eight candidates at a time: their chains of multiply-adds side by side,
@@ -135,14 +132,14 @@ fn score_rows_small<const D: usize, T: Float, I: Isa>(
             let acc = &mut acc[t0..];
             let list = improved.as_deref_mut();
             match trials - t0 {
-                1 => score_group::<D, I, 1>(isa, &xv, &cpad, d, t0, group, acc, list),
-                2 => score_group::<D, I, 2>(isa, &xv, &cpad, d, t0, group, acc, list),
-                3 => score_group::<D, I, 3>(isa, &xv, &cpad, d, t0, group, acc, list),
-                4 => score_group::<D, I, 4>(isa, &xv, &cpad, d, t0, group, acc, list),
-                5 => score_group::<D, I, 5>(isa, &xv, &cpad, d, t0, group, acc, list),
-                6 => score_group::<D, I, 6>(isa, &xv, &cpad, d, t0, group, acc, list),
-                7 => score_group::<D, I, 7>(isa, &xv, &cpad, d, t0, group, acc, list),
-                _ => score_group::<D, I, 8>(isa, &xv, &cpad, d, t0, group, acc, list),
+                1 => score_group::<D, EXACT, I, 1>(isa, &xv, &cpad, d, t0, group, acc, list),
+                2 => score_group::<D, EXACT, I, 2>(isa, &xv, &cpad, d, t0, group, acc, list),
+                3 => score_group::<D, EXACT, I, 3>(isa, &xv, &cpad, d, t0, group, acc, list),
+                4 => score_group::<D, EXACT, I, 4>(isa, &xv, &cpad, d, t0, group, acc, list),
+                5 => score_group::<D, EXACT, I, 5>(isa, &xv, &cpad, d, t0, group, acc, list),
+                6 => score_group::<D, EXACT, I, 6>(isa, &xv, &cpad, d, t0, group, acc, list),
+                7 => score_group::<D, EXACT, I, 7>(isa, &xv, &cpad, d, t0, group, acc, list),
+                _ => score_group::<D, EXACT, I, 8>(isa, &xv, &cpad, d, t0, group, acc, list),
             }
             t0 += 8;
         }
@@ -165,7 +162,7 @@ struct Group<I: Isa> {
 /// one lane group.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn score_group<const D: usize, I: Isa, const N: usize>(
+fn score_group<const D: usize, const EXACT: bool, I: Isa, const N: usize>(
     isa: I,
     xv: &[V8<I>; D],
     cpad: &[[f64; D]; SCORE_TRIALS],
@@ -188,7 +185,7 @@ fn score_group<const D: usize, I: Isa, const N: usize>(
             }
         };
     }
-    if d == D {
+    if EXACT {
         features!(D);
     } else {
         features!(d.min(D));

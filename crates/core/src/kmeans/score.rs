@@ -3,7 +3,7 @@
 //! ([`sq_distances`](super::kernels::sq_distances), so the same bits), the minimum with the
 //! row's `D²` summed per lane as the seeding sums a block, and the rows each candidate moves.
 
-use crate::blocks::{Span, WIDE_D, transposed8, with_dim};
+use crate::blocks::{BLOCK_ROWS, Span, WIDE_D, prefetch, transposed8, with_dim};
 use crate::data::{DataRef, Float};
 use crate::math::LANES;
 use crate::simd::{Isa, V8, dispatch};
@@ -11,6 +11,14 @@ use crate::simd::{Isa, V8, dispatch};
 /// The most candidates [`score_rows`] takes at once (`2 + ⌊ln k⌋` exceeds 16 only from
 /// k = e¹⁵ ≈ 3.3 million clusters; beyond, the seeding gathers).
 pub(crate) const SCORE_TRIALS: usize = 16;
+
+/// How far ahead of the group it scores [`score_rows`] asks for rows, eight at a time: the
+/// next block, which the seeding usually scores next, so that its reads overlap this block's
+/// arithmetic (the hardware prefetcher alone left the whole-block scoring waiting on memory:
+/// greedy k-means++ on W5-shaped blobs, k = 64, 1.10–1.18× faster on 1 thread and 1.07–1.26×
+/// on 2 in four sittings of alternating runs, Intel Xeon model 167; W3-shaped, k = 16,
+/// 1.04×).
+const AHEAD: usize = BLOCK_ROWS;
 
 /// What [`score_rows`] reads and writes for a block besides its rows.
 pub(crate) struct ScoreBlock<'a> {
@@ -76,7 +84,13 @@ fn score_rows_small<const D: usize, const EXACT: bool, T: Float, I: Isa>(
     let mut acc = [V8::zero(isa); SCORE_TRIALS];
     let mut improved = out.improved;
     let mut r0 = 0;
+    let n = x.n_samples();
     while r0 < rows {
+        // The rows a block ahead, asked for a group at a time (see [`AHEAD`]).
+        let ahead = start + r0 + AHEAD;
+        if ahead < n {
+            prefetch(x, ahead, (n - ahead).min(LANES));
+        }
         let mut xv = [V8::zero(isa); D];
         // `D²` and weights of the group; the lanes past the block's end score 0 (`D²` 0, and
         // weight 0), which adds nothing: every lane sum is a sum of non-negative terms.

@@ -22,7 +22,7 @@ use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
 use super::score::{SCORE_TRIALS, ScoreBlock, score_rows};
 use crate::blocks::{
-    Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, WIDE_D, load, prefetch_rows,
+    Accumulator, BLOCK_ROWS, Block, Layout, Pool, Span, WIDE_D, leaf_rows, load, prefetch_rows,
 };
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
@@ -152,11 +152,16 @@ pub(crate) struct Seeding<'l, 'a, T> {
     chosen: Vec<f64>,
     /// Rows read (and distances computed) per candidate over the whole seeding, for reports.
     pub computed: u64,
-    /// The last scoring's improvements `(candidate, row, new D²)`: the rows each candidate
-    /// would move, with their new distance, so that adding the chosen one needs no pass over
-    /// the data. `None` when there were more than [`PENDING_PER_ROW`] per row (then
-    /// [`Seeding::add`] passes).
-    pending: Option<Vec<(u32, u32, f64)>>,
+    /// The last scoring's improvements, per leaf of the passes (see [`leaf_rows`]) and per
+    /// candidate, `(row, new D²)`: the rows each candidate would move, with their new
+    /// distance, so that adding the chosen one needs no pass over the data and reads only its
+    /// own lists. Each leaf writes its own lists (no two threads wait on one lock), and they are
+    /// kept from step to step, so that their memory is asked for (and first touched) once per
+    /// seeding rather than at every step.
+    pending: Vec<Mutex<Vec<Vec<(u32, f64)>>>>,
+    /// Whether `pending` holds every improvement of the last scoring: not when there were more
+    /// than [`PENDING_PER_ROW`] per row (then [`Seeding::add`] passes).
+    pending_whole: bool,
     /// The most improvements kept per row ([`PENDING_PER_ROW`]; tests set 0 so that every
     /// centre is added by a pass).
     pub pending_per_row: usize,
@@ -177,7 +182,8 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             ],
             chosen: Vec::new(),
             computed: 0,
-            pending: None,
+            pending: Vec::new(),
+            pending_whole: false,
             pending_per_row: PENDING_PER_ROW,
         }
     }
@@ -228,11 +234,21 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let counted = AtomicU64::new(0);
         let listed = AtomicUsize::new(0);
         let overflow = AtomicBool::new(near.len() > u32::MAX as usize);
-        let lists = Mutex::new(Vec::new());
+        let leaf_len = leaf_rows(self.near.len());
+        self.pending
+            .resize_with(self.near.len().div_ceil(leaf_len), Default::default);
+        for leaf in &mut self.pending {
+            let lists = leaf.get_mut().unwrap_or_else(|e| e.into_inner());
+            lists.resize_with(trials, Vec::new);
+            for l in lists {
+                l.clear();
+            }
+        }
+        let pending = &self.pending[..];
         let cap = near.len().saturating_mul(self.pending_per_row);
         let whole = d < WIDE_D && trials <= SCORE_TRIALS;
         // Hands a block's improvements to the list, unless the list is already too long.
-        let publish = |improved: &[(u32, u32, f64)]| {
+        let publish = |start: usize, improved: &[(u32, u32, f64)]| {
             if improved.is_empty() {
                 return;
             }
@@ -240,10 +256,12 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             if total + improved.len() > cap {
                 overflow.store(true, Ordering::Relaxed);
             } else {
-                lists
+                let mut lists = pending[start / leaf_len]
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend_from_slice(improved);
+                    .unwrap_or_else(|e| e.into_inner());
+                for &(t, i, v) in improved {
+                    lists[t as usize].push((i, v));
+                }
             }
         };
         let out = lloyd
@@ -315,7 +333,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                         *pot += math::sum(a);
                     }
                     counted.fetch_add((rows * trials) as u64, Ordering::Relaxed);
-                    publish(&w.improved);
+                    publish(start, &w.improved);
                     return;
                 }
                 // A candidate that moves no row of the block scores its `D²`: one sum serves
@@ -369,34 +387,34 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     *pot += lane_sum(&val[t * BLOCK_ROWS..t * BLOCK_ROWS + rows], wb);
                 }
                 counted.fetch_add(n_dist, Ordering::Relaxed);
-                publish(&w.improved);
+                publish(start, &w.improved);
             });
         self.computed += counted.into_inner();
-        self.pending =
-            (!overflow.into_inner()).then(|| lists.into_inner().unwrap_or_else(|e| e.into_inner()));
+        self.pending_whole = !overflow.into_inner();
         out.pots
     }
 
     /// Adds the scored candidate `t` (its row `c`, internal frame) to the chosen centres, from
     /// the improvements the scoring recorded (or by [`Seeding::add`] when it recorded none).
     pub(crate) fn add_scored(&mut self, t: usize, c: &[f64]) {
-        match self.pending.take() {
-            Some(list) => {
-                let kc = (self.chosen.len() / self.d) as u32;
-                for &(tt, i, v) in &list {
-                    if tt as usize == t {
-                        self.near[i as usize] = Nearest { d2: v, center: kc };
-                    }
+        if std::mem::take(&mut self.pending_whole) {
+            let kc = (self.chosen.len() / self.d) as u32;
+            for leaf in &mut self.pending {
+                let lists = leaf.get_mut().unwrap_or_else(|e| e.into_inner());
+                for &(i, v) in &lists[t] {
+                    self.near[i as usize] = Nearest { d2: v, center: kc };
                 }
-                self.chosen.extend_from_slice(c);
             }
-            None => self.add(c),
+            self.chosen.extend_from_slice(c);
+        } else {
+            self.add(c);
         }
     }
 
     /// Adds `c` (internal frame) to the chosen centres: `D²_i = min(D²_i, ‖x_i - c‖²)`, by a
     /// pass over the rows `c` may move.
     pub(crate) fn add(&mut self, c: &[f64]) {
+        self.pending_whole = false;
         let d = self.d;
         let kc = (self.chosen.len() / d) as u32;
         let thr = self.thresholds(c, 1);

@@ -188,7 +188,10 @@ fn score_group<const D: usize, const EXACT: bool, I: Isa, const N: usize>(
 ) {
     let c: &[[f64; D]; N] = cpad[t0..t0 + N].try_into().expect("N candidates from t0");
     let mut q = [V8::zero(isa); N];
-    // (A macro, not a closure: a closure would not inherit the target features.)
+    // (A macro, not a closure: a closure would not inherit the target features.) The loop's
+    // trip count is the constant `D` when exact: the caller's `d` is then `D` too, but that
+    // does not reach through the call as a constant (looping `0..d.min(D)` in both cases gave
+    // the same bits and 1.6x the time at 4 and 6 candidates, 16 features, in cache).
     macro_rules! features {
         ($n:expr) => {
             for j in 0..$n {

@@ -58,6 +58,9 @@ const WHOLE_DIV: usize = 2;
 /// [`PLUSPLUS_MAX_ROWS`]: super::init::PLUSPLUS_MAX_ROWS
 pub(crate) const PENDING_PER_ROW: usize = 3;
 
+/// One leaf's improvements from a scoring, per candidate: `(row, new D²)`.
+type LeafImprovements = Vec<Vec<(u32, f64)>>;
+
 /// One row's seeding state.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Nearest {
@@ -158,7 +161,7 @@ pub(crate) struct Seeding<'l, 'a, T> {
     /// own lists. Each leaf writes its own lists (no two threads wait on one lock), and they are
     /// kept from step to step, so that their memory is asked for (and first touched) once per
     /// seeding rather than at every step.
-    pending: Vec<Mutex<Vec<Vec<(u32, f64)>>>>,
+    pending: Vec<Mutex<LeafImprovements>>,
     /// Whether `pending` holds every improvement of the last scoring: not when there were more
     /// than [`PENDING_PER_ROW`] per row (then [`Seeding::add`] passes).
     pending_whole: bool,

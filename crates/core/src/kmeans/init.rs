@@ -158,8 +158,7 @@ fn plusplus_kept<T: Float>(
         Some(w) => first_weighted(w, rng.random::<f64>()),
     };
     indices.push(first);
-    let mut seeding = Seeding::new(lloyd);
-    seeding.pending_per_row = per_row;
+    let mut seeding = Seeding::new(lloyd, per_row);
     seeding.add(&lloyd.rows_internal(&[first]));
     let mut chain = seeding.chain();
     for _ in 1..k {
@@ -177,8 +176,7 @@ fn plusplus_kept<T: Float>(
             }
         }
         indices.push(cand[best]);
-        seeding.add_scored(best, &cands[best * d..(best + 1) * d]);
-        chain = seeding.chain();
+        chain = seeding.add_scored(best, &cands[best * d..(best + 1) * d]);
     }
     Ok(indices)
 }
@@ -528,7 +526,7 @@ mod blocked {
                 None => xr,
             };
             let lloyd = Lloyd::new(data, 1, &[]);
-            let mut s = Seeding::new(&lloyd);
+            let mut s = Seeding::new(&lloyd, PENDING_PER_ROW);
             s.set_nearest(&v);
             let chain = s.chain();
             let mut targets: Vec<f64> = (0..200).map(|_| g.random::<f64>() * chain.total).collect();

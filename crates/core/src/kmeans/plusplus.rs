@@ -165,13 +165,15 @@ pub(crate) struct Seeding<'l, 'a, T> {
     /// Whether `pending` holds every improvement of the last scoring: not when there were more
     /// than [`PENDING_PER_ROW`] per row (then [`Seeding::add`] passes).
     pending_whole: bool,
-    /// The most improvements kept per row ([`PENDING_PER_ROW`]; tests set 0 so that every
-    /// centre is added by a pass).
-    pub pending_per_row: usize,
+    /// The most improvements kept per row ([`PENDING_PER_ROW`]; tests also take 0, so that
+    /// every centre is added by a pass).
+    pending_per_row: usize,
 }
 
 impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
-    pub(crate) fn new(lloyd: &'l Lloyd<'a, T>) -> Self {
+    /// The state before any centre is chosen (every `D²` `+∞`), keeping at most `per_row`
+    /// improvements per row between a scoring and the adding of its chosen candidate.
+    pub(crate) fn new(lloyd: &'l Lloyd<'a, T>, per_row: usize) -> Self {
         let x = lloyd.x();
         Seeding {
             lloyd,
@@ -187,7 +189,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             computed: 0,
             pending: Vec::new(),
             pending_whole: false,
-            pending_per_row: PENDING_PER_ROW,
+            pending_per_row: per_row,
         }
     }
 
@@ -398,20 +400,49 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     }
 
     /// Adds the scored candidate `t` (its row `c`, internal frame) to the chosen centres, from
-    /// the improvements the scoring recorded (or by [`Seeding::add`] when it recorded none).
-    pub(crate) fn add_scored(&mut self, t: usize, c: &[f64]) {
-        if std::mem::take(&mut self.pending_whole) {
-            let kc = (self.chosen.len() / self.d) as u32;
-            for leaf in &mut self.pending {
-                let lists = leaf.get_mut().unwrap_or_else(|e| e.into_inner());
-                for &(i, v) in &lists[t] {
-                    self.near[i as usize] = Nearest { d2: v, center: kc };
-                }
-            }
-            self.chosen.extend_from_slice(c);
-        } else {
+    /// the improvements the scoring recorded (or by [`Seeding::add`] when it recorded none), and
+    /// returns the new running sum of `w D²` ([`Seeding::chain`]).
+    ///
+    /// Both are serial walks over the rows. From the recorded improvements they run as a
+    /// pipeline, leaf by leaf: one thread moves a leaf's improved rows and hands the leaf on,
+    /// another sums it into the chain (in row order, as one walk would), so that on two threads
+    /// the adding costs little more than the chain alone. On one thread the first walk finishes
+    /// before the second starts.
+    pub(crate) fn add_scored(&mut self, t: usize, c: &[f64]) -> Chain {
+        if !std::mem::take(&mut self.pending_whole) {
             self.add(c);
+            return self.chain();
         }
+        let kc = (self.chosen.len() / self.d) as u32;
+        let n = self.near.len();
+        let leaf_len = leaf_rows(n);
+        let weights = self.lloyd.x().weights();
+        let (near, pending) = (&mut self.near, &mut self.pending);
+        let (moved, leaves) = std::sync::mpsc::channel::<&[Nearest]>();
+        let ((), chain) = rayon::join(
+            move || {
+                for (l, (nb, leaf)) in near.chunks_mut(leaf_len).zip(pending).enumerate() {
+                    let lists = leaf.get_mut().unwrap_or_else(|e| e.into_inner());
+                    let start = l * leaf_len;
+                    for &(i, v) in &lists[t] {
+                        nb[i as usize - start] = Nearest { d2: v, center: kc };
+                    }
+                    // The receiver lives until every leaf is sent (it is this join's other half).
+                    let _ = moved.send(nb);
+                }
+            },
+            move || {
+                let mut chain = Chain::with_rows(n);
+                let mut start = 0;
+                for nb in leaves {
+                    chain.extend(nb, weights.map(|w| &w[start..start + nb.len()]));
+                    start += nb.len();
+                }
+                chain
+            },
+        );
+        self.chosen.extend_from_slice(c);
+        chain
     }
 
     /// Adds `c` (internal frame) to the chosen centres: `D²_i = min(D²_i, ‖x_i - c‖²)`, by a
@@ -577,15 +608,30 @@ pub(crate) struct Chain {
 
 impl Chain {
     fn new(near: &[Nearest], w: Option<&[f64]>) -> Self {
-        let mut ends = Vec::with_capacity(near.len().div_ceil(CHAIN_ROWS));
-        let mut run = 0.0;
+        let mut chain = Chain::with_rows(near.len());
+        chain.extend(near, w);
+        chain
+    }
+
+    /// An empty chain, with room for the records of `n` rows.
+    fn with_rows(n: usize) -> Self {
+        Chain {
+            ends: Vec::with_capacity(n.div_ceil(CHAIN_ROWS)),
+            total: 0.0,
+        }
+    }
+
+    /// Continues the running sum over the next rows, `near` (with their weights `w`): a whole
+    /// number of [`CHAIN_ROWS`] unless they are the last.
+    fn extend(&mut self, near: &[Nearest], w: Option<&[f64]>) {
+        let mut run = self.total;
         match w {
             None => {
                 for c in near.chunks(CHAIN_ROWS) {
                     for nr in c {
                         run += nr.d2;
                     }
-                    ends.push(run);
+                    self.ends.push(run);
                 }
             }
             Some(w) => {
@@ -593,11 +639,11 @@ impl Chain {
                     for (nr, &wi) in c.iter().zip(wc) {
                         run += wi * nr.d2;
                     }
-                    ends.push(run);
+                    self.ends.push(run);
                 }
             }
         }
-        Chain { ends, total: run }
+        self.total = run;
     }
 
     /// The first `i` with `S_i ≥ t`, or the last row: the running sums are non-decreasing
@@ -630,9 +676,60 @@ impl Chain {
 
 #[cfg(test)]
 mod tests {
-    use super::{LANES, Nearest, list};
+    use super::{LANES, Nearest, PENDING_PER_ROW, Seeding, list};
+    use crate::blocks::leaf_rows;
+    use crate::data::DataRef;
+    use crate::kmeans::lloyd::Lloyd;
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Adding a scored candidate from its improvements (the rows moved and the running sum
+    /// summed leaf by leaf, in a pipeline) leaves every row's `D²` and centre as a pass adding
+    /// it does, and returns the chain of one walk over the rows, bit for bit: with and without
+    /// weights, leaves of one and of several blocks (the last one partial), 1 and 2 threads.
+    #[test]
+    fn adding_a_scored_centre_gives_the_rows_and_chain_of_a_pass() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(4);
+        for n in [5077, 40_013] {
+            let d = 3;
+            assert!(leaf_rows(n) < n && n % leaf_rows(n) != 0);
+            let x: Vec<f64> = (0..n * d).map(|_| g.random::<f64>() * 10.0).collect();
+            let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.7).collect();
+            for weighted in [false, true] {
+                let xr = DataRef::new(&x, n, d).unwrap();
+                let xr = if weighted {
+                    xr.with_weights(&w).unwrap()
+                } else {
+                    xr
+                };
+                let lloyd = Lloyd::new(xr, 4, &[]);
+                for threads in [1, 2] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    pool.install(|| {
+                        let first = lloyd.rows_internal(&[n / 3]);
+                        let cands = lloyd.rows_internal(&[10, n / 2, n - 1]);
+                        let mut s = Seeding::new(&lloyd, PENDING_PER_ROW);
+                        s.add(&first);
+                        s.score(&cands);
+                        assert!(s.pending_whole, "the improvements were kept");
+                        let got = s.add_scored(1, &cands[d..2 * d]);
+                        let mut pass = Seeding::new(&lloyd, PENDING_PER_ROW);
+                        pass.add(&first);
+                        pass.add(&cands[d..2 * d]);
+                        let what = format!("n = {n}, weighted {weighted}, {threads} threads");
+                        assert!(s.near == pass.near, "{what}: rows");
+                        let want = pass.chain();
+                        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&got.ends), bits(&want.ends), "{what}: records");
+                        assert_eq!(got.total.to_bits(), want.total.to_bits(), "{what}: total");
+                    });
+                }
+            }
+        }
+    }
 
     /// The listing against its definition, one comparison at a time: a row is listed when
     /// its `D²` exceeds some candidate's threshold against its centre, with the mask of those

@@ -6,6 +6,7 @@
 //! bit Lloyd's result), [`kernels`] the nearest-centre kernels.
 
 pub(crate) mod bounded;
+pub(crate) mod chain;
 pub(crate) mod exact;
 pub(crate) mod init;
 pub(crate) mod kernels;

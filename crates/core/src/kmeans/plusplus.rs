@@ -12,12 +12,12 @@
 //!
 //! The potential `Σ_i w_i D²_i` and the candidates' draws (NumPy's
 //! `searchsorted(cumsum(w D²), u · Σ w D²)`) need the running sum of `w D²` in row order: one
-//! sequential walk per step, which records the running sum at every [`CHAIN_ROWS`] rows so that
-//! each draw walks at most that many rows from the last record before its target.
+//! sequential walk per step, recorded at fixed intervals ([`Chain`]).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use super::chain::Chain;
 use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
 use super::lloyd::Lloyd;
 use super::score::{SCORE_TRIALS, ScoreBlock, score_rows};
@@ -27,9 +27,6 @@ use crate::blocks::{
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
 use crate::simd::{Isa, V8, dispatch};
-
-/// Rows between two records of the running sum.
-const CHAIN_ROWS: usize = 256;
 
 /// When adding a centre, from this many rows of a block to compute on, the block is loaded
 /// whole and computed by the block kernel (the gathered kernel's loads cost more instructions
@@ -596,82 +593,6 @@ fn lane_sum(v: &[f64], w: Option<&[f64]>) -> f64 {
         }
     }
     math::sum(&a)
-}
-
-/// The running sum `S_i = S_{i-1} + w_i D²_i` (left to right, `S_{-1} = 0`), recorded at the
-/// end of every [`CHAIN_ROWS`] rows; its last value is the potential.
-pub(crate) struct Chain {
-    ends: Vec<f64>,
-    /// `Σ_i w_i D²_i`, summed left to right.
-    pub total: f64,
-}
-
-impl Chain {
-    fn new(near: &[Nearest], w: Option<&[f64]>) -> Self {
-        let mut chain = Chain::with_rows(near.len());
-        chain.extend(near, w);
-        chain
-    }
-
-    /// An empty chain, with room for the records of `n` rows.
-    fn with_rows(n: usize) -> Self {
-        Chain {
-            ends: Vec::with_capacity(n.div_ceil(CHAIN_ROWS)),
-            total: 0.0,
-        }
-    }
-
-    /// Continues the running sum over the next rows, `near` (with their weights `w`): a whole
-    /// number of [`CHAIN_ROWS`] unless they are the last.
-    fn extend(&mut self, near: &[Nearest], w: Option<&[f64]>) {
-        let mut run = self.total;
-        match w {
-            None => {
-                for c in near.chunks(CHAIN_ROWS) {
-                    for nr in c {
-                        run += nr.d2;
-                    }
-                    self.ends.push(run);
-                }
-            }
-            Some(w) => {
-                for (c, wc) in near.chunks(CHAIN_ROWS).zip(w.chunks(CHAIN_ROWS)) {
-                    for (nr, &wi) in c.iter().zip(wc) {
-                        run += wi * nr.d2;
-                    }
-                    self.ends.push(run);
-                }
-            }
-        }
-        self.total = run;
-    }
-
-    /// The first `i` with `S_i ≥ t`, or the last row: the running sums are non-decreasing
-    /// (non-negative terms, monotone rounding), so the first record to reach `t` bounds the
-    /// walk, which restarts from the exact running sum recorded before it.
-    fn search(&self, near: &[Nearest], w: Option<&[f64]>, t: f64) -> usize {
-        let n = near.len();
-        let c = self.ends.partition_point(|&e| e < t);
-        if c == self.ends.len() {
-            return n - 1;
-        }
-        let mut run = if c == 0 { 0.0 } else { self.ends[c - 1] };
-        let lo = c * CHAIN_ROWS;
-        for i in lo..(lo + CHAIN_ROWS).min(n) {
-            let term = match w {
-                None => near[i].d2,
-                Some(w) => w[i] * near[i].d2,
-            };
-            if run + term >= t {
-                return i;
-            }
-            run += term;
-        }
-        // Not reached: the record says the sum reaches `t` within this chunk, and the walk
-        // recomputes the same sums.
-        debug_assert!(false, "the running sum reaches its record");
-        (lo + CHAIN_ROWS).min(n) - 1
-    }
 }
 
 #[cfg(test)]

@@ -432,7 +432,12 @@ impl KMeans {
             monitor,
         )?;
         let terms = lloyd.terms(&run.centers);
-        Ok(NearestCenter { lloyd, terms })
+        let centers = lloyd.to_external(&run.centers);
+        Ok(NearestCenter {
+            lloyd,
+            terms,
+            centers,
+        })
     }
 }
 
@@ -441,9 +446,16 @@ impl KMeans {
 pub(crate) struct NearestCenter<'a, T> {
     lloyd: Lloyd<'a, T>,
     terms: CenterTerms,
+    /// The centres, `(k, d)`, in the data's frame.
+    centers: Vec<f64>,
 }
 
 impl<T: Float> NearestCenter<'_, T> {
+    /// The centres, `(k, d)`, in the data's frame.
+    pub(crate) fn centers(&self) -> &[f64] {
+        &self.centers
+    }
+
     /// `out[label_r * BLOCK_ROWS + r] = 1` for the rows of `span` (`out` zeroed by the caller).
     pub(crate) fn one_hot(&self, span: Span, out: &mut [f64]) {
         self.lloyd.passes().with_scratch(|s| {

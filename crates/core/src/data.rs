@@ -283,17 +283,18 @@ impl<'a, T: Float> DataRef<'a, T> {
         }
     }
 
-    /// Refuses NaN and infinities, naming the first offending row and column.
+    /// Refuses NaN and infinities, naming the first offending row and column. Groups of rows
+    /// are tested in parallel (in the calling thread pool) from 2¹⁴ rows; the first offending
+    /// group is then scanned in order, so the error names the same value on any thread count.
     pub fn check_finite(&self) -> Result<()> {
         /// Rows tested together: one test per group, a scan of its rows on failure.
         const GROUP: usize = 64;
-        for g in (0..self.n_samples).step_by(GROUP) {
-            let rows = g..(g + GROUP).min(self.n_samples);
-            // v * 0 is NaN exactly when v is not finite, and a NaN stays in a sum: eight
-            // independent sums, so that the test runs at the rate of loads rather than at one
-            // addition's latency per value.
+        // v * 0 is NaN exactly when v is not finite, and a NaN stays in a sum: eight
+        // independent sums, so that the test runs at the rate of loads rather than at one
+        // addition's latency per value.
+        let bad = |g: usize| {
             let mut s = [0.0f64; 8];
-            for i in rows.clone() {
+            for i in g * GROUP..((g + 1) * GROUP).min(self.n_samples) {
                 let (full, rest) = self.row(i).as_chunks::<8>();
                 for c in full {
                     for (s, &v) in s.iter_mut().zip(c) {
@@ -304,24 +305,34 @@ impl<'a, T: Float> DataRef<'a, T> {
                     *s += v.to_f64() * 0.0;
                 }
             }
-            if !s.iter().sum::<f64>().is_nan() {
-                continue;
-            }
-            for i in rows {
-                let row = self.row(i);
-                for (j, &v) in row.iter().enumerate() {
-                    let v = v.to_f64();
-                    if !v.is_finite() {
-                        return Err(Error::NonFinite {
-                            row: i,
-                            col: j,
-                            value: v,
-                        });
-                    }
+            s.iter().sum::<f64>().is_nan()
+        };
+        let groups = self.n_samples.div_ceil(GROUP);
+        let first = if self.n_samples < 1 << 14 {
+            (0..groups).find(|&g| bad(g))
+        } else {
+            use rayon::prelude::*;
+            (0..groups)
+                .into_par_iter()
+                .with_min_len(64)
+                .find_first(|&g| bad(g))
+        };
+        let Some(g) = first else {
+            return Ok(());
+        };
+        for i in g * GROUP..((g + 1) * GROUP).min(self.n_samples) {
+            for (j, &v) in self.row(i).iter().enumerate() {
+                let v = v.to_f64();
+                if !v.is_finite() {
+                    return Err(Error::NonFinite {
+                        row: i,
+                        col: j,
+                        value: v,
+                    });
                 }
             }
         }
-        Ok(())
+        unreachable!("group {g} holds a value that is not finite")
     }
 
     /// Refuses an empty matrix.
@@ -446,6 +457,32 @@ mod tests {
                     .check_finite()
                     .is_ok()
             );
+        }
+        // From 2^14 rows the groups are tested in parallel: still the first offending value,
+        // on any number of threads, wherever the others lie.
+        let (n, d) = (40_000, 3);
+        for (first, later) in [
+            ((20_001, 2), (39_999, 0)),
+            ((5, 1), (30_000, 1)),
+            ((39_998, 0), (39_999, 2)),
+        ] {
+            let mut v = vec![0.25f64; n * d];
+            v[later.0 * d + later.1] = f64::NAN;
+            v[first.0 * d + first.1] = f64::NEG_INFINITY;
+            let x = DataRef::new(&v, n, d).unwrap();
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                match pool.install(|| x.check_finite()) {
+                    Err(Error::NonFinite { row, col, .. }) => assert_eq!((row, col), first),
+                    other => panic!("{threads} threads: expected NonFinite, got {other:?}"),
+                }
+            }
+            v[first.0 * d + first.1] = 1.0;
+            v[later.0 * d + later.1] = 1.0;
+            assert!(DataRef::new(&v, n, d).unwrap().check_finite().is_ok());
         }
     }
 }

@@ -81,6 +81,42 @@ fn fvecs_is_a_strided_zero_copy_view() {
     ds.check_finite().unwrap();
 }
 
+/// From 2^14 rows the groups of rows are tested in parallel: the first offending value (in
+/// row-major order) is still the one reported, on any number of threads, in both dtypes.
+#[test]
+fn the_first_non_finite_value_is_reported_on_any_thread_count() {
+    let (n, d) = (50_000, 5);
+    for (first, later) in [((30_001, 4), (49_999, 0)), ((2, 0), (40_000, 3))] {
+        let mut v = vec![0.5f64; n * d];
+        v[later.0 * d + later.1] = f64::NAN;
+        v[first.0 * d + first.1] = f64::INFINITY;
+        let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        for ds in [
+            Dataset::from_vec_f64(v.clone(), n, d),
+            Dataset::from_vec_f32(v32, n, d),
+        ] {
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                match pool.install(|| ds.check_finite()) {
+                    Err(LoadError::NonFinite {
+                        row, col, value, ..
+                    }) => {
+                        assert_eq!((row, col), first, "{threads} threads");
+                        assert_eq!(value, f64::INFINITY);
+                    }
+                    other => panic!("{threads} threads: wrong result: {other:?}"),
+                }
+            }
+        }
+        v[first.0 * d + first.1] = 0.0;
+        v[later.0 * d + later.1] = 0.0;
+        Dataset::from_vec_f64(v, n, d).check_finite().unwrap();
+    }
+}
+
 #[test]
 fn fvecs_nan_is_reported_with_row_and_column() {
     let dir = tempfile::tempdir().unwrap();

@@ -44,6 +44,7 @@ mod convert;
 mod csv;
 mod dataset;
 mod error;
+mod finite;
 pub mod npy;
 mod pylit;
 mod target;

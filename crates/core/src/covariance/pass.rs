@@ -2,7 +2,7 @@
 //! sufficient statistics (one pass per EM iteration), statistics from given responsibilities
 //! (initialisation), and per-row outputs (labels, probabilities, log-likelihoods).
 
-use super::{Kernel, Params, Shift, Sums};
+use super::{CovarianceType, Kernel, Params, Shift, Sums};
 use crate::blocks::{BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, padded};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES, exp8, ln8};
@@ -31,6 +31,17 @@ impl<'a, T: Float> Engine<'a, T> {
     /// The data.
     pub(crate) fn x(&self) -> &DataRef<'a, T> {
         self.passes.x()
+    }
+
+    /// `Σ_i w_i` for the data's weights `w`, summed as the statistics' passes sum it (per block,
+    /// then the fixed tree), so the same bits.
+    pub(crate) fn total_weight(&self, w: &[f64]) -> f64 {
+        let sums = Pool::new(|| Sums::zeros(CovarianceType::Diag, 1, 1));
+        self.passes
+            .reduce(Layout::Untouched, &sums, |_, span, acc| {
+                add_rows(acc, Some(&w[span.start..]), span.rows);
+            })
+            .weight
     }
 
     /// The passes over the data (for passes of other shapes, such as column moments).

@@ -15,7 +15,7 @@ use crate::covariance::pass::Engine;
 use crate::covariance::{
     CovarianceType, Estimate, Kernel, Params, Shift, StepInfo, Sums, Weights, estimate,
 };
-use crate::data::{Float, Precision};
+use crate::data::{DataRef, Float, Precision};
 use crate::error::Result;
 use crate::kmeans::init::{plusplus, random_rows};
 use crate::kmeans::lloyd::Lloyd;
@@ -36,8 +36,8 @@ pub(crate) struct Init {
 /// The statistics of one in-memory run's initial responsibilities, about points near their
 /// means: from k-means labels, about the k-means centres (the means of their labels up to
 /// the last Lloyd step's change, so one pass suffices, [`estimate`] correcting for the
-/// difference); otherwise the means first (about the origin), then every statistic about
-/// those means.
+/// difference); from one row per component (k-means++, random_from_data; not `tied`), from
+/// those rows alone ([`point_statistics`]); otherwise by [`two_passes`].
 pub(crate) fn initial_statistics<K: Kernel, T: Float>(
     init: &Init,
     engine: &Engine<'_, T>,
@@ -51,21 +51,70 @@ pub(crate) fn initial_statistics<K: Kernel, T: Float>(
         let shift = Shift::new(nearest.centers(), k, d);
         return Ok((engine.stats_from::<K>(&shift, &resp), shift));
     }
+    if let RespSource::Points(points) = &source
+        && K::TYPE != CovarianceType::Tied
+        && let Some(found) = point_statistics::<K, T>(engine, points)
+    {
+        return Ok(found);
+    }
+    Ok(two_passes::<K, T>(engine, &resp, k))
+}
+
+/// The statistics of responsibilities about their means: the means first (about the origin),
+/// then every statistic about those means.
+fn two_passes<K: Kernel, T: Float>(
+    engine: &Engine<'_, T>,
+    resp: &(dyn Fn(Span, &mut [f64]) + Sync),
+    k: usize,
+) -> (Sums, Shift) {
+    let d = engine.x().n_features();
     // The first pass needs only `N_k` and the sums giving the means. For full covariances above
     // d = 4 the diagonal kernel computes those with the full kernel's arithmetic (the same lanes,
     // order and rounding: tested) without the `d × d` scatter matrices, a d-th of the work.
     let origin = Shift::origin(k, d);
     let first = if K::TYPE == CovarianceType::Full && d > 4 {
-        engine.stats_from::<Diag>(&origin, &resp)
+        engine.stats_from::<Diag>(&origin, resp)
     } else {
-        engine.stats_from::<K>(&origin, &resp)
+        engine.stats_from::<K>(&origin, resp)
     };
     let means: Vec<f64> = (0..k * d)
         .map(|i| first.s1[i] / (first.nk[i / d] + 10.0 * f64::EPSILON))
         .collect();
     let shift = Shift::new(&means, k, d);
-    let sums = engine.stats_from::<K>(&shift, &resp);
-    Ok((sums, shift))
+    let sums = engine.stats_from::<K>(&shift, resp);
+    (sums, shift)
+}
+
+/// The statistics of one-hot responsibilities on one row per component (the k-means++ and
+/// random_from_data seeds) from those rows alone, instead of two passes over the data in
+/// which every other row's responsibilities are zero: each sum has one term that is not
+/// zero, which no order of additions changes, so `N_k`, the sums and the scatter are those of
+/// the passes. The rows seen and their total weight are the data's (the weights summed as the
+/// passes sum them). Not for `tied`, whose pooled scatter takes every row; `None` when the
+/// chosen rows all weigh zero.
+fn point_statistics<K: Kernel, T: Float>(
+    engine: &Engine<'_, T>,
+    points: &[usize],
+) -> Option<(Sums, Shift)> {
+    let x = engine.x();
+    let (k, d) = (points.len(), x.n_features());
+    let rows: Vec<T> = points.iter().flat_map(|&i| x.row(i).to_vec()).collect();
+    let chosen_weights = x
+        .weights()
+        .map(|w| points.iter().map(|&i| w[i]).collect::<Vec<_>>());
+    let mut small = DataRef::new(&rows, k, d).ok()?;
+    if let Some(w) = &chosen_weights {
+        small = small.with_weights(w).ok()?;
+    }
+    let own = RespSource::<T>::Points((0..k).collect());
+    let resp = |span: Span, out: &mut [f64]| own.fill(span, out, k);
+    let (mut sums, shift) = two_passes::<K, T>(&Engine::new::<K>(small, k), &resp, k);
+    sums.n_rows = x.n_samples() as u64;
+    sums.weight = match x.weights() {
+        None => x.n_samples() as f64,
+        Some(w) => engine.total_weight(w),
+    };
+    Some((sums, shift))
 }
 
 /// Whether the initialisation needs statistics of initial responsibilities: unless
@@ -261,6 +310,89 @@ mod tests {
                     "{} {what}: {p} against {q}",
                     K::TYPE
                 );
+            }
+        }
+    }
+
+    /// The statistics of one-hot responsibilities on one row per component, from those rows
+    /// alone, are the two passes' over all the data, exactly (every sum has one term that is
+    /// not zero), with the data's rows and total weight, for random_from_data and k-means++,
+    /// with and without weights, and for chosen rows that weigh zero (whose means are 0).
+    fn points_are_the_passes<K: Kernel>(x: DataRef<'_, f64>, k: usize, init_params: InitParams) {
+        let engine = Engine::new::<K>(x, k);
+        let init = Init {
+            n_components: k,
+            init_params,
+            init_labels: None,
+            precision: Precision::F64,
+        };
+        let rng = Xoshiro256PlusPlus::seed_from_u64(8);
+        let monitor = &mut () as &mut dyn Monitor;
+        let (sums, shift) =
+            initial_statistics::<K, f64>(&init, &engine, &mut rng.clone(), monitor).unwrap();
+        let source = RespSource::new(&init, &engine, &mut rng.clone(), monitor).unwrap();
+        let RespSource::Points(points) = &source else {
+            panic!("one row per component")
+        };
+        let resp = |span: Span, out: &mut [f64]| source.fill(span, out, k);
+        let (want, want_shift) = two_passes::<K, f64>(&engine, &resp, k);
+        let what = format!(
+            "{} {init_params:?}, weights {}",
+            K::TYPE,
+            x.weights().is_some()
+        );
+        assert_eq!(sums.n_rows, want.n_rows, "{what}");
+        assert_eq!(sums.weight.to_bits(), want.weight.to_bits(), "{what}");
+        assert!(
+            sums.nk == want.nk && sums.s1 == want.s1 && sums.s2 == want.s2,
+            "{what}"
+        );
+        let a = estimate::<K>(&sums, &shift, 1e-6, Weights::PerSample);
+        let b = estimate::<K>(&want, &want_shift, 1e-6, Weights::PerSample);
+        assert!(a.weights == b.weights && a.means == b.means, "{what}");
+        assert!(a.covariances == b.covariances, "{what}");
+        if let Some(w) = x.weights() {
+            // Weighted draws never choose a row of weight zero; chosen anyway, its `N_k` and
+            // mean are 0, as in the passes.
+            assert!(points.iter().all(|&i| w[i] > 0.0), "{what}");
+            let mixed: Vec<usize> = (0..k).map(|c| c * 7).collect();
+            assert!(mixed.iter().any(|&i| w[i] == 0.0) && mixed.iter().any(|&i| w[i] > 0.0));
+            let own = RespSource::<f64>::Points(mixed.clone());
+            let resp = |span: Span, out: &mut [f64]| own.fill(span, out, k);
+            let (want, _) = two_passes::<K, f64>(&engine, &resp, k);
+            let (got, _) = point_statistics::<K, f64>(&engine, &mixed).unwrap();
+            assert!(
+                got.nk == want.nk && got.s1 == want.s1 && got.s2 == want.s2,
+                "{what}"
+            );
+            assert_eq!(got.weight.to_bits(), want.weight.to_bits(), "{what}");
+            // Only rows of weight zero chosen: no statistics from them (the passes run).
+            let none: Vec<usize> = (0..k).map(|c| c * 3).collect();
+            assert!(point_statistics::<K, f64>(&engine, &none).is_none());
+        }
+    }
+
+    #[test]
+    fn point_statistics_equal_the_passes() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(4);
+        let (n, d, k) = (2000, 6, 9);
+        let x: Vec<f64> = (0..n * d).map(|_| 1e3 + g.random::<f64>() * 5.0).collect();
+        // Every third row weighs zero; the others 0.1 to 2.1.
+        let w: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 3 == 0 {
+                    0.0
+                } else {
+                    g.random::<f64>() * 2.0 + 0.1
+                }
+            })
+            .collect();
+        let plain = DataRef::new(&x, n, d).unwrap();
+        for data in [plain, plain.with_weights(&w).unwrap()] {
+            for init in [InitParams::RandomFromData, InitParams::KMeansPlusPlus] {
+                points_are_the_passes::<Full>(data, k, init);
+                points_are_the_passes::<Diag>(data, k, init);
+                points_are_the_passes::<Spherical>(data, k, init);
             }
         }
     }

@@ -44,13 +44,9 @@ pub(crate) fn first_non_finite<T: Copy + Into<f64> + Sync>(
             .with_min_len(64)
             .find_first(|&g| bad(g))
     }?;
-    for i in g * GROUP..((g + 1) * GROUP).min(n) {
+    (g * GROUP..((g + 1) * GROUP).min(n)).find_map(|i| {
         let row = row(i);
-        if !row.iter().all(|&v| finite(v)) {
-            let j = row.iter().position(|&v| !finite(v)).unwrap_or(0);
-            let v = row.get(j).map_or(f64::NAN, |&v| v.into());
-            return Some((i, j, v));
-        }
-    }
-    None
+        let j = row.iter().position(|&v| !finite(v))?;
+        Some((i, j, row[j].into()))
+    })
 }

@@ -36,6 +36,8 @@ pub(crate) struct Lloyd<'a, T> {
     single: bool,
     /// The exact sums' splitting constants ([`Lloyd::grid`]).
     grid: OnceLock<Arc<Grid>>,
+    /// The columns' variances, when the pass finding the offset found them too.
+    variances: Option<Vec<f64>>,
 }
 
 /// One run of Lloyd's algorithm, in the internal (centred) frame.
@@ -63,12 +65,14 @@ impl<'a, T: Float> Lloyd<'a, T> {
         lloyd.offset = if centers.is_empty() {
             // The ranges give the exact sums' grid without a pass of its own: rounding is
             // monotone, so the largest `|x - m|` as computed is at the column's ends.
-            let (means, lo, hi) = lloyd.passes.column_means_ranges();
+            let cols = lloyd.passes.column_summary();
+            let (means, lo, hi) = (&cols.means, &cols.lo, &cols.hi);
             let bounds: Vec<f64> = (0..d)
                 .map(|j| (lo[j] - means[j]).abs().max((hi[j] - means[j]).abs()))
                 .collect();
             lloyd.grid_from(&bounds);
-            means
+            lloyd.variances = Some(cols.variances);
+            cols.means
         } else {
             let mut m = vec![0.0; d];
             for c in 0..k {
@@ -98,6 +102,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             offset,
             single: false,
             grid: OnceLock::new(),
+            variances: None,
         }
     }
 
@@ -141,8 +146,11 @@ impl<'a, T: Float> Lloyd<'a, T> {
         if tol == 0.0 {
             return 0.0;
         }
-        let var = self.passes.column_variances(&self.offset);
-        tol * (var.iter().sum::<f64>() / self.d as f64)
+        let total: f64 = match &self.variances {
+            Some(v) => v.iter().sum(),
+            None => self.passes.column_variances(&self.offset).iter().sum(),
+        };
+        tol * (total / self.d as f64)
     }
 
     /// Centres in the internal (centred) frame.

@@ -13,8 +13,8 @@
 use super::convert::{log_det_precision_cholesky, upper_factor};
 use super::scatter::{add_scatter, add_weighted_scatter, symmetrize_lower, whole_small_tiles};
 use super::triangular::{mahalanobis_tiled, mahalanobis_upper};
-use super::{CovarianceType, Kernel, Params, Shift, Sums, log_constants};
-use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, with_dim};
+use super::{CovarianceType, Kernel, LabelOrder, Params, Shift, Sums, log_constants};
+use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, padded, with_dim};
 use crate::math;
 use crate::math::LANES;
 use crate::simd::{Isa, V8};
@@ -109,6 +109,44 @@ fn accumulate_small<const D: usize, I: Isa>(
     }
 }
 
+/// The statistics of component `c` from the rows of `x` with responsibilities `rk`, for
+/// `d > 4`; `wdx` is `d × BLOCK_ROWS` of workspace.
+#[inline(always)]
+fn accumulate_component<I: Isa>(
+    isa: I,
+    shift: &Shift,
+    c: usize,
+    x: Block<'_>,
+    rk: &[f64],
+    sums: &mut Sums,
+    wdx: &mut [f64],
+) {
+    let d = shift.d();
+    let s = shift.of(c);
+    sums.nk[c] += math::sum(rk);
+    let s1 = &mut sums.s1[c * d..(c + 1) * d];
+    let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
+    if whole_small_tiles(d) {
+        add_weighted_scatter(isa, x, s, rk, s1, s2);
+        return;
+    }
+    // wdx = r (x - s), and S1.
+    for (j, s1j) in s1.iter_mut().enumerate() {
+        let sj = V8::splat(isa, s[j]);
+        let mut acc = V8::zero(isa);
+        let mut r0 = 0;
+        while r0 < x.rows_p() {
+            let v = x.lanes(isa, j, r0).sub(sj);
+            let w = V8::load(isa, &rk[r0..]).mul(v);
+            w.store(&mut wdx[j * BLOCK_ROWS + r0..]);
+            acc = acc.add(w);
+            r0 += LANES;
+        }
+        *s1j += acc.sum();
+    }
+    add_scatter(isa, x, s, Block::new(wdx, x.rows()), s2);
+}
+
 impl Prepared {
     /// `(K, d, d)`: the upper triangular factors `U_k`.
     pub(crate) fn upper(&self) -> &[f64] {
@@ -160,7 +198,9 @@ impl Kernel for Full {
     }
 
     fn work_len(_k: usize, d: usize) -> usize {
-        d * BLOCK_ROWS
+        // The weighted rows; before them, for one-hot responsibilities, one component's rows
+        // and their weights.
+        (2 * d + 1) * BLOCK_ROWS
     }
 
     #[inline(always)]
@@ -211,30 +251,46 @@ impl Kernel for Full {
         let wdx = &mut work[..d * BLOCK_ROWS];
         for c in 0..k {
             let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p];
-            let s = shift.of(c);
-            sums.nk[c] += math::sum(rk);
-            if whole_small_tiles(d) {
-                let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
-                let s1 = &mut sums.s1[c * d..(c + 1) * d];
-                add_weighted_scatter(isa, x, s, rk, s1, s2);
-                continue;
-            }
-            // wdx = r (x - s), and S1.
-            for j in 0..d {
-                let sj = V8::splat(isa, s[j]);
-                let mut s1 = V8::zero(isa);
-                let mut r0 = 0;
-                while r0 < rows_p {
-                    let v = x.lanes(isa, j, r0).sub(sj);
-                    let w = V8::load(isa, &rk[r0..]).mul(v);
-                    w.store(&mut wdx[j * BLOCK_ROWS + r0..]);
-                    s1 = s1.add(w);
-                    r0 += LANES;
+            accumulate_component(isa, shift, c, x, rk, sums, wdx);
+        }
+    }
+
+    /// Each component's rows gathered into a block of their own ([`accumulate_component`] on
+    /// them alone): a `k`-th of the scatter's work of the one-hot responsibilities.
+    #[inline(always)]
+    fn accumulate_labelled<I: Isa>(
+        isa: I,
+        shift: &Shift,
+        x: Block<'_>,
+        labels: &[u32],
+        weights: Option<&[f64]>,
+        sums: &mut Sums,
+        resp: &mut [f64],
+        work: &mut [f64],
+    ) {
+        let (k, d) = (shift.k(), shift.d());
+        if d <= 4 || k == 1 {
+            super::one_hot(labels, weights, k, x.rows_p(), resp);
+            Self::accumulate(isa, shift, x, resp, weights, sums, work);
+            return;
+        }
+        let order = LabelOrder::new(labels, k);
+        let (g, rest) = work.split_at_mut(d * BLOCK_ROWS);
+        let (rk, wdx) = rest.split_at_mut(BLOCK_ROWS);
+        for (c, rows_c) in order.groups() {
+            let (n, n_p) = (rows_c.len(), padded(rows_c.len()));
+            for (j, gj) in g.chunks_exact_mut(BLOCK_ROWS).enumerate() {
+                let xj = &x.data()[j * BLOCK_ROWS..(j + 1) * BLOCK_ROWS];
+                for (o, &r) in gj.iter_mut().zip(rows_c) {
+                    *o = xj[r as usize];
                 }
-                sums.s1[c * d + j] += s1.sum();
+                gj[n..n_p].fill(0.0);
             }
-            let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
-            add_scatter(isa, x, s, Block::new(wdx, x.rows()), s2);
+            for (o, &r) in rk.iter_mut().zip(rows_c) {
+                *o = weights.map_or(1.0, |w| w[r as usize]);
+            }
+            rk[n..n_p].fill(0.0);
+            accumulate_component(isa, shift, c, Block::new(g, n), &rk[..n_p], sums, wdx);
         }
     }
 

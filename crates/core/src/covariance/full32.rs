@@ -15,11 +15,12 @@
 //! M-step are [`Full`]'s. The diagonal of a block's scatter is a sum of products `r (x - s)²`,
 //! none of them negative.
 
+use super::LabelOrder;
 use super::full::Full;
 use super::scatter::whole_small_tiles;
 use super::scatter32::{scatter32, weighted_scatter32};
 use super::{CovarianceType, Kernel, Params, Shift, Sums};
-use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, with_dim};
+use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, padded, with_dim};
 use crate::math::{self, LANES};
 use crate::simd::{Isa, V8, V16};
 
@@ -281,6 +282,86 @@ fn tile32_feature<I: Isa, const RT: usize, const C0: usize>(
     }
 }
 
+/// What [`accumulate_component32`] needs besides the rows, made once per block.
+struct Buffers32<'w> {
+    /// The offset of the rows: the mean of the shifts (as `prepare` takes the means').
+    offset: Vec<f64>,
+    /// A float32 block of workspace: the weighted rows.
+    wdx: &'w mut [f32],
+    r32: [f32; BLOCK_ROWS],
+    rf: [f64; BLOCK_ROWS],
+    s32: Vec<f32>,
+}
+
+impl<'w> Buffers32<'w> {
+    fn new(shift: &Shift, wdx: &'w mut [f32]) -> Self {
+        let (k, d) = (shift.k(), shift.d());
+        Buffers32 {
+            offset: mean_of(&shift.shift, k, d),
+            wdx,
+            r32: [0.0; BLOCK_ROWS],
+            rf: [0.0; BLOCK_ROWS],
+            s32: vec![0.0; d],
+        }
+    }
+}
+
+/// The statistics of component `c` from `rows` float32 rows `xo` (less the offset, zero up to
+/// whole float32 vectors) with responsibilities `rk` (`padded(rows)` of them).
+#[inline(always)]
+fn accumulate_component32<I: Isa>(
+    isa: I,
+    shift: &Shift,
+    c: usize,
+    (xo, rows): (&[f32], usize),
+    rk: &[f64],
+    sums: &mut Sums,
+    b: &mut Buffers32<'_>,
+) {
+    let d = shift.d();
+    let (rows_p, r16) = (padded(rows), rows16(rows));
+    // Responsibilities below 2^-100 are dropped, here and from `N_k` alike: in float32 they, or
+    // their products with `x - s`, would be subnormal, and arithmetic on subnormal numbers is
+    // slower by two orders of magnitude on x86 processors (a component's responsibilities far
+    // from it, `exp(-100)` and less, are exactly these).
+    for (o, &r) in b.rf.iter_mut().zip(rk) {
+        *o = if r >= TINY { r } else { 0.0 };
+    }
+    sums.nk[c] += math::sum(&b.rf[..rows_p]);
+    for (o, &r) in b.r32.iter_mut().zip(&b.rf[..rows_p]) {
+        *o = r as f32;
+    }
+    b.r32[rows_p..r16].fill(0.0);
+    for ((s, &m), &o) in b.s32.iter_mut().zip(shift.of(c)).zip(&b.offset) {
+        *s = (m - o) as f32;
+    }
+    let (s32, r32, wdx) = (&b.s32, &b.r32, &mut *b.wdx);
+    if whole_small_tiles(d) {
+        let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
+        let s1 = &mut sums.s1[c * d..(c + 1) * d];
+        weighted_scatter32(isa, xo, s32, r32, r16, s1, s2);
+        return;
+    }
+    // wdx = r (x - s), and S1.
+    for j in 0..d {
+        let sj = V16::splat(isa, s32[j]);
+        let mut s1 = V16::zero(isa);
+        for r0 in (0..r16).step_by(L16) {
+            let v = V16::load(isa, &xo[j * BLOCK_ROWS + r0..]).sub(sj);
+            let w = V16::load(isa, &r32[r0..]).mul(v);
+            w.store(&mut wdx[j * BLOCK_ROWS + r0..]);
+            s1 = s1.add(w);
+        }
+        sums.s1[c * d + j] += s1.sum();
+    }
+    let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
+    if d >= WIDE_D {
+        scatter32::<I, 4, 6>(isa, (xo, wdx), s32, r16, s2);
+    } else {
+        scatter32::<I, 4, 4>(isa, (xo, wdx), s32, r16, s2);
+    }
+}
+
 impl Kernel for Full32 {
     const TYPE: CovarianceType = CovarianceType::Full;
     type Prepared = Prepared32;
@@ -316,8 +397,9 @@ impl Kernel for Full32 {
     }
 
     fn work_len(_k: usize, d: usize) -> usize {
-        // Two float32 blocks: the rows, and the weighted rows of the statistics.
-        d * BLOCK_ROWS
+        // Two float32 blocks: the rows, and the weighted rows of the statistics; after them,
+        // for one-hot responsibilities, one component's weights and float32 rows.
+        (2 * d + 1) * BLOCK_ROWS
     }
 
     #[inline(always)]
@@ -362,56 +444,58 @@ impl Kernel for Full32 {
         work: &mut [f64],
     ) {
         let (k, d) = (shift.k(), shift.d());
-        let (rows_p, r16) = (x.rows_p(), rows16(x.rows()));
-        // The offset of the rows: the mean of the shifts (as `prepare` takes the means').
-        let offset = mean_of(&shift.shift, k, d);
         let (xo, wdx) = split_work(work, d);
-        narrow_block(isa, x, &offset, xo);
-        let xo = &*xo;
-        let mut r32 = [0.0f32; BLOCK_ROWS];
-        let mut rf = [0.0f64; BLOCK_ROWS];
-        let mut s32 = vec![0.0f32; d];
+        let mut b = Buffers32::new(shift, wdx);
+        narrow_block(isa, x, &b.offset, xo);
         for c in 0..k {
-            // Responsibilities below 2^-100 are dropped, here and from `N_k` alike: in float32
-            // they, or their products with `x - s`, would be subnormal, and arithmetic on
-            // subnormal numbers is slower by two orders of magnitude on x86 processors (a
-            // component's responsibilities far from it, `exp(-100)` and less, are exactly these).
-            let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p];
-            for (o, &r) in rf.iter_mut().zip(rk) {
-                *o = if r >= TINY { r } else { 0.0 };
-            }
-            sums.nk[c] += math::sum(&rf[..rows_p]);
-            for (o, &r) in r32.iter_mut().zip(&rf[..rows_p]) {
-                *o = r as f32;
-            }
-            r32[rows_p..r16].fill(0.0);
-            for ((s, &m), &o) in s32.iter_mut().zip(shift.of(c)).zip(&offset) {
-                *s = (m - o) as f32;
-            }
-            if whole_small_tiles(d) {
-                let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
-                let s1 = &mut sums.s1[c * d..(c + 1) * d];
-                weighted_scatter32(isa, xo, &s32, &r32, r16, s1, s2);
-                continue;
-            }
-            // wdx = r (x - s), and S1.
-            for j in 0..d {
-                let sj = V16::splat(isa, s32[j]);
-                let mut s1 = V16::zero(isa);
-                for r0 in (0..r16).step_by(L16) {
-                    let v = V16::load(isa, &xo[j * BLOCK_ROWS + r0..]).sub(sj);
-                    let w = V16::load(isa, &r32[r0..]).mul(v);
-                    w.store(&mut wdx[j * BLOCK_ROWS + r0..]);
-                    s1 = s1.add(w);
+            let rk = &resp[c * BLOCK_ROWS..c * BLOCK_ROWS + x.rows_p()];
+            accumulate_component32(isa, shift, c, (xo, x.rows()), rk, sums, &mut b);
+        }
+    }
+
+    /// The block narrowed once, then each component's rows gathered into a float32 block of
+    /// their own ([`accumulate_component32`] on them alone): a `k`-th of the scatter's work of
+    /// the one-hot responsibilities.
+    #[inline(always)]
+    fn accumulate_labelled<I: Isa>(
+        isa: I,
+        shift: &Shift,
+        x: Block<'_>,
+        labels: &[u32],
+        weights: Option<&[f64]>,
+        sums: &mut Sums,
+        resp: &mut [f64],
+        work: &mut [f64],
+    ) {
+        let (k, d) = (shift.k(), shift.d());
+        if k == 1 {
+            super::one_hot(labels, weights, k, x.rows_p(), resp);
+            Self::accumulate(isa, shift, x, resp, weights, sums, work);
+            return;
+        }
+        let order = LabelOrder::new(labels, k);
+        let (work, rest) = work.split_at_mut(d * BLOCK_ROWS);
+        let (xo, wdx) = split_work(work, d);
+        let (rk, g) = rest.split_at_mut(BLOCK_ROWS);
+        let xg: &mut [f32] = bytemuck::cast_slice_mut(&mut g[..d * BLOCK_ROWS / 2]);
+        let mut b = Buffers32::new(shift, wdx);
+        narrow_block(isa, x, &b.offset, xo);
+        for (c, rows_c) in order.groups() {
+            let n = rows_c.len();
+            for (gj, xj) in xg
+                .chunks_exact_mut(BLOCK_ROWS)
+                .zip(xo.chunks_exact(BLOCK_ROWS))
+            {
+                for (o, &r) in gj.iter_mut().zip(rows_c) {
+                    *o = xj[r as usize];
                 }
-                sums.s1[c * d + j] += s1.sum();
+                gj[n..rows16(n)].fill(0.0);
             }
-            let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
-            if d >= WIDE_D {
-                scatter32::<I, 4, 6>(isa, (xo, wdx), &s32, r16, s2);
-            } else {
-                scatter32::<I, 4, 4>(isa, (xo, wdx), &s32, r16, s2);
+            for (o, &r) in rk.iter_mut().zip(rows_c) {
+                *o = weights.map_or(1.0, |w| w[r as usize]);
             }
+            rk[n..padded(n)].fill(0.0);
+            accumulate_component32(isa, shift, c, (xg, n), &rk[..padded(n)], sums, &mut b);
         }
     }
 

@@ -29,7 +29,7 @@ pub(crate) mod wishart;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::blocks::{Accumulator, Block};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Block};
 use crate::error::{Error, IllDefinedCovariance, Result};
 use crate::math::add_assign;
 use crate::simd::Isa;
@@ -299,10 +299,88 @@ pub(crate) trait Kernel: Send + Sync + 'static {
         work: &mut [f64],
     );
 
+    /// [`Kernel::accumulate`] for one-hot responsibilities: row `r` of `x` wholly in component
+    /// `labels[r]`, with its sample weight. `resp` `(k, BLOCK_ROWS)` is free to use. By default
+    /// the responsibilities are written out and accumulated (the same bits as the passes over
+    /// given responsibilities); a kernel may instead take each component's rows alone, the
+    /// same sums in another order.
+    #[allow(clippy::too_many_arguments)]
+    fn accumulate_labelled<I: Isa>(
+        isa: I,
+        shift: &Shift,
+        x: Block<'_>,
+        labels: &[u32],
+        weights: Option<&[f64]>,
+        sums: &mut Sums,
+        resp: &mut [f64],
+        work: &mut [f64],
+    ) {
+        one_hot(labels, weights, shift.k(), x.rows_p(), resp);
+        Self::accumulate(isa, shift, x, resp, weights, sums, work);
+    }
+
     /// The covariances (scikit-learn's shape) from merged statistics and the new means.
     /// `e[c] = μ'_c - s_c` is the move of each mean from its shift and `nk` the regularised
     /// counts `N_c + 10ε`.
     fn covariances(sums: &Sums, shift: &Shift, nk: &[f64], e: &[f64], reg_covar: f64) -> Vec<f64>;
+}
+
+/// `resp[c * BLOCK_ROWS + r]`: the row's weight (1 without weights) for `c = labels[r]`, zero
+/// for the other components and on the padding rows up to `rows_p`.
+pub(crate) fn one_hot(
+    labels: &[u32],
+    weights: Option<&[f64]>,
+    k: usize,
+    rows_p: usize,
+    resp: &mut [f64],
+) {
+    for c in 0..k {
+        resp[c * BLOCK_ROWS..c * BLOCK_ROWS + rows_p].fill(0.0);
+    }
+    for (r, &c) in labels.iter().enumerate() {
+        resp[c as usize * BLOCK_ROWS + r] = weights.map_or(1.0, |w| w[r]);
+    }
+}
+
+/// A block's rows in the order of their labels (a counting sort), for kernels that take each
+/// component's rows alone.
+pub(crate) struct LabelOrder {
+    order: [u16; BLOCK_ROWS],
+    /// Component `c`'s rows are `order[end[c - 1]..end[c]]`.
+    end: Vec<u32>,
+}
+
+impl LabelOrder {
+    /// The rows of `labels` (each below `k`) by label.
+    pub(crate) fn new(labels: &[u32], k: usize) -> Self {
+        let mut end = vec![0u32; k];
+        for &c in labels {
+            end[c as usize] += 1;
+        }
+        // Each component's first position, advanced as its rows are placed (to its end).
+        let mut next = 0;
+        for e in end.iter_mut() {
+            next += *e;
+            *e = next - *e;
+        }
+        let mut order = [0u16; BLOCK_ROWS];
+        for (r, &c) in labels.iter().enumerate() {
+            order[end[c as usize] as usize] = r as u16;
+            end[c as usize] += 1;
+        }
+        LabelOrder { order, end }
+    }
+
+    /// Each component that has rows, with its rows (ascending).
+    pub(crate) fn groups(&self) -> impl Iterator<Item = (usize, &[u16])> {
+        let begins = std::iter::once(0).chain(self.end.iter().copied());
+        self.end
+            .iter()
+            .zip(begins)
+            .enumerate()
+            .filter(|(_, (e, b))| e > &b)
+            .map(|(c, (&e, b))| (c, &self.order[b as usize..e as usize]))
+    }
 }
 
 /// Runs `$body` with `$K` bound to the kernel type of a [`CovarianceType`]: the one place where

@@ -112,6 +112,24 @@ impl<'a, T: Float> Engine<'a, T> {
             })
     }
 
+    /// Statistics of one-hot responsibilities: `labels(span, out)` writes the component of each
+    /// row of the block to `out` `(span.rows,)`. The sums of [`Engine::stats_from`] with those
+    /// responsibilities, added in the kernel's order ([`Kernel::accumulate_labelled`]).
+    pub(crate) fn stats_from_labels<K: Kernel>(
+        &self,
+        shift: &Shift,
+        labels: &(dyn Fn(Span, &mut [u32]) + Sync),
+    ) -> Sums {
+        self.passes
+            .reduce(Layout::FeatureMajor, &self.sums, |s, span, acc| {
+                let mut l = [0u32; BLOCK_ROWS];
+                let l = &mut l[..span.rows];
+                labels(span, l);
+                add_rows(acc, s.w.get(), span.rows);
+                accumulate_labelled_block::<K>(shift, s, l, acc, span.rows);
+            })
+    }
+
     /// The statistics of every row as the one component of a mixture of type `t` (each
     /// responsibility 1, times the row's weight), about `shift` `(d,)`: the data's weight, mean
     /// and scatter (full for the matrix types, per feature otherwise).
@@ -219,6 +237,33 @@ fn accumulate_block_impl<K: Kernel, I: Isa>(
         &s.comp,
         w,
         acc,
+        &mut s.work,
+    );
+}
+
+dispatch! {
+    /// Statistics of a block whose rows each belong wholly to the component of `labels`.
+    fn accumulate_labelled_block<K: Kernel>(shift: &Shift, s: &mut Scratch, labels: &[u32], acc: &mut Sums, rows: usize) => accumulate_labelled_block_impl
+}
+
+#[inline(always)]
+fn accumulate_labelled_block_impl<K: Kernel, I: Isa>(
+    isa: I,
+    shift: &Shift,
+    s: &mut Scratch,
+    labels: &[u32],
+    acc: &mut Sums,
+    rows: usize,
+) {
+    let w = s.w.get();
+    K::accumulate_labelled(
+        isa,
+        shift,
+        Block::new(&s.xt, rows),
+        labels,
+        w,
+        acc,
+        &mut s.comp,
         &mut s.work,
     );
 }
@@ -449,6 +494,120 @@ mod tests {
                 assert_eq!(bits(&full.nk), bits(&diag.nk), "d = {d}");
                 assert_eq!(bits(&full.s1), bits(&diag.s1), "d = {d}");
                 assert!(full.s1.iter().all(|v| *v != 0.0));
+            }
+        }
+    }
+
+    /// The statistics of labels are those of their one-hot responsibilities: the same bits for
+    /// kernels that accumulate the responsibilities (diag, tied, full up to d = 4, one
+    /// component); up to the order of additions where full and full32 (in float32) gather each
+    /// component's rows (every tile shape: small tiles, odd d, wide). With and without weights
+    /// (some zero), an empty component, partial blocks; the same bits on any number of threads.
+    #[test]
+    fn labelled_statistics_are_the_one_hot_statistics() {
+        use crate::covariance::full32::Full32;
+        use crate::covariance::tied::Tied;
+        // `tol`: relative to the largest of each statistic; `None` for the same bits.
+        fn check<K: Kernel>(x: DataRef<'_, f64>, k: usize, labels: &[u32], tol: Option<f64>) {
+            let d = x.n_features();
+            let mut g = Xoshiro256PlusPlus::seed_from_u64(5);
+            let means: Vec<f64> = (0..k * d).map(|_| g.random::<f64>() * 4.0).collect();
+            let shift = Shift::new(&means, k, d);
+            let resp = |span: Span, out: &mut [f64]| {
+                for (r, &c) in labels[span.start..span.start + span.rows]
+                    .iter()
+                    .enumerate()
+                {
+                    out[c as usize * BLOCK_ROWS + r] = 1.0;
+                }
+            };
+            let by_label = |span: Span, out: &mut [u32]| {
+                out.copy_from_slice(&labels[span.start..span.start + span.rows]);
+            };
+            let e = Engine::new::<K>(x, k);
+            let want = e.stats_from::<K>(&shift, &resp);
+            let got: Vec<Sums> = [1, 2]
+                .iter()
+                .map(|&t| {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(t)
+                        .build()
+                        .unwrap();
+                    pool.install(|| e.stats_from_labels::<K>(&shift, &by_label))
+                })
+                .collect();
+            let what = format!("{} d = {d} k = {k}", K::TYPE);
+            for (a, b) in [(&got[0].nk, &got[1].nk), (&got[0].s1, &got[1].s1)] {
+                assert_eq!(bits(a), bits(b), "{what}");
+            }
+            assert_eq!(bits(&got[0].s2), bits(&got[1].s2), "{what}");
+            let got = &got[0];
+            assert_eq!(got.n_rows, want.n_rows);
+            assert_eq!(got.weight.to_bits(), want.weight.to_bits(), "{what}");
+            let Some(tol) = tol else {
+                assert_eq!(bits(&got.nk), bits(&want.nk), "{what}");
+                assert_eq!(bits(&got.s1), bits(&want.s1), "{what}");
+                assert_eq!(bits(&got.s2), bits(&want.s2), "{what}");
+                return;
+            };
+            for (name, a, b) in [
+                ("nk", &got.nk, &want.nk),
+                ("s1", &got.s1, &want.s1),
+                ("s2", &got.s2, &want.s2),
+            ] {
+                let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                assert!(scale > 0.0);
+                for (p, q) in a.iter().zip(b) {
+                    assert!(
+                        (p - q).abs() <= tol * scale,
+                        "{what} {name}: {p} against {q}"
+                    );
+                }
+            }
+            // The empty component (label 5) has nothing at all.
+            if k > 5 {
+                assert_eq!(got.nk[5], 0.0);
+                assert!(got.s1[5 * d..6 * d].iter().all(|v| *v == 0.0));
+            }
+        }
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
+        let n = 3 * BLOCK_ROWS + 77;
+        for d in [3, 5, 16, 33, 64] {
+            let x: Vec<f64> = (0..n * d).map(|_| g.random::<f64>() * 10.0 - 3.0).collect();
+            let w: Vec<f64> = (0..n)
+                .map(|i| {
+                    if i % 5 == 2 {
+                        0.0
+                    } else {
+                        g.random::<f64>() * 2.0
+                    }
+                })
+                .collect();
+            for k in [1, 7] {
+                // Component 5 (of 7) is empty.
+                let labels: Vec<u32> = (0..n)
+                    .map(|_| {
+                        loop {
+                            let c = g.random_range(0..k as u32);
+                            if c != 5 {
+                                break c;
+                            }
+                        }
+                    })
+                    .collect();
+                for weighted in [false, true] {
+                    let data = DataRef::new(&x, n, d).unwrap();
+                    let data = if weighted {
+                        data.with_weights(&w).unwrap()
+                    } else {
+                        data
+                    };
+                    let one = k == 1;
+                    check::<Full>(data, k, &labels, (d > 4 && !one).then_some(1e-13));
+                    check::<Full32>(data, k, &labels, (!one).then_some(1e-5));
+                    check::<Diag>(data, k, &labels, None);
+                    check::<Tied>(data, k, &labels, None);
+                }
             }
         }
     }

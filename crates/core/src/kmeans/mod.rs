@@ -456,12 +456,12 @@ impl<T: Float> NearestCenter<'_, T> {
         &self.centers
     }
 
-    /// `out[label_r * BLOCK_ROWS + r] = 1` for the rows of `span` (`out` zeroed by the caller).
-    pub(crate) fn one_hot(&self, span: Span, out: &mut [f64]) {
+    /// The label of each row of `span`, into `out` `(span.rows,)`.
+    pub(crate) fn labels(&self, span: Span, out: &mut [u32]) {
         self.lloyd.passes().with_scratch(|s| {
             self.lloyd.labels_of(s, span, &self.terms);
-            for r in 0..span.rows {
-                out[s.row[r] as usize * BLOCK_ROWS + r] = 1.0;
+            for (o, &l) in out.iter_mut().zip(&s.row[..span.rows]) {
+                *o = l as u32;
             }
         });
     }

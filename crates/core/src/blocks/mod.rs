@@ -567,13 +567,7 @@ mod tests {
         let x = DataRef::new(&v, n, d).unwrap();
         let summaries: Vec<ColumnSummary> = [1, 2, 3]
             .iter()
-            .map(|&t| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .unwrap();
-                pool.install(|| Passes::new(x, 1, 0).column_summary())
-            })
+            .map(|&t| with_threads(Some(t), || Passes::new(x, 1, 0).column_summary()).unwrap())
             .collect();
         let bits = |s: &ColumnSummary| -> Vec<u64> {
             [&s.means, &s.lo, &s.hi, &s.variances]

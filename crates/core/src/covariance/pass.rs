@@ -408,6 +408,7 @@ mod tests {
     use rand_xoshiro::Xoshiro256PlusPlus;
 
     use super::*;
+    use crate::blocks::with_threads;
     use crate::covariance::diag::Diag;
     use crate::covariance::full::Full;
 
@@ -529,11 +530,7 @@ mod tests {
             let got: Vec<Sums> = [1, 2]
                 .iter()
                 .map(|&t| {
-                    let pool = rayon::ThreadPoolBuilder::new()
-                        .num_threads(t)
-                        .build()
-                        .unwrap();
-                    pool.install(|| e.stats_from_labels::<K>(&shift, &by_label))
+                    with_threads(Some(t), || e.stats_from_labels::<K>(&shift, &by_label)).unwrap()
                 })
                 .collect();
             let what = format!("{} d = {d} k = {k}", K::TYPE);

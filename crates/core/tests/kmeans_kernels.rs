@@ -1,5 +1,5 @@
 //! The k-means kernels against their definitions at every kernel shape: the register kernels
-//! for a constant `d` (3, 16), the fixed-size fallback below the wide threshold (12), and the
+//! for a constant `d` (3, 8, 16), the fixed-size fallback below the wide threshold (12), and the
 //! register tiles of the wide kernel from it on (24, 40); ragged last blocks and several leaves.
 
 use gaussmix_core::{DataRef, KMeans, KMeansInit, KMeansModel};
@@ -35,7 +35,7 @@ fn nearest(row: &[f64], centers: &[f64], d: usize) -> (usize, bool) {
 
 #[test]
 fn kernels_match_the_definition_at_every_shape() {
-    for d in [3, 12, 16, 24, 40] {
+    for d in [3, 8, 12, 16, 24, 40] {
         for (n, k) in [(549, 1), (549, 5), (9000, 17)] {
             let x = data(n, d, (d * 100 + k) as u64);
             let xr = DataRef::new(&x, n, d).unwrap();

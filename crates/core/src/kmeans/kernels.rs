@@ -8,7 +8,7 @@
 //! distances out. Distances themselves ([`sq_distances`]) are always `Σ_j (x_j - c_j)²` (exact).
 
 use super::exact::Exact;
-use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, transposed8, with_dim};
+use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, prefetch, transposed8, with_dim};
 use crate::data::{DataRef, Float, load8};
 use crate::math::LANES;
 use crate::simd::{Isa, V8, dispatch};
@@ -154,8 +154,14 @@ fn nearest_rows_small<const D: usize, T: Float, I: Isa>(
     let Span { start, rows } = span;
     let d = x.n_features();
     let full_cols = d / LANES * LANES;
+    let n = x.n_samples();
     let mut r0 = 0;
     while r0 < rows {
+        // The rows a block ahead, asked for a group at a time (as `score_rows` does).
+        let ahead = start + r0 + BLOCK_ROWS;
+        if ahead < n {
+            prefetch(x, ahead, (n - ahead).min(LANES));
+        }
         let mut xv = [V8::zero(isa); D];
         if r0 + LANES <= rows {
             let mut j0 = 0;
@@ -184,18 +190,90 @@ fn nearest_rows_small<const D: usize, T: Float, I: Isa>(
         for j in 0..d {
             xv[j] = xv[j].sub(V8::splat(isa, offset[j]));
         }
-        let mut best = V8::splat(isa, f64::INFINITY);
-        let mut idx = V8::zero(isa);
-        for (c, cc) in terms.cm2.chunks_exact(d).enumerate() {
-            let mut acc = V8::splat(isa, terms.cn[c]);
-            for j in 0..D.min(d) {
-                acc = xv[j].madd(V8::splat(isa, cc[j]), acc);
-            }
-            idx = acc.lt_select(best, V8::splat(isa, c as f64), idx);
-            best = acc.lt_select(best, acc, best);
-        }
-        idx.store(&mut out[r0..]);
+        let mut run = Run8::new(isa);
+        score_all::<D, I, false>(isa, &xv, d, terms, &mut run);
+        run.idx.store(&mut out[r0..]);
         r0 += LANES;
+    }
+}
+
+/// The running nearest centre of eight rows: its score and index and, for bounds, the
+/// runner-up's score.
+struct Run8<I: Isa> {
+    best: V8<I>,
+    idx: V8<I>,
+    second: V8<I>,
+}
+
+impl<I: Isa> Run8<I> {
+    #[inline(always)]
+    fn new(isa: I) -> Self {
+        let inf = V8::splat(isa, f64::INFINITY);
+        Run8 {
+            best: inf,
+            idx: V8::zero(isa),
+            second: inf,
+        }
+    }
+}
+
+/// Folds the scores `‖c‖² - 2 x·c` of every centre against the rows `xv` into `run`, in
+/// increasing order of centre (ties to the lower index). Several centres at a time, their
+/// chains of multiply-adds side by side (each centre's sum still over `j` in order, so the
+/// same bits as one at a time): one chain per centre leaves the FMA pipes waiting on its
+/// latency.
+#[inline(always)]
+fn score_all<const D: usize, I: Isa, const SECOND: bool>(
+    isa: I,
+    xv: &[V8<I>; D],
+    d: usize,
+    terms: &CenterTerms,
+    run: &mut Run8<I>,
+) {
+    let k = terms.cn.len();
+    let mut c = 0;
+    if D <= 16 && I::REGISTERS >= 32 {
+        while c + 8 <= k {
+            score_centers::<D, I, 8, SECOND>(isa, xv, d, terms, c, run);
+            c += 8;
+        }
+    }
+    while c + 4 <= k {
+        score_centers::<D, I, 4, SECOND>(isa, xv, d, terms, c, run);
+        c += 4;
+    }
+    while c < k {
+        score_centers::<D, I, 1, SECOND>(isa, xv, d, terms, c, run);
+        c += 1;
+    }
+}
+
+/// [`score_all`] for the centres `c0..c0 + N`.
+#[inline(always)]
+fn score_centers<const D: usize, I: Isa, const N: usize, const SECOND: bool>(
+    isa: I,
+    xv: &[V8<I>; D],
+    d: usize,
+    terms: &CenterTerms,
+    c0: usize,
+    run: &mut Run8<I>,
+) {
+    let mut acc = [V8::zero(isa); N];
+    for (q, a) in acc.iter_mut().enumerate() {
+        *a = V8::splat(isa, terms.cn[c0 + q]);
+    }
+    let cm2 = &terms.cm2[c0 * d..(c0 + N) * d];
+    for j in 0..D.min(d) {
+        for (q, a) in acc.iter_mut().enumerate() {
+            *a = xv[j].madd(V8::splat(isa, cm2[q * d + j]), *a);
+        }
+    }
+    for (q, a) in acc.into_iter().enumerate() {
+        if SECOND {
+            run.second = a.lt_select(run.best, run.best, run.second.min(a));
+        }
+        run.idx = a.lt_select(run.best, V8::splat(isa, (c0 + q) as f64), run.idx);
+        run.best = a.lt_select(run.best, a, run.best);
     }
 }
 
@@ -266,6 +344,20 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
     if d < LANES {
         return with_dim!(d, D => add_rows_small::<T, DISTANCES, WEIGHTED, D>(x, span, rows, offset, (&grid.m1, &grid.m2), (hi, lo), centers), _ => unreachable!("d < LANES"));
     }
+    let parts = ((&grid.m1[..], &grid.m2[..]), (&mut *hi, &mut *lo));
+    match d {
+        8 => {
+            return add_rows_lanes::<T, I, DISTANCES, WEIGHTED, 1>(
+                isa, x, span, rows, offset, parts, centers,
+            );
+        }
+        16 => {
+            return add_rows_lanes::<T, I, DISTANCES, WEIGHTED, 2>(
+                isa, x, span, rows, offset, parts, centers,
+            );
+        }
+        _ => {}
+    }
     let mut total = V8::zero(isa);
     let mut tail = 0.0;
     for r in 0..span.rows {
@@ -315,6 +407,68 @@ fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
             }
         }
     }
+    total.sum() + tail
+}
+
+/// [`add_rows_with`] at `8 · C` features: the offset and the splitting constants stay in
+/// registers and the row's width is known, so no index is checked per value (the same
+/// operations in the same order).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn add_rows_lanes<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool, const C: usize>(
+    isa: I,
+    x: &DataRef<'_, T>,
+    span: Span,
+    rows: Assigned<'_>,
+    offset: &[f64],
+    ((m1s, m2s), (hi, lo)): ((&[f64], &[f64]), (&mut [f64], &mut [f64])),
+    centers: &[f64],
+) -> f64 {
+    let d = C * LANES;
+    let o: [V8<I>; C] = std::array::from_fn(|i| V8::load(isa, &offset[i * LANES..]));
+    let m1: [V8<I>; C] = std::array::from_fn(|i| V8::load(isa, &m1s[i * LANES..]));
+    let m2: [V8<I>; C] = std::array::from_fn(|i| V8::load(isa, &m2s[i * LANES..]));
+    let labels = &rows.labels[..span.rows];
+    let mut total = V8::zero(isa);
+    for (r, &label) in labels.iter().enumerate() {
+        let c = label as usize;
+        let wr = if WEIGHTED {
+            rows.weights.unwrap_or(&[])[r]
+        } else {
+            1.0
+        };
+        let row = &x.row(span.start + r)[..d];
+        let hi = &mut hi[c * d..(c + 1) * d];
+        let lo = &mut lo[c * d..(c + 1) * d];
+        let cc = if DISTANCES {
+            &centers[c * d..(c + 1) * d]
+        } else {
+            &[]
+        };
+        for i in 0..C {
+            let j = i * LANES;
+            let v = load8(isa, &row[j..]).sub(o[i]);
+            let add = if WEIGHTED {
+                v.mul(V8::splat(isa, wr))
+            } else {
+                v
+            };
+            let h1 = add.add(m1[i]).sub(m1[i]);
+            let h2 = add.sub(h1).add(m2[i]).sub(m2[i]);
+            V8::load(isa, &hi[j..]).add(h1).store(&mut hi[j..]);
+            V8::load(isa, &lo[j..]).add(h2).store(&mut lo[j..]);
+            if DISTANCES {
+                let e = v.sub(V8::load(isa, &cc[j..]));
+                total = if WEIGHTED {
+                    e.mul(e).madd(V8::splat(isa, wr), total)
+                } else {
+                    e.madd(e, total)
+                };
+            }
+        }
+    }
+    // As [`add_rows_with`] returns it, with no features past the last group of eight.
+    let tail = 0.0;
     total.sum() + tail
 }
 
@@ -532,18 +686,9 @@ fn gathered_nearest_small<const D: usize, I: Isa>(
         xv[j] = V8::load(isa, &g.x[j * LANES..]);
         xn = xv[j].madd(xv[j], xn);
     }
-    let mut best = V8::splat(isa, f64::INFINITY);
-    let mut second = best;
-    let mut idx = V8::zero(isa);
-    for (c, cc) in terms.cm2.chunks_exact(d).enumerate() {
-        let mut acc = V8::splat(isa, terms.cn[c]);
-        for j in 0..D.min(d) {
-            acc = xv[j].madd(V8::splat(isa, cc[j]), acc);
-        }
-        second = acc.lt_select(best, best, second.min(acc));
-        idx = acc.lt_select(best, V8::splat(isa, c as f64), idx);
-        best = acc.lt_select(best, acc, best);
-    }
+    let mut run = Run8::new(isa);
+    score_all::<D, I, true>(isa, &xv, d, terms, &mut run);
+    let Run8 { best, idx, second } = run;
     let mut out = Nearest8 {
         idx: [0.0; LANES],
         best: [0.0; LANES],

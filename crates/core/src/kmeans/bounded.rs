@@ -11,6 +11,9 @@
 //! (tightening `u`) and is tested again; one that fails twice is scored against every centre
 //! by the same kernel as Lloyd's (gathered eight rows at a time below [`WIDE_D`] features, the
 //! whole block through the block kernel from there on), which gives its label and new bounds.
+//! After greedy k-means++ on every row, the bounds start from the seeding's nearest centre and
+//! `D²` of each row (an upper bound, no lower bound), so that the first pass, too, scores only
+//! the rows the centres' half-distances cannot settle.
 //!
 //! Lloyd's per-centre sums and weights are exact ([`super::exact`]): independent of the order
 //! and of rows added and taken out again. So they are carried from pass to pass and only the
@@ -22,6 +25,7 @@
 use super::exact::Exact;
 use super::kernels::{CenterTerms, Gathered, Inertia, gathered_nearest};
 use super::lloyd::{Labels, Lloyd, Run};
+use super::plusplus::Nearest;
 use super::step::{Step, average, block_fingerprint};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -178,8 +182,15 @@ pub(crate) struct Work {
 }
 
 impl<'a, T: Float> Lloyd<'a, T> {
-    /// The largest norm of a centred row, rounded up.
+    /// An upper bound on the norm of every centred row, rounded up: from the columns' bounds
+    /// when they are known (every row's centred values lie within them), otherwise the largest
+    /// norm, by a pass.
     fn max_row_norm(&self) -> f64 {
+        let d = self.x().n_features() as f64;
+        if let Some(b) = self.column_bounds() {
+            let m: f64 = b.iter().map(|v| v * v).sum();
+            return (m * (1.0 + (d + 8.0) * EPS)).sqrt() * (1.0 + 4.0 * EPS);
+        }
         struct Max(f64);
         impl Accumulator for Max {
             fn reset(&mut self) {
@@ -203,19 +214,20 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     acc.0 = acc.0.max(q);
                 }
             });
-        let d = self.x().n_features() as f64;
         (m.0 * (1.0 + (d + 8.0) * EPS)).sqrt() * (1.0 + 4.0 * EPS)
     }
 
     /// One bounded pass: the labels of every row under `centers` (Lloyd's, bit for bit) and
     /// the bounds brought up to date. Returns the change to Lloyd's exact sums (every row in
-    /// the first pass, `cb` `None`; after that the rows whose label changed, moved from their
-    /// old centre to the new), with the fingerprint of all the labels.
+    /// the `first` pass; after that the rows whose label changed, moved from their old centre
+    /// to the new), with the fingerprint of all the labels. Without `cb` every row is scored
+    /// against every centre.
     fn bounded_step(
         &self,
         bounds: &mut [Bound],
         centers: &[f64],
         cb: Option<&CenterBounds>,
+        first: bool,
         margins: &Margins,
         fps: &[AtomicU64],
     ) -> (Step, Work) {
@@ -320,7 +332,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     }
                     // The block's fingerprint: Lloyd's, recomputed only when a label changed.
                     let fp = &fps[start / BLOCK_ROWS];
-                    if cb.is_some() && acc.moved.is_empty() {
+                    if !first && acc.moved.is_empty() {
                         acc.step.fingerprint = acc
                             .step
                             .fingerprint
@@ -332,7 +344,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                     }
                     let f = block_fingerprint(start, &s.row[..rows]);
                     fp.store(f, Ordering::Relaxed);
-                    if cb.is_none() {
+                    if first {
                         // Every row, exactly as `Lloyd::step` adds them.
                         acc.step.add_block(s, span, &x, offset, Inertia::Skip);
                         return;
@@ -368,22 +380,49 @@ impl<'a, T: Float> Lloyd<'a, T> {
     pub(crate) fn run_bounded(
         &self,
         mut centers: Vec<f64>,
+        seeded: Option<Vec<Nearest>>,
         max_iter: usize,
         tol_abs: f64,
         keep: Labels,
         monitor: &mut dyn Monitor,
     ) -> Result<(Run, Vec<Work>)> {
         let (n, d) = (self.x().n_samples(), self.x().n_features());
+        let k = centers.len() / d;
         let x_norm = self.max_row_norm();
-        let mut bounds = vec![
-            Bound {
-                u: f64::INFINITY,
-                l: 0.0,
-                label: 0,
-            };
-            n
-        ];
-        let mut cb: Option<CenterBounds> = None;
+        let (mut bounds, mut cb) = match seeded {
+            // The seeding's nearest centres and distances: an upper bound `u` from each `D²`
+            // (computed as the tightening computes a distance, so with the same margin) and no
+            // lower bound; the first pass then scores only the rows whose label the centres'
+            // half-distances cannot prove, as if the centres had not moved.
+            Some(near) if near.len() == n => {
+                let rel = (d as f64 + 8.0) * EPS;
+                let bounds = near
+                    .iter()
+                    .map(|nr| Bound {
+                        u: (nr.d2 * (1.0 + rel)).sqrt() * (1.0 + 4.0 * EPS),
+                        l: 0.0,
+                        label: nr.center,
+                    })
+                    .collect();
+                let cb = CenterBounds {
+                    half: Vec::new(),
+                    moved: vec![0.0; k],
+                    top: (0.0, 0.0, usize::MAX),
+                };
+                (bounds, Some(cb))
+            }
+            _ => {
+                let bounds = vec![
+                    Bound {
+                        u: f64::INFINITY,
+                        l: 0.0,
+                        label: 0,
+                    };
+                    n
+                ];
+                (bounds, None)
+            }
+        };
         // Lloyd's exact sums under the rows' current labels, and each block's fingerprint of
         // them, carried from pass to pass.
         let mut sums = Exact::new(self.grid(), centers.len() / d);
@@ -402,7 +441,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 c.half = CenterBounds::half_distances(&centers, d, margins.rel);
             }
             let (mut step, w) =
-                self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins, &fps);
+                self.bounded_step(&mut bounds, &centers, cb.as_ref(), it == 0, &margins, &fps);
             work.push(w);
             sums.merge(&step.exact);
             step.exact.clone_from(&sums);
@@ -432,7 +471,8 @@ impl<'a, T: Float> Lloyd<'a, T> {
         if let Some(c) = cb.as_mut() {
             c.half = CenterBounds::half_distances(&centers, d, margins.rel);
         }
-        let (_, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), &margins, &fps);
+        let first = cb.is_none();
+        let (_, w) = self.bounded_step(&mut bounds, &centers, cb.as_ref(), first, &margins, &fps);
         work.push(w);
         let inertia = self.inertia_of_labels(&bounds, &centers);
         let labels =

@@ -16,7 +16,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::KMeansInit;
 use super::lloyd::Lloyd;
-use super::plusplus::{PENDING_PER_ROW, Seeding};
+use super::plusplus::{Nearest, PENDING_PER_ROW, Seeding};
 use crate::data::{DataRef, Float};
 use crate::error::{Result, invalid};
 use crate::monitor::{self, Monitor};
@@ -38,20 +38,36 @@ pub(crate) fn random_rows<T: Float>(
     }
 }
 
-/// The initial centres of one k-means run, in `lloyd`'s internal frame.
+/// The start of one k-means run: its initial centres, in `lloyd`'s internal frame, and, when
+/// k-means++ seeded on every row, each row's nearest centre and squared distance to it as the
+/// seeding left them (what bound-based k-means starts its bounds from).
+pub(crate) struct Start {
+    pub centers: Vec<f64>,
+    pub nearest: Option<Vec<Nearest>>,
+}
+
+/// The initial centres of one k-means run.
 pub(crate) fn initial_centers<T: Float>(
     lloyd: &Lloyd<'_, T>,
     k: usize,
     init: &KMeansInit,
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
-) -> Result<Vec<f64>> {
-    let rows = match init {
-        KMeansInit::Centers(c) => return Ok(lloyd.to_internal(c)),
-        KMeansInit::KMeansPlusPlus => plusplus(lloyd, k, rng, monitor)?,
-        KMeansInit::Random => random_rows(lloyd.x(), k, rng)?,
+) -> Result<Start> {
+    let (rows, nearest) = match init {
+        KMeansInit::Centers(c) => {
+            return Ok(Start {
+                centers: lloyd.to_internal(c),
+                nearest: None,
+            });
+        }
+        KMeansInit::KMeansPlusPlus => plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW)?,
+        KMeansInit::Random => (random_rows(lloyd.x(), k, rng)?, None),
     };
-    Ok(lloyd.rows_internal(&rows))
+    Ok(Start {
+        centers: lloyd.rows_internal(&rows),
+        nearest,
+    })
 }
 
 /// The sample weights when they are not all equal (equal weights draw as no weights do).
@@ -114,18 +130,19 @@ pub(crate) fn plusplus<T: Float>(
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
 ) -> Result<Vec<usize>> {
-    plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW)
+    Ok(plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW)?.0)
 }
 
 /// [`plusplus`], keeping at most `per_row` improvements per row between the scoring of a step
-/// and the adding of its centre ([`PENDING_PER_ROW`]).
+/// and the adding of its centre ([`PENDING_PER_ROW`]); also every row's nearest chosen centre
+/// and `D²` when the seeding ran on every row (not on a subsample).
 fn plusplus_kept<T: Float>(
     lloyd: &Lloyd<'_, T>,
     k: usize,
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
     per_row: usize,
-) -> Result<Vec<usize>> {
+) -> Result<(Vec<usize>, Option<Vec<Nearest>>)> {
     let x = lloyd.x();
     let (n, d) = (x.n_samples(), x.n_features());
     if n > PLUSPLUS_MAX_ROWS {
@@ -145,10 +162,8 @@ fn plusplus_kept<T: Float>(
                 None => view,
             };
             let sub = Lloyd::new(view, k, &[]);
-            return Ok(plusplus_kept(&sub, k, rng, monitor, per_row)?
-                .into_iter()
-                .map(|i| i * step)
-                .collect());
+            let rows = plusplus_kept(&sub, k, rng, monitor, per_row)?.0;
+            return Ok((rows.into_iter().map(|i| i * step).collect(), None));
         }
     }
     let trials = 2 + (k as f64).ln() as usize;
@@ -178,7 +193,7 @@ fn plusplus_kept<T: Float>(
         indices.push(cand[best]);
         chain = seeding.add_scored(best, &cands[best * d..(best + 1) * d]);
     }
-    Ok(indices)
+    Ok((indices, Some(seeding.into_nearest())))
 }
 
 /// The first row drawn with probability proportional to `w`, for `u` uniform in `[0, 1)`: the
@@ -429,16 +444,49 @@ mod blocked {
         // Every centre added from the scoring's improvements (as far as they are kept), and
         // every one by a pass of its own.
         let kept = PENDING_PER_ROW;
+        let mut first: Option<Vec<Nearest>> = None;
         for (threads, kept) in [(1, kept), (2, kept), (3, kept), (1, 0), (3, 0)] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
             let mut r = r2.clone();
-            let got = pool
+            let (got, near) = pool
                 .install(|| plusplus_kept(&lloyd, k, &mut r, &mut () as &mut dyn Monitor, kept))
                 .unwrap();
             assert_eq!(got, want, "{what}, k={k}, {threads} threads, {kept} kept");
+            // Each row's nearest centre and `D²` as the seeding leaves them (unless it ran on a
+            // subsample): the nearest chosen row, the same on every thread count.
+            if x.n_samples() <= PLUSPLUS_MAX_ROWS {
+                let near = near.expect("seeded on every row");
+                let centers = lloyd.rows_internal(&got);
+                let d = x.n_features();
+                for (i, nr) in near.iter().enumerate() {
+                    let row = lloyd.rows_internal(&[i]);
+                    let q: Vec<f64> = centers
+                        .chunks_exact(d)
+                        .map(|c| row.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum())
+                        .collect();
+                    let min = q.iter().copied().fold(f64::INFINITY, f64::min);
+                    let tol = 1e-12 * min.max(1e-300);
+                    assert!((nr.d2 - min).abs() <= tol, "{what}: row {i} D²");
+                    assert!(q[nr.center as usize] - min <= 2.0 * tol, "{what}: row {i}");
+                }
+                match &first {
+                    None => first = Some(near),
+                    Some(f) => assert!(
+                        f.iter()
+                            .zip(&near)
+                            .all(|(a, b)| a.d2.to_bits() == b.d2.to_bits() && a.center == b.center),
+                        "{what}: {threads} threads"
+                    ),
+                }
+            } else {
+                assert!(
+                    near.is_none(),
+                    "{what}: a subsample's state is not the rows'"
+                );
+            }
             assert_eq!(
                 r.random::<u64>(),
                 r1.clone().random::<u64>(),

@@ -38,6 +38,9 @@ pub(crate) struct Lloyd<'a, T> {
     grid: OnceLock<Arc<Grid>>,
     /// The columns' variances, when the pass finding the offset found them too.
     variances: Option<Vec<f64>>,
+    /// The largest `|x_j - offset_j|` of each column as computed, when that pass found the
+    /// columns' ranges (see [`Lloyd::column_bounds`]).
+    column_bounds: Option<Vec<f64>>,
 }
 
 /// One run of Lloyd's algorithm, in the internal (centred) frame.
@@ -72,6 +75,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 .collect();
             lloyd.grid_from(&bounds);
             lloyd.variances = Some(cols.variances);
+            lloyd.column_bounds = Some(bounds);
             cols.means
         } else {
             let mut m = vec![0.0; d];
@@ -103,6 +107,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             single: false,
             grid: OnceLock::new(),
             variances: None,
+            column_bounds: None,
         }
     }
 
@@ -133,6 +138,13 @@ impl<'a, T: Float> Lloyd<'a, T> {
     /// The column offset subtracted from every row.
     pub(crate) fn offset(&self) -> &[f64] {
         &self.offset
+    }
+
+    /// The largest `|x_j - offset_j|` of each column, as the kernels compute the difference,
+    /// when known without a pass: rounding is monotone, so it is attained at the column's
+    /// least or greatest value.
+    pub(crate) fn column_bounds(&self) -> Option<&[f64]> {
+        self.column_bounds.as_deref()
     }
 
     /// The passes over the data.

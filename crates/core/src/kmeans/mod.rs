@@ -592,15 +592,16 @@ fn fit_runs<T: Float>(
 fn run_with<T: Float>(
     lloyd: &Lloyd<'_, T>,
     algorithm: KMeansAlgorithm,
-    start: Vec<f64>,
+    start: init::Start,
     max_iter: usize,
     tol_abs: f64,
     keep: Labels,
     monitor: &mut dyn Monitor,
 ) -> Result<(lloyd::Run, Vec<f64>)> {
-    let k = start.len() / lloyd.x().n_features();
+    let init::Start { centers, nearest } = start;
+    let k = centers.len() / lloyd.x().n_features();
     if algorithm.bounded(k, lloyd.x().n_features()) {
-        let (run, work) = lloyd.run_bounded(start, max_iter, tol_abs, keep, monitor)?;
+        let (run, work) = lloyd.run_bounded(centers, nearest, max_iter, tol_abs, keep, monitor)?;
         let nk = (lloyd.x().n_samples() * k) as f64;
         let computed = work
             .iter()
@@ -608,7 +609,8 @@ fn run_with<T: Float>(
             .collect();
         Ok((run, computed))
     } else {
-        let run = lloyd.run(start, max_iter, tol_abs, keep, monitor)?;
+        drop(nearest);
+        let run = lloyd.run(centers, max_iter, tol_abs, keep, monitor)?;
         let passes = run.n_iter + 1;
         Ok((run, vec![1.0; passes]))
     }

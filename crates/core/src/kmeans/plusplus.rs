@@ -495,6 +495,11 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         self.chosen.extend_from_slice(c);
     }
 
+    /// Every row's nearest chosen centre and `D²`.
+    pub(crate) fn into_nearest(self) -> Vec<Nearest> {
+        self.near
+    }
+
     /// The running sum of `w D²` in row order (see [`Chain`]).
     pub(crate) fn chain(&self) -> Chain {
         Chain::new(&self.near, self.x().weights())

@@ -465,6 +465,17 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 break;
             }
         }
+        if keep == Labels::Skip {
+            let (labels, inertia) = (None, f64::NAN);
+            let run = Run {
+                centers,
+                labels,
+                inertia,
+                n_iter,
+                converged,
+            };
+            return Ok((run, work));
+        }
         // The final labels under the final centres (Lloyd's `finish`), by one more bounded
         // pass, and the inertia with exact distances as `finish` sums it.
         let margins = Margins::new(d, x_norm, &centers);

@@ -47,16 +47,19 @@ pub(crate) struct Lloyd<'a, T> {
 pub(crate) struct Run {
     pub centers: Vec<f64>,
     pub labels: Option<Vec<usize>>,
+    /// NaN with [`Labels::Skip`].
     pub inertia: f64,
     pub n_iter: usize,
     pub converged: bool,
 }
 
-/// Whether a pass keeps every row's label.
+/// What a run gives besides its centres: the final labels (and inertia), the inertia alone,
+/// or neither (no final pass: a mixture's initialisation needs only the centres).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Labels {
     Keep,
     Drop,
+    Skip,
 }
 
 impl<'a, T: Float> Lloyd<'a, T> {
@@ -505,7 +508,10 @@ impl<'a, T: Float> Lloyd<'a, T> {
         }
         // The labels (and inertia) for the final centres. After strict convergence they are
         // those of the last pass; otherwise scikit-learn reassigns too.
-        let (labels, inertia) = self.finish(&centers, keep);
+        let (labels, inertia) = match keep {
+            Labels::Skip => (None, f64::NAN),
+            _ => self.finish(&centers, keep),
+        };
         Ok(Run {
             centers,
             labels,

@@ -408,8 +408,9 @@ impl KMeans {
         self.precision.single::<T>() && !self.algorithm.bounded(self.n_clusters, d)
     }
 
-    /// One run (`n_init` must be 1) keeping no per-row state: the fitted centres, for a
-    /// Gaussian mixture's initialisation, which recomputes each block's labels from them.
+    /// One run (`n_init` must be 1) giving only its centres (no final labels or inertia, so
+    /// no final pass): for a Gaussian mixture's initialisation, which recomputes each block's
+    /// labels from them.
     pub(crate) fn fit_centers_only<'a, T: Float>(
         &self,
         x: DataRef<'a, T>,
@@ -428,7 +429,7 @@ impl KMeans {
             start,
             self.max_iter,
             tol_abs,
-            Labels::Drop,
+            Labels::Skip,
             monitor,
         )?;
         let terms = lloyd.terms(&run.centers);

@@ -196,6 +196,15 @@ pub(crate) fn transposed8<T: Float, I: Isa>(
     V8::transpose8(rows)
 }
 
+/// [`prefetch`] of at most `rows` rows from `start`, none past the data's last row.
+#[inline]
+pub(crate) fn prefetch_within<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) {
+    let n = x.n_samples();
+    if start < n {
+        prefetch(x, start, (n - start).min(rows));
+    }
+}
+
 /// Hints the processor to fetch rows `start..start + rows` into its L2 cache.
 #[inline]
 pub(crate) fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) {

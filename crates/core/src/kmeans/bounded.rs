@@ -23,10 +23,11 @@
 //! Lloyd's bit for bit; only the work differs. Memory: 24 bytes per row.
 
 use super::exact::Exact;
-use super::kernels::{CenterTerms, Gathered, Inertia, gathered_nearest};
+use super::kernels::{CenterTerms, Gathered, gathered_nearest};
 use super::lloyd::{Labels, Lloyd, Run};
 use super::plusplus::Nearest;
 use super::step::{Step, average, block_fingerprint};
+use super::sums::Inertia;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load, prefetch_rows};
@@ -425,7 +426,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
         };
         // Lloyd's exact sums under the rows' current labels, and each block's fingerprint of
         // them, carried from pass to pass.
-        let mut sums = Exact::new(self.grid(), centers.len() / d);
+        let mut sums = Exact::new(self.grid(), k);
         let fps: Vec<AtomicU64> = (0..n.div_ceil(BLOCK_ROWS))
             .map(|_| AtomicU64::new(0))
             .collect();

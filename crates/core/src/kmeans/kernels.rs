@@ -1,5 +1,5 @@
 //! The k-means block kernels: squared distances of a block of rows to centres, the nearest
-//! centre of each row, and per-centre sums of the rows by label.
+//! centre of each row (the per-centre sums are in [`super::sums`]).
 //!
 //! The nearest centre minimises the score `‖c‖² - 2 x·c` over precomputed [`CenterTerms`]
 //! (scikit-learn's assignment), ties to the lower index. Below [`WIDE_D`] features a lane
@@ -7,8 +7,7 @@
 //! the register tiles of [`super::tiles`] do it over a loaded block without writing the
 //! distances out. Distances themselves ([`sq_distances`]) are always `Σ_j (x_j - c_j)²` (exact).
 
-use super::exact::Exact;
-use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, prefetch, transposed8, with_dim};
+use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, prefetch_within, transposed8, with_dim};
 use crate::data::{DataRef, Float, load8};
 use crate::math::LANES;
 use crate::simd::{Isa, V8, dispatch};
@@ -154,14 +153,10 @@ fn nearest_rows_small<const D: usize, T: Float, I: Isa>(
     let Span { start, rows } = span;
     let d = x.n_features();
     let full_cols = d / LANES * LANES;
-    let n = x.n_samples();
     let mut r0 = 0;
     while r0 < rows {
         // The rows a block ahead, asked for a group at a time (as `score_rows` does).
-        let ahead = start + r0 + BLOCK_ROWS;
-        if ahead < n {
-            prefetch(x, ahead, (n - ahead).min(LANES));
-        }
+        prefetch_within(x, start + r0 + BLOCK_ROWS, LANES);
         let mut xv = [V8::zero(isa); D];
         if r0 + LANES <= rows {
             let mut j0 = 0;
@@ -275,246 +270,6 @@ fn score_centers<const D: usize, I: Isa, const N: usize, const SECOND: bool>(
         run.idx = a.lt_select(run.best, V8::splat(isa, (c0 + q) as f64), run.idx);
         run.best = a.lt_select(run.best, a, run.best);
     }
-}
-
-/// What [`add_rows`] adds besides the sums.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Inertia<'c> {
-    /// Only the sums.
-    Skip,
-    /// Also `Σ_r ‖x_r - offset - centers_label‖²` under these centres (internal frame).
-    Under(&'c [f64]),
-}
-
-/// The rows of a block as [`add_rows`] reads them: their labels (as `f64`) and sample weights.
-#[derive(Clone, Copy)]
-pub(crate) struct Assigned<'a> {
-    pub labels: &'a [f64],
-    pub weights: Option<&'a [f64]>,
-}
-
-dispatch! {
-    /// `sums[label_r] += w_r (x_r - offset)` for the rows of `span` (`w_r = 1` without
-    /// weights) into the exact sums' pending pairs (not the weights: the callers add those),
-    /// reading the rows in their own (row-major) layout, eight features at a time;
-    /// returns the inertia `Σ_r w_r ‖x_r - offset - centers_label‖²` when asked (0 otherwise).
-    pub(crate) fn add_rows<T: Float>(x: &DataRef<'_, T>, span: Span, rows: Assigned<'_>, offset: &[f64], sums: &mut Exact, inertia: Inertia<'_>) -> f64 => add_rows_impl
-}
-
-#[inline(always)]
-fn add_rows_impl<T: Float, I: Isa>(
-    isa: I,
-    x: &DataRef<'_, T>,
-    span: Span,
-    rows: Assigned<'_>,
-    offset: &[f64],
-    sums: &mut Exact,
-    inertia: Inertia<'_>,
-) -> f64 {
-    let w = rows.weights;
-    match (inertia, w) {
-        (Inertia::Skip, None) => {
-            add_rows_with::<T, I, false, false>(isa, x, span, rows, offset, sums, &[])
-        }
-        (Inertia::Under(c), None) => {
-            add_rows_with::<T, I, true, false>(isa, x, span, rows, offset, sums, c)
-        }
-        (Inertia::Skip, Some(_)) => {
-            add_rows_with::<T, I, false, true>(isa, x, span, rows, offset, sums, &[])
-        }
-        (Inertia::Under(c), Some(_)) => {
-            add_rows_with::<T, I, true, true>(isa, x, span, rows, offset, sums, c)
-        }
-    }
-}
-
-#[inline(always)]
-fn add_rows_with<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool>(
-    isa: I,
-    x: &DataRef<'_, T>,
-    span: Span,
-    rows: Assigned<'_>,
-    offset: &[f64],
-    sums: &mut Exact,
-    centers: &[f64],
-) -> f64 {
-    let d = x.n_features();
-    let full = d / LANES * LANES;
-    let (grid, hi, lo) = sums.parts();
-    if d < LANES {
-        return with_dim!(d, D => add_rows_small::<T, DISTANCES, WEIGHTED, D>(x, span, rows, offset, (&grid.m1, &grid.m2), (hi, lo), centers), _ => unreachable!("d < LANES"));
-    }
-    let parts = ((&grid.m1[..], &grid.m2[..]), (&mut *hi, &mut *lo));
-    match d {
-        8 => {
-            return add_rows_lanes::<T, I, DISTANCES, WEIGHTED, 1>(
-                isa, x, span, rows, offset, parts, centers,
-            );
-        }
-        16 => {
-            return add_rows_lanes::<T, I, DISTANCES, WEIGHTED, 2>(
-                isa, x, span, rows, offset, parts, centers,
-            );
-        }
-        _ => {}
-    }
-    let mut total = V8::zero(isa);
-    let mut tail = 0.0;
-    for r in 0..span.rows {
-        let c = rows.labels[r] as usize;
-        let wr = if WEIGHTED {
-            rows.weights.unwrap_or(&[])[r]
-        } else {
-            1.0
-        };
-        let row = x.row(span.start + r);
-        let hi = &mut hi[c * d..(c + 1) * d];
-        let lo = &mut lo[c * d..(c + 1) * d];
-        let mut j = 0;
-        while j < full {
-            let v = load8(isa, &row[j..]).sub(V8::load(isa, &offset[j..]));
-            let add = if WEIGHTED {
-                v.mul(V8::splat(isa, wr))
-            } else {
-                v
-            };
-            // The exact split of `exact` (`Column::split`), eight features at a time.
-            let m1 = V8::load(isa, &grid.m1[j..]);
-            let m2 = V8::load(isa, &grid.m2[j..]);
-            let h1 = add.add(m1).sub(m1);
-            let h2 = add.sub(h1).add(m2).sub(m2);
-            V8::load(isa, &hi[j..]).add(h1).store(&mut hi[j..]);
-            V8::load(isa, &lo[j..]).add(h2).store(&mut lo[j..]);
-            if DISTANCES {
-                let e = v.sub(V8::load(isa, &centers[c * d + j..]));
-                total = if WEIGHTED {
-                    e.mul(e).madd(V8::splat(isa, wr), total)
-                } else {
-                    e.madd(e, total)
-                };
-            }
-            j += LANES;
-        }
-        for j in full..d {
-            let v = row[j].to_f64() - offset[j];
-            let add = if WEIGHTED { wr * v } else { v };
-            let h1 = (add + grid.m1[j]) - grid.m1[j];
-            hi[j] += h1;
-            lo[j] += ((add - h1) + grid.m2[j]) - grid.m2[j];
-            if DISTANCES {
-                let e = v - centers[c * d + j];
-                tail += if WEIGHTED { wr * (e * e) } else { e * e };
-            }
-        }
-    }
-    total.sum() + tail
-}
-
-/// [`add_rows_with`] at `8 · C` features: the offset and the splitting constants stay in
-/// registers and the row's width is known, so no index is checked per value (the same
-/// operations in the same order).
-#[inline(always)]
-#[allow(clippy::type_complexity)]
-fn add_rows_lanes<T: Float, I: Isa, const DISTANCES: bool, const WEIGHTED: bool, const C: usize>(
-    isa: I,
-    x: &DataRef<'_, T>,
-    span: Span,
-    rows: Assigned<'_>,
-    offset: &[f64],
-    ((m1s, m2s), (hi, lo)): ((&[f64], &[f64]), (&mut [f64], &mut [f64])),
-    centers: &[f64],
-) -> f64 {
-    let d = C * LANES;
-    let o: [V8<I>; C] = std::array::from_fn(|i| V8::load(isa, &offset[i * LANES..]));
-    let m1: [V8<I>; C] = std::array::from_fn(|i| V8::load(isa, &m1s[i * LANES..]));
-    let m2: [V8<I>; C] = std::array::from_fn(|i| V8::load(isa, &m2s[i * LANES..]));
-    let labels = &rows.labels[..span.rows];
-    let mut total = V8::zero(isa);
-    for (r, &label) in labels.iter().enumerate() {
-        let c = label as usize;
-        let wr = if WEIGHTED {
-            rows.weights.unwrap_or(&[])[r]
-        } else {
-            1.0
-        };
-        let row = &x.row(span.start + r)[..d];
-        let hi = &mut hi[c * d..(c + 1) * d];
-        let lo = &mut lo[c * d..(c + 1) * d];
-        let cc = if DISTANCES {
-            &centers[c * d..(c + 1) * d]
-        } else {
-            &[]
-        };
-        for i in 0..C {
-            let j = i * LANES;
-            let v = load8(isa, &row[j..]).sub(o[i]);
-            let add = if WEIGHTED {
-                v.mul(V8::splat(isa, wr))
-            } else {
-                v
-            };
-            let h1 = add.add(m1[i]).sub(m1[i]);
-            let h2 = add.sub(h1).add(m2[i]).sub(m2[i]);
-            V8::load(isa, &hi[j..]).add(h1).store(&mut hi[j..]);
-            V8::load(isa, &lo[j..]).add(h2).store(&mut lo[j..]);
-            if DISTANCES {
-                let e = v.sub(V8::load(isa, &cc[j..]));
-                total = if WEIGHTED {
-                    e.mul(e).madd(V8::splat(isa, wr), total)
-                } else {
-                    e.madd(e, total)
-                };
-            }
-        }
-    }
-    // As [`add_rows_with`] returns it, with no features past the last group of eight.
-    let tail = 0.0;
-    total.sum() + tail
-}
-
-/// [`add_rows_with`] below eight features, with the row's width known: the offset and the
-/// splitting constants stay in registers and no index is checked per value (the same
-/// operations in the same order).
-#[inline(always)]
-#[allow(clippy::type_complexity)]
-fn add_rows_small<T: Float, const DISTANCES: bool, const WEIGHTED: bool, const D: usize>(
-    x: &DataRef<'_, T>,
-    span: Span,
-    rows: Assigned<'_>,
-    offset: &[f64],
-    (m1s, m2s): (&[f64], &[f64]),
-    (hi, lo): (&mut [f64], &mut [f64]),
-    centers: &[f64],
-) -> f64 {
-    let (mut o, mut m1, mut m2) = ([0.0; D], [0.0; D], [0.0; D]);
-    o.copy_from_slice(&offset[..D]);
-    m1.copy_from_slice(&m1s[..D]);
-    m2.copy_from_slice(&m2s[..D]);
-    let labels = &rows.labels[..span.rows];
-    let mut tail = 0.0;
-    for (r, &label) in labels.iter().enumerate() {
-        let c = label as usize;
-        let wr = if WEIGHTED {
-            rows.weights.unwrap_or(&[])[r]
-        } else {
-            1.0
-        };
-        let row = &x.row(span.start + r)[..D];
-        let hi = &mut hi[c * D..c * D + D];
-        let lo = &mut lo[c * D..c * D + D];
-        for j in 0..D {
-            let v = row[j].to_f64() - o[j];
-            let add = if WEIGHTED { wr * v } else { v };
-            let h1 = (add + m1[j]) - m1[j];
-            hi[j] += h1;
-            lo[j] += ((add - h1) + m2[j]) - m2[j];
-            if DISTANCES {
-                let e = v - centers[c * D + j];
-                tail += if WEIGHTED { wr * (e * e) } else { e * e };
-            }
-        }
-    }
-    tail
 }
 
 /// Rows gathered from anywhere in the data, eight lanes at a time: what the pruned passes

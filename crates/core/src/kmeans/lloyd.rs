@@ -13,9 +13,10 @@
 use std::sync::{Arc, OnceLock};
 
 use super::exact::Grid;
-use super::kernels::{CenterTerms, Inertia, nearest_rows, sq_distances};
+use super::kernels::{CenterTerms, nearest_rows, sq_distances};
 use super::single::{MAX_CENTERS32, nearest_block32, nearest_rows32};
 use super::step::{Farthest, Step, average, label_distances};
+use super::sums::Inertia;
 use super::tiles::{NearestOut, ROW_PANEL, nearest_block, nearest_block_work, nearest_rows_wide};
 use crate::blocks::{BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, WIDE_D};
 use crate::blocks::{load, padded};

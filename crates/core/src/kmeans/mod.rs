@@ -15,6 +15,7 @@ pub(crate) mod plusplus;
 pub(crate) mod score;
 pub(crate) mod single;
 pub(crate) mod step;
+pub(crate) mod sums;
 pub(crate) mod tiles;
 
 use rand::SeedableRng;
@@ -24,8 +25,9 @@ use crate::blocks::{BLOCK_ROWS, Span, with_threads};
 use crate::data::{DataRef, Float, Precision, validate_data};
 use crate::error::{Error, Result, invalid};
 use crate::monitor::{Monitor, Phase};
-use kernels::{CenterTerms, Inertia};
+use kernels::CenterTerms;
 use lloyd::{Labels, Lloyd};
+use sums::Inertia;
 
 /// How k-means chooses its first centres.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -3,7 +3,7 @@
 //! ([`sq_distances`](super::kernels::sq_distances), so the same bits), the minimum with the
 //! row's `D²` summed per lane as the seeding sums a block, and the rows each candidate moves.
 
-use crate::blocks::{BLOCK_ROWS, Span, WIDE_D, prefetch, transposed8, with_dim};
+use crate::blocks::{BLOCK_ROWS, Span, WIDE_D, prefetch_within, transposed8, with_dim};
 use crate::data::{DataRef, Float};
 use crate::math::LANES;
 use crate::simd::{Isa, V8, dispatch};
@@ -84,13 +84,9 @@ fn score_rows_small<const D: usize, const EXACT: bool, T: Float, I: Isa>(
     let mut acc = [V8::zero(isa); SCORE_TRIALS];
     let mut improved = out.improved;
     let mut r0 = 0;
-    let n = x.n_samples();
     while r0 < rows {
         // The rows a block ahead, asked for a group at a time (see [`AHEAD`]).
-        let ahead = start + r0 + AHEAD;
-        if ahead < n {
-            prefetch(x, ahead, (n - ahead).min(LANES));
-        }
+        prefetch_within(x, start + r0 + AHEAD, LANES);
         let mut xv = [V8::zero(isa); D];
         // `D²` and weights of the group; the lanes past the block's end score 0 (`D²` 0, and
         // weight 0), which adds nothing: every lane sum is a sum of non-negative terms.

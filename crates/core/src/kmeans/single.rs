@@ -11,7 +11,7 @@
 
 use super::kernels::{CenterTerms, PANEL, panel_len};
 use super::tiles::NearestOut;
-use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, prefetch, transposed8, with_dim};
+use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, prefetch_within, transposed8, with_dim};
 use crate::data::{DataRef, Float};
 use crate::math::LANES;
 use crate::simd::{Isa, V8, V16, dispatch};
@@ -101,14 +101,10 @@ fn rows32_small<const D: usize, T: Float, I: Isa>(
     let Span { start, rows } = span;
     let d = x.n_features();
     let full_cols = d / LANES * LANES;
-    let n = x.n_samples();
     let mut r0 = 0;
     while r0 < rows {
         // The rows a block ahead, asked for a group at a time (as `score_rows` does).
-        let ahead = start + r0 + BLOCK_ROWS;
-        if ahead < n {
-            prefetch(x, ahead, (n - ahead).min(L16));
-        }
+        prefetch_within(x, start + r0 + BLOCK_ROWS, L16);
         let mut xv = [V16::splat(isa, 0.0); D];
         if r0 + L16 <= rows {
             let mut j0 = 0;

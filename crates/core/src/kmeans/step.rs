@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::exact::{Exact, Grid};
-use super::kernels::{Assigned, Inertia, add_rows};
+use super::sums::{Assigned, Inertia, add_rows};
 use crate::blocks::{Accumulator, BLOCK_ROWS, Scratch, Span};
 use crate::data::{DataRef, Float};
 use crate::math::LANES;

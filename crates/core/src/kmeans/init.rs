@@ -61,7 +61,7 @@ pub(crate) fn initial_centers<T: Float>(
                 nearest: None,
             });
         }
-        KMeansInit::KMeansPlusPlus => plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW)?,
+        KMeansInit::KMeansPlusPlus => plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW, true)?,
         KMeansInit::Random => (random_rows(lloyd.x(), k, rng)?, None),
     };
     Ok(Start {
@@ -130,18 +130,20 @@ pub(crate) fn plusplus<T: Float>(
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
 ) -> Result<Vec<usize>> {
-    Ok(plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW)?.0)
+    Ok(plusplus_kept(lloyd, k, rng, monitor, PENDING_PER_ROW, true)?.0)
 }
 
 /// [`plusplus`], keeping at most `per_row` improvements per row between the scoring of a step
-/// and the adding of its centre ([`PENDING_PER_ROW`]); also every row's nearest chosen centre
-/// and `D²` when the seeding ran on every row (not on a subsample).
+/// and the adding of its centre ([`PENDING_PER_ROW`]), and choosing from float32 scores where
+/// they settle the choice (`float32`, see [`Seeding::choose`]); also every row's nearest chosen
+/// centre and `D²` when the seeding ran on every row (not on a subsample).
 fn plusplus_kept<T: Float>(
     lloyd: &Lloyd<'_, T>,
     k: usize,
     rng: &mut Xoshiro256PlusPlus,
     monitor: &mut dyn Monitor,
     per_row: usize,
+    float32: bool,
 ) -> Result<(Vec<usize>, Option<Vec<Nearest>>)> {
     let x = lloyd.x();
     let (n, d) = (x.n_samples(), x.n_features());
@@ -162,7 +164,7 @@ fn plusplus_kept<T: Float>(
                 None => view,
             };
             let sub = Lloyd::new(view, k, &[]);
-            let rows = plusplus_kept(&sub, k, rng, monitor, per_row)?.0;
+            let rows = plusplus_kept(&sub, k, rng, monitor, per_row, float32)?.0;
             return Ok((rows.into_iter().map(|i| i * step).collect(), None));
         }
     }
@@ -174,6 +176,9 @@ fn plusplus_kept<T: Float>(
     };
     indices.push(first);
     let mut seeding = Seeding::new(lloyd, per_row);
+    if float32 && k > 1 {
+        seeding = seeding.with_float32();
+    }
     seeding.add(&lloyd.rows_internal(&[first]));
     let mut chain = seeding.chain();
     for _ in 1..k {
@@ -183,13 +188,7 @@ fn plusplus_kept<T: Float>(
             .collect();
         let cand = seeding.search(&chain, &targets);
         let cands = lloyd.rows_internal(&cand);
-        let pots = seeding.score(&cands);
-        let mut best = 0;
-        for t in 1..trials {
-            if pots[t] < pots[best] {
-                best = t;
-            }
-        }
+        let best = seeding.choose(&cands, chain.total);
         indices.push(cand[best]);
         chain = seeding.add_scored(best, &cands[best * d..(best + 1) * d]);
     }
@@ -445,16 +444,28 @@ mod blocked {
         // every one by a pass of its own.
         let kept = PENDING_PER_ROW;
         let mut first: Option<Vec<Nearest>> = None;
-        for (threads, kept) in [(1, kept), (2, kept), (3, kept), (1, 0), (3, 0)] {
+        let runs = [
+            (1, kept, true),
+            (2, kept, true),
+            (3, kept, true),
+            (1, 0, true),
+            (3, 0, false),
+            (2, kept, false),
+        ];
+        for (threads, kept, float32) in runs {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
             let mut r = r2.clone();
             let (got, near) = pool
-                .install(|| plusplus_kept(&lloyd, k, &mut r, &mut () as &mut dyn Monitor, kept))
+                .install(|| {
+                    let monitor = &mut () as &mut dyn Monitor;
+                    plusplus_kept(&lloyd, k, &mut r, monitor, kept, float32)
+                })
                 .unwrap();
-            assert_eq!(got, want, "{what}, k={k}, {threads} threads, {kept} kept");
+            let how = format!("{threads} threads, {kept} kept, float32 {float32}");
+            assert_eq!(got, want, "{what}, k={k}, {how}");
             // Each row's nearest centre and `D²` as the seeding leaves them (unless it ran on a
             // subsample): the nearest chosen row, the same on every thread count.
             if x.n_samples() <= PLUSPLUS_MAX_ROWS {

@@ -14,8 +14,11 @@
 //! `searchsorted(cumsum(w D²), u · Σ w D²)`) need the running sum of `w D²` in row order: one
 //! sequential walk per step, recorded at fixed intervals ([`Chain`]).
 
+use rayon::prelude::*;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+mod shadow;
 
 use super::chain::Chain;
 use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
@@ -165,6 +168,14 @@ pub(crate) struct Seeding<'l, 'a, T> {
     /// The most improvements kept per row ([`PENDING_PER_ROW`]; tests also take 0, so that
     /// every centre is added by a pass).
     pending_per_row: usize,
+    /// The rows in float32, when the steps choose from float32 distances ([`Seeding::choose`]).
+    shadow: Option<shadow::Shadow>,
+    /// Whether the last scoring was from float32 distances: then `pending32` holds, per leaf,
+    /// the groups of rows each candidate may move, and adding computes the chosen one's.
+    pending_approx: bool,
+    pending32: Vec<Mutex<Vec<shadow::Group>>>,
+    /// Steps whose float32 scores left the choice open, so that they were scored exactly.
+    pub exact_steps: u32,
 }
 
 impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
@@ -187,6 +198,63 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             pending: Vec::new(),
             pending_whole: false,
             pending_per_row: per_row,
+            shadow: None,
+            pending_approx: false,
+            pending32: Vec::new(),
+            exact_steps: 0,
+        }
+    }
+
+    /// Lets [`Seeding::choose`] score from a float32 copy of the rows (where it can: see
+    /// [`shadow::Shadow::new`]).
+    pub(crate) fn with_float32(mut self) -> Self {
+        self.shadow = shadow::Shadow::new(self.lloyd.x(), self.lloyd.offset());
+        self
+    }
+
+    /// The candidate (internal frame, `d` values each) of least potential `Σ_i w_i min(D²_i,
+    /// ‖x_i - c‖²)` as [`Seeding::score`] sums it, the first of equals; `total` is `Σ_i w_i D²_i`
+    /// ([`Chain::total`]). From the float32 scores when they settle it, else from the exact ones.
+    pub(crate) fn choose(&mut self, cands: &[f64], total: f64) -> usize {
+        let d = self.d;
+        let trials = cands.len() / d;
+        if self.shadow.is_some() && trials <= 16 {
+            // A repeated candidate has the potential of its first occurrence.
+            let mut live = 0u64;
+            for (t, c) in cands.chunks_exact(d).enumerate() {
+                let seen = cands.chunks_exact(d).take(t).any(|e| e == c);
+                live |= u64::from(!seen) << t;
+            }
+            let (gain, err) = self.score32(cands, live);
+            if let Some(b) = shadow::certain(&gain, &err, live, total, self.near.len()) {
+                self.pending_approx = true;
+                // (Tests keep no improvements, so that every centre is added by a pass.)
+                self.pending_whole = self.pending_per_row > 0;
+                return b;
+            }
+            self.exact_steps += 1;
+        }
+        let pots = self.score(cands);
+        let mut best = 0;
+        for t in 1..trials {
+            if pots[t] < pots[best] {
+                best = t;
+            }
+        }
+        best
+    }
+
+    /// Empties `pending`'s lists, one per leaf and candidate.
+    fn reset_pending(&mut self, trials: usize) {
+        let leaf_len = leaf_rows(self.near.len());
+        self.pending
+            .resize_with(self.near.len().div_ceil(leaf_len), Default::default);
+        for leaf in &mut self.pending {
+            let lists = leaf.get_mut().unwrap_or_else(|e| e.into_inner());
+            lists.resize_with(trials, Vec::new);
+            for l in lists {
+                l.clear();
+            }
         }
     }
 
@@ -224,6 +292,8 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let d = self.d;
         let trials = cands.len() / d;
         assert!(trials <= 64);
+        self.reset_pending(trials);
+        self.pending_approx = false;
         // Each chosen centre's thresholds padded to whole vectors, so that a row's candidates
         // are tested a vector at a time.
         let stride = trials.next_multiple_of(LANES);
@@ -237,15 +307,6 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let listed = AtomicUsize::new(0);
         let overflow = AtomicBool::new(near.len() > u32::MAX as usize);
         let leaf_len = leaf_rows(self.near.len());
-        self.pending
-            .resize_with(self.near.len().div_ceil(leaf_len), Default::default);
-        for leaf in &mut self.pending {
-            let lists = leaf.get_mut().unwrap_or_else(|e| e.into_inner());
-            lists.resize_with(trials, Vec::new);
-            for l in lists {
-                l.clear();
-            }
-        }
         let pending = &self.pending[..];
         let cap = near.len().saturating_mul(self.pending_per_row);
         let whole = d < WIDE_D && trials <= SCORE_TRIALS;
@@ -410,9 +471,30 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             self.add(c);
             return self.chain();
         }
-        let kc = (self.chosen.len() / self.d) as u32;
+        let d = self.d;
+        let kc = (self.chosen.len() / d) as u32;
         let n = self.near.len();
         let leaf_len = leaf_rows(n);
+        if std::mem::take(&mut self.pending_approx) {
+            // From float32 scores: the float64 distances of the rows the centre may move, leaf
+            // by leaf in parallel (these gathers cost more than the chain), then the chain.
+            let x = *self.lloyd.x();
+            let offset = self.lloyd.offset();
+            self.near
+                .par_chunks_mut(leaf_len)
+                .zip(self.pending32.par_iter_mut())
+                .enumerate()
+                .for_each_init(
+                    || (Gathered::new(d, 1), Vec::new()),
+                    |(g, rows), (l, (nb, groups))| {
+                        let groups = groups.get_mut().unwrap_or_else(|e| e.into_inner());
+                        let start = l * leaf_len;
+                        Self::move_leaf32(&x, offset, groups, t, c, kc, start, nb, g, rows);
+                    },
+                );
+            self.chosen.extend_from_slice(c);
+            return self.chain();
+        }
         let weights = self.lloyd.x().weights();
         let (near, pending) = (&mut self.near, &mut self.pending);
         let (moved, leaves) = std::sync::mpsc::channel::<&[Nearest]>();
@@ -446,6 +528,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     /// pass over the rows `c` may move.
     pub(crate) fn add(&mut self, c: &[f64]) {
         self.pending_whole = false;
+        self.pending_approx = false;
         let d = self.d;
         let kc = (self.chosen.len() / d) as u32;
         let thr = self.thresholds(c, 1);

@@ -1,0 +1,787 @@
+//! Greedy k-means++'s choice among a step's candidates, from float32 distances.
+//!
+//! A step chooses the candidate of least potential `P_t = Σ_i w_i min(D²_i, v_it)`, with `v_it`
+//! the float64 kernel's squared distance. Since every `P_t` shares `Σ_i w_i D²_i`, that is the
+//! candidate of greatest gain `G_t = Σ_i w_i (D²_i - v_it)⁺`, a sum over the few rows it moves.
+//! The float32 copy of the rows ([`Shadow`]) reads half the bytes of float64 rows (a 16-feature
+//! row is one cache line) and its distances `s_it` come from float32 vectors of sixteen lanes;
+//! [`Bound`] bounds `|v_it - s_it|` from the rounding of both computations. So each row is
+//! either *excluded* (`v_it ≥ D²_i` for certain: it adds nothing to `G_t`) or contributes
+//! `(D²_i - s_it)⁺` to an estimate of `G_t`, with a known error. When the estimates show which
+//! candidate the exact potentials (summed as the exact scoring sums them, with their rounding)
+//! would choose, that one is chosen, and only its moved rows are computed in float64, when it
+//! is added; otherwise the step scores its candidates exactly ([`Seeding::score`]). Either way
+//! the chosen centre is the one the exact scoring chooses, bit for bit.
+
+use super::{Seeding, list};
+use crate::blocks::{
+    Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, leaf_rows, prefetch_rows,
+};
+use crate::data::{DataRef, Float};
+use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
+use crate::math::LANES;
+use crate::simd::{Isa, V8, V16, dispatch};
+use rayon::prelude::*;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Lanes of a float32 vector, and rows per group of the float32 scoring.
+const L16: usize = 16;
+
+/// The most candidates the float32 scoring takes (`2 + ⌊ln k⌋ ≤ 16` up to k ≈ 3.3 million).
+const TRIALS: usize = 16;
+
+/// Sixteen float32 values on one cache line (a row of up to 16 features is read whole with
+/// one line).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([f32; L16]);
+
+/// `|v - s| ≤ rho s + beta` between the float64 kernel's squared distance `v` of a row to a
+/// candidate (both in the internal frame) and the float32 one `s` from [`Shadow`].
+///
+/// With `u = 2⁻²⁴`, `e = 2⁻⁵³` and `M` a bound on every row's norm in the internal frame:
+/// - rounding the rows to float32 moves each by at most `u M` (plus `2⁻¹⁵⁰` per feature where
+///   values are subnormal), so the exact distances `r` (float64 rows) and `r̃` (float32 rows)
+///   differ by at most `Δ = 2 u M + 2⁻¹⁴⁸ √d`, and `|r² - r̃²| ≤ Δ (2 r̃ + Δ)`;
+/// - `s` takes at most `d + 8` rounded float32 operations on any path (the difference, the
+///   square, the fused adds, the four levels of the lane tree): `|s - r̃²| ≤ γ_f r̃²` plus
+///   underflow, `γ_f = (d + 8) u / (1 - (d + 8) u)`;
+/// - `v` is within `γ_e r²`, `γ_e = (d + 3) e / (1 - (d + 3) e)`, of `r²` (as
+///   [`threshold`](super::threshold) assumes).
+///
+/// Chaining the three, `|v - s| ≤ rho s + lin √s + alpha`, and `√s ≤ R` (`R` from `M`) turns
+/// the middle term into a constant. Each coefficient is then enlarged by a thousandth, which
+/// covers evaluating the bound in float64.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Bound {
+    rho: f64,
+    beta: f64,
+}
+
+impl Bound {
+    /// The bound for `d` features and rows of norm at most `m`.
+    fn new(d: usize, m: f64) -> Self {
+        let u = f64::powi(2.0, -24);
+        let e = f64::EPSILON / 2.0;
+        let df = d as f64;
+        let gf = (df + 8.0) * u / (1.0 - (df + 8.0) * u);
+        let gf1 = gf / (1.0 - gf);
+        let ge = (df + 3.0) * e / (1.0 - (df + 3.0) * e);
+        // Underflow: at most 3 · 32 float32 operations per distance, each off by 2⁻¹⁵⁰.
+        let under = 96.0 * f64::powi(2.0, -150);
+        let tiny = f64::powi(2.0, -148) * df.sqrt();
+        let delta = 2.0 * u * m + tiny;
+        // r̃ ≤ √s (1 + γ_f) + √(2 · under).
+        let root_under = (2.0 * under).sqrt();
+        let grow = 1.001;
+        let rho = grow * (gf1 + ge * (1.0 + gf1)) + 4.0 * e;
+        let lin = grow * (1.0 + ge) * 2.0 * delta * (1.0 + gf);
+        let alpha =
+            grow * ((1.0 + ge) * (delta * (2.0 * root_under + delta) + 2.0 * under)) + 1e-300;
+        // √s ≤ r̃ √(1 + γ_f) + √under ≤ (2 M (1 + u) + tiny) (1 + γ_f) + √(2 · under).
+        let r = ((2.0 * m * (1.0 + u) + tiny) * (1.0 + gf) + root_under) * grow;
+        Bound {
+            rho,
+            beta: lin * r + alpha,
+        }
+    }
+
+    /// The bound on `|v - s|` at `s`.
+    #[cfg(test)]
+    pub(super) fn err(&self, s: f64) -> f64 {
+        self.rho * s + self.beta
+    }
+}
+
+/// The seeding's rows in float32, in the internal frame (each value centred in float64 as the
+/// kernels centre it, then rounded), padded with zeros to whole lines: one line per row up to
+/// 16 features, two up to [`WIDE_D`].
+pub(super) struct Shadow {
+    lines: Vec<Line>,
+    per_row: usize,
+    pub(super) bound: Bound,
+}
+
+impl Shadow {
+    /// The copy of `x`'s rows centred on `offset`, or `None` from [`WIDE_D`] features on, for
+    /// fewer than two rows, or when a value is not finite, or rows are so long (norm above
+    /// `1e15`) that float32 squares could overflow or so short (all below `1e-10`) that they
+    /// would underflow (the bound would then settle nothing).
+    pub(super) fn new<T: Float>(x: &DataRef<'_, T>, offset: &[f64]) -> Option<Self> {
+        let (n, d) = (x.n_samples(), x.n_features());
+        if d >= WIDE_D || n < 2 {
+            return None;
+        }
+        let per_row = d.div_ceil(L16);
+        let mut lines = vec![Line([0.0; L16]); n * per_row];
+        const CHUNK: usize = 4096;
+        let max_sq = lines
+            .par_chunks_mut(CHUNK * per_row)
+            .enumerate()
+            .map(|(ci, ch)| {
+                let mut top = 0.0f64;
+                for (r, rl) in ch.chunks_exact_mut(per_row).enumerate() {
+                    let row = x.row(ci * CHUNK + r);
+                    let mut sq = 0.0;
+                    for (line, (xs, os)) in
+                        rl.iter_mut().zip(row.chunks(L16).zip(offset.chunks(L16)))
+                    {
+                        for (o, (&v, &c)) in line.0.iter_mut().zip(xs.iter().zip(os)) {
+                            let a = v.to_f64() - c;
+                            sq += a * a;
+                            *o = a as f32;
+                        }
+                    }
+                    // A non-finite value makes the maximum +∞ (`f64::max` would drop a NaN).
+                    top = if sq.is_finite() {
+                        top.max(sq)
+                    } else {
+                        f64::INFINITY
+                    };
+                }
+                top
+            })
+            .reduce(|| 0.0, f64::max);
+        // `max_sq` sums d rounded squares: a relative margin far above (d + 2) e covers it.
+        let m = max_sq.sqrt() * (1.0 + 1e-9);
+        if !(m.is_finite() && (1e-10..=1e15).contains(&m)) {
+            return None;
+        }
+        Some(Shadow {
+            lines,
+            per_row,
+            bound: Bound::new(d, m),
+        })
+    }
+
+    /// The candidates (internal frame, `d` per candidate) rounded to float32 and padded as the
+    /// rows are.
+    fn candidates(&self, cands: &[f64], d: usize) -> Vec<f32> {
+        let w = self.per_row * L16;
+        let mut c = vec![0.0f32; cands.len() / d * w];
+        for (ct, t) in c.chunks_exact_mut(w).zip(cands.chunks_exact(d)) {
+            for (o, &v) in ct.iter_mut().zip(t) {
+                *o = v as f32;
+            }
+        }
+        c
+    }
+
+    /// Asks for the lines of `rows` (into L2, as [`prefetch_rows`](crate::blocks::prefetch_rows)).
+    fn prefetch(&self, rows: &[usize]) {
+        #[cfg(target_arch = "x86_64")]
+        for &i in rows {
+            let p = self.lines[i * self.per_row..].as_ptr();
+            for l in 0..self.per_row {
+                // SAFETY: a prefetch never faults and changes no memory; the line is in bounds.
+                unsafe {
+                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
+                        p.wrapping_add(l).cast(),
+                    )
+                };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = rows;
+    }
+}
+
+/// Per candidate, eight lanes of the estimated gain `Σ w (D² - s)⁺` and of the bound on its
+/// error `Σ w (rho s + beta)` over the rows the candidate may move; and the last group's
+/// float32 distances.
+#[derive(Clone, Copy)]
+struct Sums {
+    gain: [[f64; LANES]; TRIALS],
+    err: [[f64; LANES]; TRIALS],
+    s: [[f32; L16]; TRIALS],
+}
+
+impl Sums {
+    fn new() -> Self {
+        Sums {
+            gain: [[0.0; LANES]; TRIALS],
+            err: [[0.0; LANES]; TRIALS],
+            s: [[0.0; L16]; TRIALS],
+        }
+    }
+}
+
+/// A group's rows as [`group32`] reads them: how many, their `D²` (`-∞` in missing lanes) and
+/// weights (zero in missing lanes).
+struct Lanes {
+    len: usize,
+    d2: [f64; L16],
+    w: [f64; L16],
+}
+
+/// A group of (at most sixteen) listed rows, with the lanes each candidate may move.
+#[derive(Clone, Copy)]
+pub(super) struct Group {
+    rows: [u32; L16],
+    moves: [u16; TRIALS],
+}
+
+dispatch! {
+    /// For the rows `g.rows[..r.len]` and each candidate `t` of `which`, the float32 squared
+    /// distances `s` (left in `sums.s[t]`), the lanes the candidate may move (`g.moves[t]` bit
+    /// `l`: where the lower bound `s (1 - rho) - beta` of the float64 distance is below the
+    /// row's `D²`), and their gains and errors added to `sums`.
+    fn group32<>(sh: &Shadow, g: &mut Group, r: &Lanes, cands: &[f32], which: u64, sums: &mut Sums) => group32_impl
+}
+
+#[inline(always)]
+fn group32_impl<I: Isa>(
+    isa: I,
+    sh: &Shadow,
+    g: &mut Group,
+    r: &Lanes,
+    cands: &[f32],
+    which: u64,
+    sums: &mut Sums,
+) {
+    match sh.per_row {
+        1 => group_lines::<1, I>(isa, sh, g, r, cands, which, sums),
+        _ => group_lines::<2, I>(isa, sh, g, r, cands, which, sums),
+    }
+}
+
+#[inline(always)]
+fn group_lines<const W: usize, I: Isa>(
+    isa: I,
+    sh: &Shadow,
+    g: &mut Group,
+    r: &Lanes,
+    cands: &[f32],
+    which: u64,
+    sums: &mut Sums,
+) {
+    let (len, d2, w) = (r.len, &r.d2, &r.w);
+    debug_assert!(len <= L16 && sh.per_row == W);
+    let zero = V16::zero(isa);
+    let mut xv = [[zero; W]; L16];
+    for (xr, &i) in xv.iter_mut().zip(&g.rows[..len]) {
+        for (q, v) in xr.iter_mut().enumerate() {
+            *v = V16::load(isa, &sh.lines[i as usize * W + q].0);
+        }
+    }
+    let one_less = V8::splat(isa, 1.0 - sh.bound.rho);
+    let rho = V8::splat(isa, sh.bound.rho);
+    let beta = V8::splat(isa, sh.bound.beta);
+    let z8 = V8::zero(isa);
+    let halves = [
+        (V8::load(isa, &d2[..LANES]), V8::load(isa, &w[..LANES])),
+        (V8::load(isa, &d2[LANES..]), V8::load(isa, &w[LANES..])),
+    ];
+    g.moves = [0; TRIALS];
+    let mut bits = which;
+    while bits != 0 {
+        let t = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let ct = &cands[t * W * L16..];
+        let mut cv = [zero; W];
+        for (q, c) in cv.iter_mut().enumerate() {
+            *c = V16::load(isa, &ct[q * L16..]);
+        }
+        let mut sq = [zero; L16];
+        for (o, xr) in sq.iter_mut().zip(&xv) {
+            let a = xr[0].sub(cv[0]);
+            let mut acc = a.mul(a);
+            for (b, c) in xr[1..].iter().zip(&cv[1..]) {
+                let b = b.sub(*c);
+                acc = b.madd(b, acc);
+            }
+            *o = acc;
+        }
+        let st = V16::sums16(sq);
+        st.store(&mut sums.s[t]);
+        let (lo, hi) = st.widen();
+        let mut gain = V8::load(isa, &sums.gain[t]);
+        let mut err = V8::load(isa, &sums.err[t]);
+        let mut moves = 0u16;
+        for (h, (s, (dh, wh))) in [lo, hi].into_iter().zip(halves).enumerate() {
+            let low = s.mul(one_less).sub(beta);
+            moves |= u16::from(low.lt_mask(dh)) << (h * LANES);
+            // Outside the moved lanes `s ≥ D²`, so that the gain is zero there.
+            gain = wh.madd(dh.sub(s).max(z8), gain);
+            err = wh.madd(low.lt_select(dh, s.madd(rho, beta), z8), err);
+        }
+        gain.store(&mut sums.gain[t]);
+        err.store(&mut sums.err[t]);
+        g.moves[t] = moves;
+    }
+}
+
+/// Per-leaf state of a float32 scoring pass.
+struct Work {
+    sums: Box<Sums>,
+    rows: Vec<usize>,
+    row_masks: Vec<u64>,
+    ahead: Vec<usize>,
+    ahead_masks: Vec<u64>,
+    ahead_start: Option<usize>,
+    /// The block's groups with a row some candidate may move.
+    groups: Vec<Group>,
+}
+
+impl Work {
+    fn new() -> Self {
+        Work {
+            sums: Box::new(Sums::new()),
+            rows: Vec::with_capacity(BLOCK_ROWS),
+            row_masks: Vec::with_capacity(BLOCK_ROWS),
+            ahead: Vec::with_capacity(BLOCK_ROWS),
+            ahead_masks: Vec::with_capacity(BLOCK_ROWS),
+            ahead_start: None,
+            groups: Vec::with_capacity(BLOCK_ROWS / L16),
+        }
+    }
+}
+
+impl Accumulator for Work {
+    fn reset(&mut self) {
+        self.sums.gain = [[0.0; LANES]; TRIALS];
+        self.sums.err = [[0.0; LANES]; TRIALS];
+    }
+    fn merge(&mut self, right: &Self) {
+        for (a, b) in self.sums.gain.iter_mut().zip(&right.sums.gain) {
+            for (a, b) in a.iter_mut().zip(b) {
+                *a += b;
+            }
+        }
+        for (a, b) in self.sums.err.iter_mut().zip(&right.sums.err) {
+            for (a, b) in a.iter_mut().zip(b) {
+                *a += b;
+            }
+        }
+    }
+}
+
+/// The candidate the exact potentials choose (the least, ties to the lower index), if the
+/// estimated gains and their error bounds settle it: `live` marks the distinct candidates (a
+/// repeated one has the potential of its first occurrence, so never comes first), `total` is
+/// `Σ w D²` as summed for the draws, `n` the number of rows.
+///
+/// The exact scoring sums at most `n` rounded terms per potential, each potential within
+/// `γ Σ w D²` of its value in exact arithmetic (`γ ≤ (n + 4096) e`, generously), so two
+/// potentials are ordered as computed when their exact difference exceeds twice that; the
+/// estimated gains carry their own rounding, the same way.
+pub(super) fn certain(gain: &[f64], err: &[f64], live: u64, total: f64, n: usize) -> Option<usize> {
+    let g = (n as f64 + 4096.0) * f64::EPSILON;
+    let slack = 1.01 * g * total;
+    let mut best = None::<usize>;
+    for t in (0..gain.len()).filter(|&t| live >> t & 1 == 1) {
+        if best.is_none_or(|b| gain[t] > gain[b]) {
+            best = Some(t);
+        }
+    }
+    let b = best?;
+    let low = gain[b] * (1.0 - g) - err[b];
+    for s in (0..gain.len()).filter(|&s| live >> s & 1 == 1 && s != b) {
+        let high = gain[s] * (1.0 + g) + err[s];
+        if (low - high).partial_cmp(&slack) != Some(std::cmp::Ordering::Greater) {
+            return None;
+        }
+    }
+    Some(b)
+}
+
+impl<T: Float> Seeding<'_, '_, T> {
+    /// Scores the candidates of `live` (internal frame) from the float32 rows: per candidate,
+    /// the estimated gain and its error bound; per leaf, in `pending32`, the groups of rows some
+    /// candidate may move ([`Seeding::add_scored`] computes the chosen one's float64 distances).
+    pub(super) fn score32(&mut self, cands: &[f64], live: u64) -> (Vec<f64>, Vec<f64>) {
+        let d = self.d;
+        let trials = cands.len() / d;
+        assert!(trials <= TRIALS);
+        let leaf_len = leaf_rows(self.near.len());
+        self.pending32
+            .resize_with(self.near.len().div_ceil(leaf_len), Default::default);
+        for leaf in &mut self.pending32 {
+            leaf.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+        let sh = self.shadow.as_ref().expect("a float32 copy of the rows");
+        let stride = trials.next_multiple_of(LANES);
+        let mut thr = self.thresholds(cands, stride);
+        // A candidate out of contention moves no row.
+        for ta in thr.chunks_exact_mut(stride) {
+            for (t, v) in ta[..trials].iter_mut().enumerate() {
+                if live >> t & 1 == 0 {
+                    *v = f64::INFINITY;
+                }
+            }
+        }
+        let c32 = sh.candidates(cands, d);
+        let near = &self.near[..];
+        let weights = self.lloyd.x().weights();
+        let accs = Pool::new(Work::new);
+        let counted = AtomicU64::new(0);
+        let pending: &[Mutex<Vec<Group>>] = &self.pending32;
+        let out = self
+            .lloyd
+            .passes()
+            .reduce(Layout::Untouched, &accs, |_, span, w| {
+                let Span { start, rows } = span;
+                if w.ahead_start != Some(start) {
+                    let nb = &near[start..start + rows];
+                    list(nb, start, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
+                }
+                std::mem::swap(&mut w.rows, &mut w.ahead);
+                std::mem::swap(&mut w.row_masks, &mut w.ahead_masks);
+                // The next block's rows, listed now and asked for while this one is computed.
+                let next = start + rows;
+                if next < near.len() {
+                    let nn = (near.len() - next).min(BLOCK_ROWS);
+                    let nb = &near[next..next + nn];
+                    list(nb, next, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
+                    w.ahead_start = Some(next);
+                } else {
+                    w.ahead.clear();
+                    w.ahead_masks.clear();
+                    w.ahead_start = None;
+                }
+                w.groups.clear();
+                let mut n_dist = 0u64;
+                // The next block's rows are asked for a few with each group of this block, so
+                // that the fetches overlap the arithmetic (asked for all at once, they wait on
+                // each other for the processor's few miss buffers, and nothing is computed).
+                let per_group = w.ahead.len().div_ceil(w.rows.len().div_ceil(L16).max(1));
+                let mut fetched = 0;
+                for (rows, masks) in w.rows.chunks(L16).zip(w.row_masks.chunks(L16)) {
+                    let upto = (fetched + per_group).min(w.ahead.len());
+                    sh.prefetch(&w.ahead[fetched..upto]);
+                    fetched = upto;
+                    let which = masks.iter().fold(0, |a, &m| a | m);
+                    let mut g = Group {
+                        rows: [0; L16],
+                        moves: [0; TRIALS],
+                    };
+                    let mut r = Lanes {
+                        len: rows.len(),
+                        d2: [f64::NEG_INFINITY; L16],
+                        w: [0.0; L16],
+                    };
+                    for (l, &i) in rows.iter().enumerate() {
+                        g.rows[l] = i as u32;
+                        r.d2[l] = near[i].d2;
+                        r.w[l] = weights.map_or(1.0, |w| w[i]);
+                    }
+                    group32(sh, &mut g, &r, &c32, which, &mut w.sums);
+                    n_dist += u64::from(which.count_ones()) * rows.len() as u64;
+                    if g.moves.iter().any(|&m| m != 0) {
+                        w.groups.push(g);
+                    }
+                }
+                sh.prefetch(&w.ahead[fetched..]);
+                counted.fetch_add(n_dist, Ordering::Relaxed);
+                if !w.groups.is_empty() {
+                    pending[start / leaf_len]
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend_from_slice(&w.groups);
+                }
+            });
+        self.computed += counted.into_inner();
+        let lanes = |a: &[[f64; LANES]; TRIALS]| -> Vec<f64> {
+            a[..trials].iter().map(|l| l.iter().sum()).collect()
+        };
+        (lanes(&out.sums.gain), lanes(&out.sums.err))
+    }
+
+    /// Moves the rows `nb` (of a leaf from row `start`) that the candidate `t` (row `c`,
+    /// internal frame) of the last float32 scoring is nearer than their centre (of the leaf's
+    /// `groups`) to the centre `kc`: their float64 distances, eight at a time, asking for the
+    /// rows four groups of eight ahead.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn move_leaf32(
+        x: &DataRef<'_, T>,
+        offset: &[f64],
+        groups: &[Group],
+        t: usize,
+        c: &[f64],
+        kc: u32,
+        start: usize,
+        nb: &mut [super::Nearest],
+        g: &mut Gathered,
+        rows: &mut Vec<usize>,
+    ) {
+        rows.clear();
+        for gr in groups {
+            let mut m = gr.moves[t];
+            while m != 0 {
+                let l = m.trailing_zeros() as usize;
+                m &= m - 1;
+                rows.push(gr.rows[l] as usize);
+            }
+        }
+        let d = x.n_features();
+        const AHEAD: usize = 4 * LANES;
+        prefetch_rows(x, &rows[..AHEAD.min(rows.len())]);
+        for (q, group) in rows.chunks(LANES).enumerate() {
+            let a = (q * LANES + AHEAD).min(rows.len());
+            prefetch_rows(x, &rows[a..(a + LANES).min(rows.len())]);
+            g.load(x, group, offset);
+            gathered_sq_distances(g, c, d, 1);
+            for (&i, &v) in group.iter().zip(&g.out) {
+                let nr = &mut nb[i - start];
+                if v < nr.d2 {
+                    *nr = super::Nearest { d2: v, center: kc };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Nearest, PENDING_PER_ROW, Seeding};
+    use super::{Group, L16, Lanes, Shadow, Sums, TRIALS, certain, group32};
+    use crate::data::{DataRef, Float};
+    use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
+    use crate::kmeans::lloyd::Lloyd;
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// For every row (sixteen at a time) and candidate: the float32 distance `s` is within the
+    /// bound of the float64 kernel's `v`, the gain and error sums are those of the moved lanes,
+    /// and a lane is left unmoved only where `v ≥ D²`, with each row's `D²` put just above,
+    /// at and just below its `v` (and far on either side).
+    fn check_bound<T: Float>(x: &[T], n: usize, d: usize, what: &str) {
+        let xr = DataRef::new(x, n, d).unwrap();
+        let lloyd = Lloyd::new(xr, 3, &[]);
+        let sh = Shadow::new(&xr, lloyd.offset()).expect("a float32 copy");
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(n as u64);
+        let cand_rows: Vec<usize> = (0..TRIALS).map(|_| g.random_range(0..n)).collect();
+        let cands = lloyd.rows_internal(&cand_rows);
+        let c32 = sh.candidates(&cands, d);
+        let mut gathered = Gathered::new(d, TRIALS);
+        let mut worst = 0.0f64;
+        for (q, start) in (0..n).step_by(L16).enumerate() {
+            let rows: Vec<usize> = (start..(start + L16).min(n)).collect();
+            gathered.load(&xr, &rows[..rows.len().min(8)], lloyd.offset());
+            let mut v = vec![[0.0; L16]; TRIALS];
+            for half in 0..2 {
+                let part = &rows[(half * 8).min(rows.len())..(half * 8 + 8).min(rows.len())];
+                if part.is_empty() {
+                    continue;
+                }
+                gathered.load(&xr, part, lloyd.offset());
+                gathered_sq_distances(&mut gathered, &cands, d, u64::MAX >> (64 - TRIALS));
+                for (t, vt) in v.iter_mut().enumerate() {
+                    for l in 0..part.len() {
+                        vt[half * 8 + l] = gathered.out[t * 8 + l];
+                    }
+                }
+            }
+            // Row `l`'s D², from candidate 0's distance.
+            let mut r = Lanes {
+                len: rows.len(),
+                d2: [f64::NEG_INFINITY; L16],
+                w: [0.0; L16],
+            };
+            for l in 0..rows.len() {
+                let v0 = v[0][l];
+                r.d2[l] = match (q + l) % 5 {
+                    0 => v0,
+                    1 => v0 * (1.0 + 1e-6),
+                    2 => v0 * (1.0 - 1e-6),
+                    3 => v0 * 4.0 + 1.0,
+                    _ => v0 * 0.25,
+                };
+                r.w[l] = 1.0 + l as f64;
+            }
+            let (d2, w) = (r.d2, r.w);
+            let mut grp = Group {
+                rows: [0; L16],
+                moves: [0; TRIALS],
+            };
+            for (l, &i) in rows.iter().enumerate() {
+                grp.rows[l] = i as u32;
+            }
+            let mut sums = Sums::new();
+            let which = u64::MAX >> (64 - TRIALS);
+            group32(&sh, &mut grp, &r, &c32, which, &mut sums);
+            let s = sums.s;
+            for t in 0..TRIALS {
+                let (mut gain, mut err) = (0.0, 0.0);
+                for l in 0..rows.len() {
+                    let (sv, vv) = (f64::from(s[t][l]), v[t][l]);
+                    let e = sh.bound.err(sv);
+                    assert!(
+                        (vv - sv).abs() <= e,
+                        "{what}: row {} cand {t}: v {vv} s {sv}",
+                        rows[l]
+                    );
+                    worst = worst.max((vv - sv).abs() / e);
+                    let moved = grp.moves[t] >> l & 1 == 1;
+                    assert!(
+                        moved || vv >= d2[l],
+                        "{what}: row {} cand {t} unmoved",
+                        rows[l]
+                    );
+                    if moved {
+                        gain += w[l] * (d2[l] - sv).max(0.0);
+                        err += w[l] * e;
+                    }
+                }
+                assert!(
+                    u32::from(grp.moves[t]) >> rows.len() == 0,
+                    "{what}: missing lanes"
+                );
+                let gs: f64 = sums.gain[t].iter().sum();
+                let es: f64 = sums.err[t].iter().sum();
+                assert!((gs - gain).abs() <= 1e-9 * gain.max(1e-300), "{what}: gain");
+                assert!((es - err).abs() <= 1e-9 * err.max(1e-300), "{what}: err");
+            }
+        }
+        // The bound is not vacuous: some pair comes within a factor 1000 of it.
+        assert!(worst > 1e-3, "{what}: worst {worst}");
+    }
+
+    #[test]
+    fn float32_distances_are_within_their_bound() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(5);
+        for d in [1usize, 3, 8, 16, 17, 23] {
+            let n = 300;
+            let blobs: Vec<f64> = (0..n * d)
+                .map(|i| ((i / d) % 4) as f64 * 50.0 + 1e4 + g.random::<f64>())
+                .collect();
+            check_bound(&blobs, n, d, &format!("offset blobs d={d}"));
+            let wide: Vec<f64> = (0..n * d)
+                .map(|_| (g.random::<f64>() - 0.5) * 1e12)
+                .collect();
+            check_bound(&wide, n, d, &format!("wide d={d}"));
+            let small: Vec<f64> = (0..n * d).map(|_| g.random::<f64>() * 1e-8).collect();
+            check_bound(&small, n, d, &format!("small d={d}"));
+            let f32s: Vec<f32> = (0..n * d).map(|_| g.random::<f32>() * 7.0 - 2.0).collect();
+            check_bound(&f32s, n, d, &format!("f32 d={d}"));
+        }
+    }
+
+    #[test]
+    fn no_float32_copy_where_the_bound_does_not_hold() {
+        let n = 50;
+        let x: Vec<f64> = (0..n * 4).map(|i| i as f64 * 1e14).collect();
+        let xr = DataRef::new(&x, n, 4).unwrap();
+        assert!(Shadow::new(&xr, &[0.0; 4]).is_none(), "norms above 1e15");
+        let t: Vec<f64> = (0..n * 4).map(|i| i as f64 * 1e-14).collect();
+        let tr = DataRef::new(&t, n, 4).unwrap();
+        assert!(Shadow::new(&tr, &[0.0; 4]).is_none(), "norms below 1e-10");
+        let y = vec![1.0; n * 24];
+        let yr = DataRef::new(&y, n, 24).unwrap();
+        assert!(Shadow::new(&yr, &[0.0; 24]).is_none(), "24 features");
+        let z = vec![1.0; 4];
+        assert!(
+            Shadow::new(&DataRef::new(&z, 1, 4).unwrap(), &[0.0; 4]).is_none(),
+            "one row"
+        );
+    }
+
+    #[test]
+    fn certainty_needs_a_clear_margin() {
+        let n = 1000;
+        let total = 1e6;
+        // A clear winner.
+        assert_eq!(
+            certain(&[10.0, 500.0, 20.0], &[1.0, 1.0, 1.0], 0b111, total, n),
+            Some(1)
+        );
+        // Errors that overlap, and an exact tie.
+        assert_eq!(
+            certain(&[10.0, 500.0, 499.0], &[1.0, 1.0, 1.0], 0b111, total, n),
+            None
+        );
+        assert_eq!(certain(&[500.0, 500.0], &[0.0, 0.0], 0b11, total, n), None);
+        // A repeated candidate is out of contention.
+        assert_eq!(
+            certain(&[500.0, 500.0, 3.0], &[0.0, 0.0, 0.0], 0b101, total, n),
+            Some(0)
+        );
+        // The exact sums' rounding: a gap below (n + 4096) ε Σ w D² settles nothing.
+        let gap = 0.5 * (n as f64 + 4096.0) * f64::EPSILON * total;
+        assert_eq!(
+            certain(&[10.0 + gap, 10.0], &[0.0, 0.0], 0b11, total, n),
+            None
+        );
+        assert_eq!(
+            certain(&[10.0 + 3.0 * gap, 10.0], &[0.0, 0.0], 0b11, total, n),
+            Some(0)
+        );
+    }
+
+    /// A step chosen from float32 scores chooses what the exact scores choose and leaves the
+    /// rows and the chain as adding the centre by a pass does; candidates a rounding apart are
+    /// scored exactly.
+    #[test]
+    fn float32_steps_choose_and_add_as_exact_ones() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(8);
+        let (n, d) = (20_000, 5);
+        let centres: Vec<f64> = (0..8 * d).map(|_| g.random::<f64>() * 40.0).collect();
+        let mut x: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let c = i * 7 % 8;
+                (0..d)
+                    .map(|j| centres[c * d + j] + g.random::<f64>())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // Rows 0 and 1 are far from the rest and an ulp apart: as candidates, a tie the
+        // float32 scores cannot break.
+        for j in 0..d {
+            x[j] = 1000.0 + j as f64;
+            x[d + j] = x[j].next_up();
+        }
+        let w: Vec<f64> = (0..n).map(|i| (i % 3) as f64 + 0.5).collect();
+        for weighted in [false, true] {
+            let xr = DataRef::new(&x, n, d).unwrap();
+            let xr = if weighted {
+                xr.with_weights(&w).unwrap()
+            } else {
+                xr
+            };
+            let lloyd = Lloyd::new(xr, 8, &[]);
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| {
+                    let what = format!("weighted {weighted}, {threads} threads");
+                    let mut s = Seeding::new(&lloyd, PENDING_PER_ROW).with_float32();
+                    let mut pass = Seeding::new(&lloyd, PENDING_PER_ROW);
+                    let first = lloyd.rows_internal(&[3]);
+                    s.add(&first);
+                    pass.add(&first);
+                    let steps: [&[usize]; 3] = [&[5, 100, 7, 3000], &[0, 1, 1], &[9, 11, 4000, 2]];
+                    for (step, rows) in steps.into_iter().enumerate() {
+                        let cands = lloyd.rows_internal(rows);
+                        let pots = pass.score(&cands);
+                        let mut want = 0;
+                        for t in 1..rows.len() {
+                            if pots[t] < pots[want] {
+                                want = t;
+                            }
+                        }
+                        let exact_before = s.exact_steps;
+                        let total = s.chain().total;
+                        let got = s.choose(&cands, total);
+                        assert_eq!(got, want, "{what}: step {step}");
+                        let chain = s.add_scored(got, &cands[got * d..(got + 1) * d]);
+                        pass.add(&cands[got * d..(got + 1) * d]);
+                        let near_bits = |v: &[Nearest]| {
+                            v.iter()
+                                .map(|r| (r.d2.to_bits(), r.center))
+                                .collect::<Vec<_>>()
+                        };
+                        assert!(near_bits(&s.near) == near_bits(&pass.near), "{what}: rows");
+                        let want_chain = pass.chain();
+                        assert_eq!(chain.total.to_bits(), want_chain.total.to_bits(), "{what}");
+                        // Only the second step's candidates (rows 0 and 1, and 1 again) tie.
+                        let exact = s.exact_steps - exact_before;
+                        assert_eq!(exact, u32::from(step == 1), "{what}: step {step}");
+                    }
+                });
+            }
+        }
+    }
+}

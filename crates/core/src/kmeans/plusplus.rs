@@ -18,7 +18,11 @@ use rayon::prelude::*;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-mod shadow;
+mod choose;
+mod float32;
+mod list;
+
+use list::{lane_sum, list};
 
 use super::chain::Chain;
 use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
@@ -29,7 +33,6 @@ use crate::blocks::{
 };
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
-use crate::simd::{Isa, V8, dispatch};
 
 /// When adding a centre, from this many rows of a block to compute on, the block is loaded
 /// whole and computed by the block kernel (the gathered kernel's loads cost more instructions
@@ -169,11 +172,11 @@ pub(crate) struct Seeding<'l, 'a, T> {
     /// every centre is added by a pass).
     pending_per_row: usize,
     /// The rows in float32, when the steps choose from float32 distances ([`Seeding::choose`]).
-    shadow: Option<shadow::Shadow>,
+    shadow: Option<float32::Shadow>,
     /// Whether the last scoring was from float32 distances: then `pending32` holds, per leaf,
     /// the groups of rows each candidate may move, and adding computes the chosen one's.
     pending_approx: bool,
-    pending32: Vec<Mutex<Vec<shadow::Group>>>,
+    pending32: Vec<Mutex<Vec<float32::Group>>>,
     /// Steps whose float32 scores left the choice open, so that they were scored exactly.
     pub exact_steps: u32,
 }
@@ -206,42 +209,10 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     }
 
     /// Lets [`Seeding::choose`] score from a float32 copy of the rows (where it can: see
-    /// [`shadow::Shadow::new`]).
+    /// [`float32::Shadow::new`]).
     pub(crate) fn with_float32(mut self) -> Self {
-        self.shadow = shadow::Shadow::new(self.lloyd.x(), self.lloyd.offset());
+        self.shadow = float32::Shadow::new(self.lloyd.x(), self.lloyd.offset());
         self
-    }
-
-    /// The candidate (internal frame, `d` values each) of least potential `Σ_i w_i min(D²_i,
-    /// ‖x_i - c‖²)` as [`Seeding::score`] sums it, the first of equals; `total` is `Σ_i w_i D²_i`
-    /// ([`Chain::total`]). From the float32 scores when they settle it, else from the exact ones.
-    pub(crate) fn choose(&mut self, cands: &[f64], total: f64) -> usize {
-        let d = self.d;
-        let trials = cands.len() / d;
-        if self.shadow.is_some() && trials <= 16 {
-            // A repeated candidate has the potential of its first occurrence.
-            let mut live = 0u64;
-            for (t, c) in cands.chunks_exact(d).enumerate() {
-                let seen = cands.chunks_exact(d).take(t).any(|e| e == c);
-                live |= u64::from(!seen) << t;
-            }
-            let (gain, err) = self.score32(cands, live);
-            if let Some(b) = shadow::certain(&gain, &err, live, total, self.near.len()) {
-                self.pending_approx = true;
-                // (Tests keep no improvements, so that every centre is added by a pass.)
-                self.pending_whole = self.pending_per_row > 0;
-                return b;
-            }
-            self.exact_steps += 1;
-        }
-        let pots = self.score(cands);
-        let mut best = 0;
-        for t in 1..trials {
-            if pots[t] < pots[best] {
-                best = t;
-            }
-        }
-        best
     }
 
     /// Empties `pending`'s lists, one per leaf and candidate.
@@ -607,85 +578,9 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     }
 }
 
-dispatch! {
-    /// Lists (as `start + r`, in `rows`) the rows of `nb` that some candidate may move, each
-    /// with the mask of those candidates (in `masks`): bit `t` when `D²` exceeds candidate
-    /// `t`'s threshold against the row's centre `a`, `thr[a * stride + t]` (rows of `stride`
-    /// values, a whole number of vectors; the padding `+∞`).
-    ///
-    /// Branch-free (every row written, the count advanced by the test): whether a row is
-    /// listed is as good as random where covered and uncovered clusters mix, and a mispredicted
-    /// branch per row cost more than the rest of the listing.
-    fn list<>(nb: &[Nearest], start: usize, thr: &[f64], stride: usize, rows: &mut Vec<usize>, masks: &mut Vec<u64>) => list_impl
-}
-
-#[inline(always)]
-fn list_impl<I: Isa>(
-    isa: I,
-    nb: &[Nearest],
-    start: usize,
-    thr: &[f64],
-    stride: usize,
-    rows: &mut Vec<usize>,
-    masks: &mut Vec<u64>,
-) {
-    debug_assert!(stride.is_multiple_of(LANES) && stride <= 64);
-    rows.clear();
-    rows.resize(nb.len(), 0);
-    masks.clear();
-    masks.resize(nb.len(), 0);
-    let mut m = 0;
-    for (r, nr) in nb.iter().enumerate() {
-        let d2 = V8::splat(isa, nr.d2);
-        let ta = &thr[nr.center as usize * stride..][..stride];
-        let mut mask = u64::from(V8::load(isa, ta).lt_mask(d2));
-        for (c, tc) in ta.chunks_exact(LANES).enumerate().skip(1) {
-            mask |= u64::from(V8::load(isa, tc).lt_mask(d2)) << (LANES * c);
-        }
-        rows[m] = start + r;
-        masks[m] = mask;
-        m += usize::from(mask != 0);
-    }
-    rows.truncate(m);
-    masks.truncate(m);
-}
-
-/// `Σ_r w_r v_r` (`v_r` without weights) over eight lanes `a[r % 8]` in row order, then
-/// [`math::sum`]: the order the seeding has always summed a block in.
-#[inline]
-fn lane_sum(v: &[f64], w: Option<&[f64]>) -> f64 {
-    let mut a = [0.0; LANES];
-    match w {
-        None => {
-            let mut chunks = v.chunks_exact(LANES);
-            for c in &mut chunks {
-                for l in 0..LANES {
-                    a[l] += c[l];
-                }
-            }
-            for (l, &x) in chunks.remainder().iter().enumerate() {
-                a[l] += x;
-            }
-        }
-        Some(w) => {
-            let mut chunks = v.chunks_exact(LANES).zip(w.chunks_exact(LANES));
-            for (c, wc) in &mut chunks {
-                for l in 0..LANES {
-                    a[l] += wc[l] * c[l];
-                }
-            }
-            let full = v.len() / LANES * LANES;
-            for r in full..v.len() {
-                a[r - full] += w[r] * v[r];
-            }
-        }
-    }
-    math::sum(&a)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{LANES, Nearest, PENDING_PER_ROW, Seeding, list};
+    use super::{PENDING_PER_ROW, Seeding};
     use crate::blocks::leaf_rows;
     use crate::data::DataRef;
     use crate::kmeans::lloyd::Lloyd;
@@ -737,52 +632,6 @@ mod tests {
                     });
                 }
             }
-        }
-    }
-
-    /// The listing against its definition, one comparison at a time: a row is listed when
-    /// its `D²` exceeds some candidate's threshold against its centre, with the mask of those
-    /// candidates; ties (`D²` equal to a threshold) and `+∞` (no centre yet) are not above,
-    /// and the padding is never set, for one to eight vectors of candidates.
-    #[test]
-    fn listing_gives_each_rows_candidates() {
-        let mut g = Xoshiro256PlusPlus::seed_from_u64(9);
-        for trials in [1usize, 2, 6, 8, 9, 17, 64] {
-            let stride = trials.next_multiple_of(LANES);
-            let centres = 5;
-            let mut thr = vec![f64::INFINITY; centres * stride];
-            for a in 0..centres {
-                for t in 0..trials {
-                    thr[a * stride + t] = g.random::<f64>();
-                }
-            }
-            let nb: Vec<Nearest> = (0..300)
-                .map(|r| {
-                    let center = g.random_range(0..centres as u32);
-                    let d2 = match r % 7 {
-                        0 => thr[center as usize * stride + r % trials],
-                        1 => f64::INFINITY,
-                        _ => g.random::<f64>() * 0.8,
-                    };
-                    Nearest { d2, center }
-                })
-                .collect();
-            let start = 1000;
-            let (mut rows, mut masks) = (vec![7], vec![7]);
-            list(&nb, start, &thr, stride, &mut rows, &mut masks);
-            let mut want = Vec::new();
-            for (r, nr) in nb.iter().enumerate() {
-                let mut m = 0u64;
-                for t in 0..trials {
-                    m |= u64::from(nr.d2 > thr[nr.center as usize * stride + t]) << t;
-                }
-                if m != 0 {
-                    want.push((start + r, m));
-                }
-            }
-            let got: Vec<(usize, u64)> = rows.into_iter().zip(masks).collect();
-            assert!(want.len() > 30 && want.len() < 300, "{trials} candidates");
-            assert_eq!(got, want, "{trials} candidates");
         }
     }
 }

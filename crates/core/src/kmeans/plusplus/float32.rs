@@ -1,35 +1,19 @@
-//! Greedy k-means++'s choice among a step's candidates, from float32 distances.
-//!
-//! A step chooses the candidate of least potential `P_t = Σ_i w_i min(D²_i, v_it)`, with `v_it`
-//! the float64 kernel's squared distance. Since every `P_t` shares `Σ_i w_i D²_i`, that is the
-//! candidate of greatest gain `G_t = Σ_i w_i (D²_i - v_it)⁺`, a sum over the few rows it moves.
-//! The float32 copy of the rows ([`Shadow`]) reads half the bytes of float64 rows (a 16-feature
-//! row is one cache line) and its distances `s_it` come from float32 vectors of sixteen lanes;
-//! [`Bound`] bounds `|v_it - s_it|` from the rounding of both computations. So each row is
-//! either *excluded* (`v_it ≥ D²_i` for certain: it adds nothing to `G_t`) or contributes
-//! `(D²_i - s_it)⁺` to an estimate of `G_t`, with a known error. When the estimates show which
-//! candidate the exact potentials (summed as the exact scoring sums them, with their rounding)
-//! would choose, that one is chosen, and only its moved rows are computed in float64, when it
-//! is added; otherwise the step scores its candidates exactly ([`Seeding::score`]). Either way
-//! the chosen centre is the one the exact scoring chooses, bit for bit.
+//! Greedy k-means++'s float32 scoring kernel: a float32 copy of the seeding's rows
+//! ([`Shadow`]), the bound between its distances and the float64 kernel's ([`Bound`]), and the
+//! scoring of sixteen listed rows against a step's candidates ([`group32`]). The choice made
+//! from them is in [`super::choose`].
 
-use super::{Seeding, list};
-use crate::blocks::{
-    Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, leaf_rows, prefetch_rows,
-};
+use crate::blocks::WIDE_D;
 use crate::data::{DataRef, Float};
-use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
 use crate::math::LANES;
 use crate::simd::{Isa, V8, V16, dispatch};
 use rayon::prelude::*;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Lanes of a float32 vector, and rows per group of the float32 scoring.
-const L16: usize = 16;
+pub(super) const L16: usize = 16;
 
 /// The most candidates the float32 scoring takes (`2 + ⌊ln k⌋ ≤ 16` up to k ≈ 3.3 million).
-const TRIALS: usize = 16;
+pub(super) const TRIALS: usize = 16;
 
 /// Sixteen float32 values on one cache line (a row of up to 16 features is read whole with
 /// one line).
@@ -157,7 +141,7 @@ impl Shadow {
 
     /// The candidates (internal frame, `d` per candidate) rounded to float32 and padded as the
     /// rows are.
-    fn candidates(&self, cands: &[f64], d: usize) -> Vec<f32> {
+    pub(super) fn candidates(&self, cands: &[f64], d: usize) -> Vec<f32> {
         let w = self.per_row * L16;
         let mut c = vec![0.0f32; cands.len() / d * w];
         for (ct, t) in c.chunks_exact_mut(w).zip(cands.chunks_exact(d)) {
@@ -169,7 +153,7 @@ impl Shadow {
     }
 
     /// Asks for the lines of `rows` (into L2, as [`prefetch_rows`](crate::blocks::prefetch_rows)).
-    fn prefetch(&self, rows: &[usize]) {
+    pub(super) fn prefetch(&self, rows: &[usize]) {
         #[cfg(target_arch = "x86_64")]
         for &i in rows {
             let p = self.lines[i * self.per_row..].as_ptr();
@@ -191,14 +175,14 @@ impl Shadow {
 /// error `Σ w (rho s + beta)` over the rows the candidate may move; and the last group's
 /// float32 distances.
 #[derive(Clone, Copy)]
-struct Sums {
-    gain: [[f64; LANES]; TRIALS],
-    err: [[f64; LANES]; TRIALS],
-    s: [[f32; L16]; TRIALS],
+pub(super) struct Sums {
+    pub(super) gain: [[f64; LANES]; TRIALS],
+    pub(super) err: [[f64; LANES]; TRIALS],
+    pub(super) s: [[f32; L16]; TRIALS],
 }
 
 impl Sums {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Sums {
             gain: [[0.0; LANES]; TRIALS],
             err: [[0.0; LANES]; TRIALS],
@@ -209,17 +193,17 @@ impl Sums {
 
 /// A group's rows as [`group32`] reads them: how many, their `D²` (`-∞` in missing lanes) and
 /// weights (zero in missing lanes).
-struct Lanes {
-    len: usize,
-    d2: [f64; L16],
-    w: [f64; L16],
+pub(super) struct Lanes {
+    pub(super) len: usize,
+    pub(super) d2: [f64; L16],
+    pub(super) w: [f64; L16],
 }
 
 /// A group of (at most sixteen) listed rows, with the lanes each candidate may move.
 #[derive(Clone, Copy)]
 pub(super) struct Group {
-    rows: [u32; L16],
-    moves: [u16; TRIALS],
+    pub(super) rows: [u32; L16],
+    pub(super) moves: [u16; TRIALS],
 }
 
 dispatch! {
@@ -227,7 +211,7 @@ dispatch! {
     /// distances `s` (left in `sums.s[t]`), the lanes the candidate may move (`g.moves[t]` bit
     /// `l`: where the lower bound `s (1 - rho) - beta` of the float64 distance is below the
     /// row's `D²`), and their gains and errors added to `sums`.
-    fn group32<>(sh: &Shadow, g: &mut Group, r: &Lanes, cands: &[f32], which: u64, sums: &mut Sums) => group32_impl
+    pub(super) fn group32<>(sh: &Shadow, g: &mut Group, r: &Lanes, cands: &[f32], which: u64, sums: &mut Sums) => group32_impl
 }
 
 #[inline(always)]
@@ -312,230 +296,9 @@ fn group_lines<const W: usize, I: Isa>(
     }
 }
 
-/// Per-leaf state of a float32 scoring pass.
-struct Work {
-    sums: Box<Sums>,
-    rows: Vec<usize>,
-    row_masks: Vec<u64>,
-    ahead: Vec<usize>,
-    ahead_masks: Vec<u64>,
-    ahead_start: Option<usize>,
-    /// The block's groups with a row some candidate may move.
-    groups: Vec<Group>,
-}
-
-impl Work {
-    fn new() -> Self {
-        Work {
-            sums: Box::new(Sums::new()),
-            rows: Vec::with_capacity(BLOCK_ROWS),
-            row_masks: Vec::with_capacity(BLOCK_ROWS),
-            ahead: Vec::with_capacity(BLOCK_ROWS),
-            ahead_masks: Vec::with_capacity(BLOCK_ROWS),
-            ahead_start: None,
-            groups: Vec::with_capacity(BLOCK_ROWS / L16),
-        }
-    }
-}
-
-impl Accumulator for Work {
-    fn reset(&mut self) {
-        self.sums.gain = [[0.0; LANES]; TRIALS];
-        self.sums.err = [[0.0; LANES]; TRIALS];
-    }
-    fn merge(&mut self, right: &Self) {
-        for (a, b) in self.sums.gain.iter_mut().zip(&right.sums.gain) {
-            for (a, b) in a.iter_mut().zip(b) {
-                *a += b;
-            }
-        }
-        for (a, b) in self.sums.err.iter_mut().zip(&right.sums.err) {
-            for (a, b) in a.iter_mut().zip(b) {
-                *a += b;
-            }
-        }
-    }
-}
-
-/// The candidate the exact potentials choose (the least, ties to the lower index), if the
-/// estimated gains and their error bounds settle it: `live` marks the distinct candidates (a
-/// repeated one has the potential of its first occurrence, so never comes first), `total` is
-/// `Σ w D²` as summed for the draws, `n` the number of rows.
-///
-/// The exact scoring sums at most `n` rounded terms per potential, each potential within
-/// `γ Σ w D²` of its value in exact arithmetic (`γ ≤ (n + 4096) e`, generously), so two
-/// potentials are ordered as computed when their exact difference exceeds twice that; the
-/// estimated gains carry their own rounding, the same way.
-pub(super) fn certain(gain: &[f64], err: &[f64], live: u64, total: f64, n: usize) -> Option<usize> {
-    let g = (n as f64 + 4096.0) * f64::EPSILON;
-    let slack = 1.01 * g * total;
-    let mut best = None::<usize>;
-    for t in (0..gain.len()).filter(|&t| live >> t & 1 == 1) {
-        if best.is_none_or(|b| gain[t] > gain[b]) {
-            best = Some(t);
-        }
-    }
-    let b = best?;
-    let low = gain[b] * (1.0 - g) - err[b];
-    for s in (0..gain.len()).filter(|&s| live >> s & 1 == 1 && s != b) {
-        let high = gain[s] * (1.0 + g) + err[s];
-        if (low - high).partial_cmp(&slack) != Some(std::cmp::Ordering::Greater) {
-            return None;
-        }
-    }
-    Some(b)
-}
-
-impl<T: Float> Seeding<'_, '_, T> {
-    /// Scores the candidates of `live` (internal frame) from the float32 rows: per candidate,
-    /// the estimated gain and its error bound; per leaf, in `pending32`, the groups of rows some
-    /// candidate may move ([`Seeding::add_scored`] computes the chosen one's float64 distances).
-    pub(super) fn score32(&mut self, cands: &[f64], live: u64) -> (Vec<f64>, Vec<f64>) {
-        let d = self.d;
-        let trials = cands.len() / d;
-        assert!(trials <= TRIALS);
-        let leaf_len = leaf_rows(self.near.len());
-        self.pending32
-            .resize_with(self.near.len().div_ceil(leaf_len), Default::default);
-        for leaf in &mut self.pending32 {
-            leaf.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
-        }
-        let sh = self.shadow.as_ref().expect("a float32 copy of the rows");
-        let stride = trials.next_multiple_of(LANES);
-        let mut thr = self.thresholds(cands, stride);
-        // A candidate out of contention moves no row.
-        for ta in thr.chunks_exact_mut(stride) {
-            for (t, v) in ta[..trials].iter_mut().enumerate() {
-                if live >> t & 1 == 0 {
-                    *v = f64::INFINITY;
-                }
-            }
-        }
-        let c32 = sh.candidates(cands, d);
-        let near = &self.near[..];
-        let weights = self.lloyd.x().weights();
-        let accs = Pool::new(Work::new);
-        let counted = AtomicU64::new(0);
-        let pending: &[Mutex<Vec<Group>>] = &self.pending32;
-        let out = self
-            .lloyd
-            .passes()
-            .reduce(Layout::Untouched, &accs, |_, span, w| {
-                let Span { start, rows } = span;
-                if w.ahead_start != Some(start) {
-                    let nb = &near[start..start + rows];
-                    list(nb, start, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
-                }
-                std::mem::swap(&mut w.rows, &mut w.ahead);
-                std::mem::swap(&mut w.row_masks, &mut w.ahead_masks);
-                // The next block's rows, listed now and asked for while this one is computed.
-                let next = start + rows;
-                if next < near.len() {
-                    let nn = (near.len() - next).min(BLOCK_ROWS);
-                    let nb = &near[next..next + nn];
-                    list(nb, next, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
-                    w.ahead_start = Some(next);
-                } else {
-                    w.ahead.clear();
-                    w.ahead_masks.clear();
-                    w.ahead_start = None;
-                }
-                w.groups.clear();
-                let mut n_dist = 0u64;
-                // The next block's rows are asked for a few with each group of this block, so
-                // that the fetches overlap the arithmetic (asked for all at once, they wait on
-                // each other for the processor's few miss buffers, and nothing is computed).
-                let per_group = w.ahead.len().div_ceil(w.rows.len().div_ceil(L16).max(1));
-                let mut fetched = 0;
-                for (rows, masks) in w.rows.chunks(L16).zip(w.row_masks.chunks(L16)) {
-                    let upto = (fetched + per_group).min(w.ahead.len());
-                    sh.prefetch(&w.ahead[fetched..upto]);
-                    fetched = upto;
-                    let which = masks.iter().fold(0, |a, &m| a | m);
-                    let mut g = Group {
-                        rows: [0; L16],
-                        moves: [0; TRIALS],
-                    };
-                    let mut r = Lanes {
-                        len: rows.len(),
-                        d2: [f64::NEG_INFINITY; L16],
-                        w: [0.0; L16],
-                    };
-                    for (l, &i) in rows.iter().enumerate() {
-                        g.rows[l] = i as u32;
-                        r.d2[l] = near[i].d2;
-                        r.w[l] = weights.map_or(1.0, |w| w[i]);
-                    }
-                    group32(sh, &mut g, &r, &c32, which, &mut w.sums);
-                    n_dist += u64::from(which.count_ones()) * rows.len() as u64;
-                    if g.moves.iter().any(|&m| m != 0) {
-                        w.groups.push(g);
-                    }
-                }
-                sh.prefetch(&w.ahead[fetched..]);
-                counted.fetch_add(n_dist, Ordering::Relaxed);
-                if !w.groups.is_empty() {
-                    pending[start / leaf_len]
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend_from_slice(&w.groups);
-                }
-            });
-        self.computed += counted.into_inner();
-        let lanes = |a: &[[f64; LANES]; TRIALS]| -> Vec<f64> {
-            a[..trials].iter().map(|l| l.iter().sum()).collect()
-        };
-        (lanes(&out.sums.gain), lanes(&out.sums.err))
-    }
-
-    /// Moves the rows `nb` (of a leaf from row `start`) that the candidate `t` (row `c`,
-    /// internal frame) of the last float32 scoring is nearer than their centre (of the leaf's
-    /// `groups`) to the centre `kc`: their float64 distances, eight at a time, asking for the
-    /// rows four groups of eight ahead.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn move_leaf32(
-        x: &DataRef<'_, T>,
-        offset: &[f64],
-        groups: &[Group],
-        t: usize,
-        c: &[f64],
-        kc: u32,
-        start: usize,
-        nb: &mut [super::Nearest],
-        g: &mut Gathered,
-        rows: &mut Vec<usize>,
-    ) {
-        rows.clear();
-        for gr in groups {
-            let mut m = gr.moves[t];
-            while m != 0 {
-                let l = m.trailing_zeros() as usize;
-                m &= m - 1;
-                rows.push(gr.rows[l] as usize);
-            }
-        }
-        let d = x.n_features();
-        const AHEAD: usize = 4 * LANES;
-        prefetch_rows(x, &rows[..AHEAD.min(rows.len())]);
-        for (q, group) in rows.chunks(LANES).enumerate() {
-            let a = (q * LANES + AHEAD).min(rows.len());
-            prefetch_rows(x, &rows[a..(a + LANES).min(rows.len())]);
-            g.load(x, group, offset);
-            gathered_sq_distances(g, c, d, 1);
-            for (&i, &v) in group.iter().zip(&g.out) {
-                let nr = &mut nb[i - start];
-                if v < nr.d2 {
-                    *nr = super::Nearest { d2: v, center: kc };
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::{Nearest, PENDING_PER_ROW, Seeding};
-    use super::{Group, L16, Lanes, Shadow, Sums, TRIALS, certain, group32};
+    use super::{Group, L16, Lanes, Shadow, Sums, TRIALS, group32};
     use crate::data::{DataRef, Float};
     use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
     use crate::kmeans::lloyd::Lloyd;
@@ -675,113 +438,5 @@ mod tests {
             Shadow::new(&DataRef::new(&z, 1, 4).unwrap(), &[0.0; 4]).is_none(),
             "one row"
         );
-    }
-
-    #[test]
-    fn certainty_needs_a_clear_margin() {
-        let n = 1000;
-        let total = 1e6;
-        // A clear winner.
-        assert_eq!(
-            certain(&[10.0, 500.0, 20.0], &[1.0, 1.0, 1.0], 0b111, total, n),
-            Some(1)
-        );
-        // Errors that overlap, and an exact tie.
-        assert_eq!(
-            certain(&[10.0, 500.0, 499.0], &[1.0, 1.0, 1.0], 0b111, total, n),
-            None
-        );
-        assert_eq!(certain(&[500.0, 500.0], &[0.0, 0.0], 0b11, total, n), None);
-        // A repeated candidate is out of contention.
-        assert_eq!(
-            certain(&[500.0, 500.0, 3.0], &[0.0, 0.0, 0.0], 0b101, total, n),
-            Some(0)
-        );
-        // The exact sums' rounding: a gap below (n + 4096) ε Σ w D² settles nothing.
-        let gap = 0.5 * (n as f64 + 4096.0) * f64::EPSILON * total;
-        assert_eq!(
-            certain(&[10.0 + gap, 10.0], &[0.0, 0.0], 0b11, total, n),
-            None
-        );
-        assert_eq!(
-            certain(&[10.0 + 3.0 * gap, 10.0], &[0.0, 0.0], 0b11, total, n),
-            Some(0)
-        );
-    }
-
-    /// A step chosen from float32 scores chooses what the exact scores choose and leaves the
-    /// rows and the chain as adding the centre by a pass does; candidates a rounding apart are
-    /// scored exactly.
-    #[test]
-    fn float32_steps_choose_and_add_as_exact_ones() {
-        let mut g = Xoshiro256PlusPlus::seed_from_u64(8);
-        let (n, d) = (20_000, 5);
-        let centres: Vec<f64> = (0..8 * d).map(|_| g.random::<f64>() * 40.0).collect();
-        let mut x: Vec<f64> = (0..n)
-            .flat_map(|i| {
-                let c = i * 7 % 8;
-                (0..d)
-                    .map(|j| centres[c * d + j] + g.random::<f64>())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        // Rows 0 and 1 are far from the rest and an ulp apart: as candidates, a tie the
-        // float32 scores cannot break.
-        for j in 0..d {
-            x[j] = 1000.0 + j as f64;
-            x[d + j] = x[j].next_up();
-        }
-        let w: Vec<f64> = (0..n).map(|i| (i % 3) as f64 + 0.5).collect();
-        for weighted in [false, true] {
-            let xr = DataRef::new(&x, n, d).unwrap();
-            let xr = if weighted {
-                xr.with_weights(&w).unwrap()
-            } else {
-                xr
-            };
-            let lloyd = Lloyd::new(xr, 8, &[]);
-            for threads in [1, 2] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                pool.install(|| {
-                    let what = format!("weighted {weighted}, {threads} threads");
-                    let mut s = Seeding::new(&lloyd, PENDING_PER_ROW).with_float32();
-                    let mut pass = Seeding::new(&lloyd, PENDING_PER_ROW);
-                    let first = lloyd.rows_internal(&[3]);
-                    s.add(&first);
-                    pass.add(&first);
-                    let steps: [&[usize]; 3] = [&[5, 100, 7, 3000], &[0, 1, 1], &[9, 11, 4000, 2]];
-                    for (step, rows) in steps.into_iter().enumerate() {
-                        let cands = lloyd.rows_internal(rows);
-                        let pots = pass.score(&cands);
-                        let mut want = 0;
-                        for t in 1..rows.len() {
-                            if pots[t] < pots[want] {
-                                want = t;
-                            }
-                        }
-                        let exact_before = s.exact_steps;
-                        let total = s.chain().total;
-                        let got = s.choose(&cands, total);
-                        assert_eq!(got, want, "{what}: step {step}");
-                        let chain = s.add_scored(got, &cands[got * d..(got + 1) * d]);
-                        pass.add(&cands[got * d..(got + 1) * d]);
-                        let near_bits = |v: &[Nearest]| {
-                            v.iter()
-                                .map(|r| (r.d2.to_bits(), r.center))
-                                .collect::<Vec<_>>()
-                        };
-                        assert!(near_bits(&s.near) == near_bits(&pass.near), "{what}: rows");
-                        let want_chain = pass.chain();
-                        assert_eq!(chain.total.to_bits(), want_chain.total.to_bits(), "{what}");
-                        // Only the second step's candidates (rows 0 and 1, and 1 again) tie.
-                        let exact = s.exact_steps - exact_before;
-                        assert_eq!(exact, u32::from(step == 1), "{what}: step {step}");
-                    }
-                });
-            }
-        }
     }
 }

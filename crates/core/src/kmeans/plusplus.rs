@@ -189,13 +189,16 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         Seeding {
             lloyd,
             d: x.n_features(),
-            near: vec![
+            // Written by every thread (a `vec!` of them is filled, and its pages first
+            // touched, by one).
+            near: rayon::iter::repeat_n(
                 Nearest {
                     d2: f64::INFINITY,
                     center: 0,
-                };
-                x.n_samples()
-            ],
+                },
+                x.n_samples(),
+            )
+            .collect(),
             chosen: Vec::new(),
             computed: 0,
             pending: Vec::new(),

@@ -15,12 +15,6 @@ pub(super) const L16: usize = 16;
 /// The most candidates the float32 scoring takes (`2 + ⌊ln k⌋ ≤ 16` up to k ≈ 3.3 million).
 pub(super) const TRIALS: usize = 16;
 
-/// Sixteen float32 values on one cache line (a row of up to 16 features is read whole with
-/// one line).
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([f32; L16]);
-
 /// `|v - s| ≤ rho s + beta` between the float64 kernel's squared distance `v` of a row to a
 /// candidate (both in the internal frame) and the float32 one `s` from [`Shadow`].
 ///
@@ -81,13 +75,26 @@ impl Bound {
 /// The seeding's rows in float32, in the internal frame (each value centred in float64 as the
 /// kernels centre it, then rounded), padded with zeros to whole lines: one line per row up to
 /// 16 features, two up to [`WIDE_D`].
+///
+/// The values start on a cache line (a row of up to 16 features is one line), and the memory
+/// is asked for zeroed, so that the system maps it as the threads first write it (a vector of
+/// non-zero-typed lines was filled by one thread first: half the copy's time).
 pub(super) struct Shadow {
-    lines: Vec<Line>,
+    values: Vec<f32>,
+    /// Where the first row starts in `values` (the first cache-line boundary).
+    start: usize,
     per_row: usize,
     pub(super) bound: Bound,
 }
 
 impl Shadow {
+    /// Row `i`'s values, `16 · per_row` of them.
+    #[inline]
+    fn row(&self, i: usize) -> &[f32] {
+        let w = self.per_row * L16;
+        &self.values[self.start + i * w..self.start + (i + 1) * w]
+    }
+
     /// The copy of `x`'s rows centred on `offset`, or `None` from [`WIDE_D`] features on, for
     /// fewer than two rows, or when a value is not finite, or rows are so long (norm above
     /// `1e15`) that float32 squares could overflow or so short (all below `1e-10`) that they
@@ -98,20 +105,24 @@ impl Shadow {
             return None;
         }
         let per_row = d.div_ceil(L16);
-        let mut lines = vec![Line([0.0; L16]); n * per_row];
+        let width = per_row * L16;
+        let mut values = vec![0.0f32; n.checked_mul(width)?.checked_add(L16)?];
+        let start = values.as_ptr().align_offset(64);
+        let start = if start < L16 { start } else { 0 };
         const CHUNK: usize = 4096;
-        let max_sq = lines
-            .par_chunks_mut(CHUNK * per_row)
+        let max_sq = values[start..start + n * width]
+            .par_chunks_mut(CHUNK * width)
             .enumerate()
             .map(|(ci, ch)| {
                 let mut top = 0.0f64;
-                for (r, rl) in ch.chunks_exact_mut(per_row).enumerate() {
+                for (r, rl) in ch.chunks_exact_mut(width).enumerate() {
                     let row = x.row(ci * CHUNK + r);
                     let mut sq = 0.0;
-                    for (line, (xs, os)) in
-                        rl.iter_mut().zip(row.chunks(L16).zip(offset.chunks(L16)))
+                    for (line, (xs, os)) in rl
+                        .chunks_exact_mut(L16)
+                        .zip(row.chunks(L16).zip(offset.chunks(L16)))
                     {
-                        for (o, (&v, &c)) in line.0.iter_mut().zip(xs.iter().zip(os)) {
+                        for (o, (&v, &c)) in line.iter_mut().zip(xs.iter().zip(os)) {
                             let a = v.to_f64() - c;
                             sq += a * a;
                             *o = a as f32;
@@ -133,7 +144,8 @@ impl Shadow {
             return None;
         }
         Some(Shadow {
-            lines,
+            values,
+            start,
             per_row,
             bound: Bound::new(d, m),
         })
@@ -156,12 +168,12 @@ impl Shadow {
     pub(super) fn prefetch(&self, rows: &[usize]) {
         #[cfg(target_arch = "x86_64")]
         for &i in rows {
-            let p = self.lines[i * self.per_row..].as_ptr();
+            let p = self.row(i).as_ptr();
             for l in 0..self.per_row {
                 // SAFETY: a prefetch never faults and changes no memory; the line is in bounds.
                 unsafe {
                     core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
-                        p.wrapping_add(l).cast(),
+                        p.wrapping_add(l * L16).cast(),
                     )
                 };
             }
@@ -246,7 +258,7 @@ fn group_lines<const W: usize, I: Isa>(
     let mut xv = [[zero; W]; L16];
     for (xr, &i) in xv.iter_mut().zip(&g.rows[..len]) {
         for (q, v) in xr.iter_mut().enumerate() {
-            *v = V16::load(isa, &sh.lines[i as usize * W + q].0);
+            *v = V16::load(isa, &sh.row(i as usize)[q * L16..]);
         }
     }
     let one_less = V8::splat(isa, 1.0 - sh.bound.rho);

@@ -101,11 +101,12 @@ pub(super) fn certain(gain: &[f64], err: &[f64], live: u64, total: f64, n: usize
 impl<T: Float> Seeding<'_, '_, T> {
     /// The candidate (internal frame, `d` values each) of least potential `Σ_i w_i min(D²_i,
     /// ‖x_i - c‖²)` as [`Seeding::score`] sums it, the first of equals; `total` is `Σ_i w_i D²_i`
-    /// ([`Chain::total`]). From the float32 scores when they settle it, else from the exact ones.
+    /// ([`Chain::total`](crate::kmeans::chain::Chain::total)). From the float32 scores when they
+    /// settle it, else from the exact ones.
     pub(crate) fn choose(&mut self, cands: &[f64], total: f64) -> usize {
         let d = self.d;
         let trials = cands.len() / d;
-        if self.shadow.is_some() && trials <= 16 {
+        if self.shadow.is_some() && trials <= TRIALS {
             // A repeated candidate has the potential of its first occurrence.
             let mut live = 0u64;
             for (t, c) in cands.chunks_exact(d).enumerate() {

@@ -96,12 +96,13 @@ impl Shadow {
     }
 
     /// The copy of `x`'s rows centred on `offset`, or `None` from [`WIDE_D`] features on, for
-    /// fewer than two rows, or when a value is not finite, or rows are so long (norm above
+    /// fewer than two rows or more than `u32::MAX`, or when a value is not finite, or rows are so long (norm above
     /// `1e15`) that float32 squares could overflow or so short (all below `1e-10`) that they
     /// would underflow (the bound would then settle nothing).
     pub(super) fn new<T: Float>(x: &DataRef<'_, T>, offset: &[f64]) -> Option<Self> {
         let (n, d) = (x.n_samples(), x.n_features());
-        if d >= WIDE_D || n < 2 {
+        // (Row indices are kept as `u32`.)
+        if d >= WIDE_D || n < 2 || n > u32::MAX as usize {
             return None;
         }
         let per_row = d.div_ceil(L16);

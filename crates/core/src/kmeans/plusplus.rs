@@ -10,6 +10,11 @@
 //! distances; only the rows that fail it are read and computed, gathered eight at a time, or,
 //! where most of a block's distances are needed anyway, all its rows read in place.
 //!
+//! Below 24 features a step first scores its candidates from a float32 copy of the rows, with
+//! a bound on the float32 distances' error ([`choose`], [`float32`]): when the bound settles
+//! which candidate the exact scoring would choose, that one is chosen without the exact
+//! scoring, and only its own rows are computed in float64 as it is added.
+//!
 //! The potential `Σ_i w_i D²_i` and the candidates' draws (NumPy's
 //! `searchsorted(cumsum(w D²), u · Σ w D²)`) need the running sum of `w D²` in row order: one
 //! sequential walk per step, recorded at fixed intervals ([`Chain`]).

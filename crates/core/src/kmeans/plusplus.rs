@@ -176,6 +176,8 @@ pub(crate) struct Seeding<'l, 'a, T> {
     /// The most improvements kept per row ([`PENDING_PER_ROW`]; tests also take 0, so that
     /// every centre is added by a pass).
     pending_per_row: usize,
+    /// Whether to make [`Seeding::shadow`] as the first centre is added.
+    float32: bool,
     /// The rows in float32, when the steps choose from float32 distances ([`Seeding::choose`]).
     shadow: Option<float32::Shadow>,
     /// Whether the last scoring was from float32 distances: then `pending32` holds, per leaf,
@@ -209,6 +211,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             pending: Vec::new(),
             pending_whole: false,
             pending_per_row: per_row,
+            float32: false,
             shadow: None,
             pending_approx: false,
             pending32: Vec::new(),
@@ -217,9 +220,9 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     }
 
     /// Lets [`Seeding::choose`] score from a float32 copy of the rows (where it can: see
-    /// [`float32::Shadow::new`]).
+    /// [`float32::Shadow::new`]), made as the first centre is added.
     pub(crate) fn with_float32(mut self) -> Self {
-        self.shadow = float32::Shadow::new(self.lloyd.x(), self.lloyd.offset());
+        self.float32 = float32::Shadow::fits(self.x());
         self
     }
 
@@ -508,6 +511,13 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     pub(crate) fn add(&mut self, c: &[f64]) {
         self.pending_whole = false;
         self.pending_approx = false;
+        if self.chosen.is_empty() && std::mem::take(&mut self.float32) {
+            // Every row is read to add the first centre: the float32 copy is made from the
+            // same blocks.
+            self.shadow = float32::Shadow::new(self.lloyd, c, &mut self.near);
+            self.chosen.extend_from_slice(c);
+            return;
+        }
         let d = self.d;
         let kc = (self.chosen.len() / d) as u32;
         let thr = self.thresholds(c, 1);
@@ -575,6 +585,12 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             .iter()
             .map(|&t| chain.search(&self.near, w, t))
             .collect()
+    }
+
+    /// Every row's state (for tests).
+    #[cfg(test)]
+    pub(crate) fn clone_nearest(&self) -> Vec<Nearest> {
+        self.near.clone()
     }
 
     /// Sets every row's `D²` (for tests of the draws).

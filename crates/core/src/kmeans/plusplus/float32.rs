@@ -3,8 +3,11 @@
 //! scoring of sixteen listed rows against a step's candidates ([`group32`]). The choice made
 //! from them is in [`super::choose`].
 
-use crate::blocks::WIDE_D;
+use super::Nearest;
+use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, load};
 use crate::data::{DataRef, Float};
+use crate::kmeans::kernels::sq_distances;
+use crate::kmeans::lloyd::Lloyd;
 use crate::math::LANES;
 use crate::simd::{Isa, V8, V16, dispatch};
 use rayon::prelude::*;
@@ -95,48 +98,85 @@ impl Shadow {
         &self.values[self.start + i * w..self.start + (i + 1) * w]
     }
 
-    /// The copy of `x`'s rows centred on `offset`, or `None` from [`WIDE_D`] features on, for
-    /// fewer than two rows or more than `u32::MAX`, or when a value is not finite, or rows are so long (norm above
-    /// `1e15`) that float32 squares could overflow or so short (all below `1e-10`) that they
-    /// would underflow (the bound would then settle nothing).
-    pub(super) fn new<T: Float>(x: &DataRef<'_, T>, offset: &[f64]) -> Option<Self> {
+    /// Whether rows of `x`'s shape can have a copy: below [`WIDE_D`] features, at least two
+    /// rows and at most `u32::MAX` (row indices are kept as `u32`).
+    pub(super) fn fits<T: Float>(x: &DataRef<'_, T>) -> bool {
         let (n, d) = (x.n_samples(), x.n_features());
-        // (Row indices are kept as `u32`.)
-        if d >= WIDE_D || n < 2 || n > u32::MAX as usize {
-            return None;
-        }
+        d < WIDE_D && (2..=u32::MAX as usize).contains(&n)
+    }
+
+    /// The copy of the rows of `lloyd`'s data (which must [`fit`](Shadow::fits)), built in the
+    /// pass that adds the seeding's first centre `first` (internal frame): each row's `near`
+    /// is lowered to its squared distance to `first` by the block kernel, as
+    /// [`Seeding::add`](super::Seeding::add) computes it, and the row is copied from the same
+    /// centred block. The copy is `None` when a value is not finite, or rows are so long (norm
+    /// above `1e15`) that float32 squares could overflow or so short (all below `1e-10`) that
+    /// they would underflow (the bound would then settle nothing); `near` is set either way.
+    pub(super) fn new<T: Float>(
+        lloyd: &Lloyd<'_, T>,
+        first: &[f64],
+        near: &mut [Nearest],
+    ) -> Option<Self> {
+        let (x, offset) = (lloyd.x(), lloyd.offset());
+        let (n, d) = (x.n_samples(), x.n_features());
+        assert!(Self::fits(x) && near.len() == n && first.len() == d);
         let per_row = d.div_ceil(L16);
         let width = per_row * L16;
         let mut values = vec![0.0f32; n.checked_mul(width)?.checked_add(L16)?];
         let start = values.as_ptr().align_offset(64);
         let start = if start < L16 { start } else { 0 };
-        const CHUNK: usize = 4096;
+        const CHUNK: usize = 16 * BLOCK_ROWS;
         let max_sq = values[start..start + n * width]
             .par_chunks_mut(CHUNK * width)
+            .zip(near.par_chunks_mut(CHUNK))
             .enumerate()
-            .map(|(ci, ch)| {
-                let mut top = 0.0f64;
-                for (r, rl) in ch.chunks_exact_mut(width).enumerate() {
-                    let row = x.row(ci * CHUNK + r);
-                    let mut sq = 0.0;
-                    for (line, (xs, os)) in rl
-                        .chunks_exact_mut(L16)
-                        .zip(row.chunks(L16).zip(offset.chunks(L16)))
+            .map(|(ci, (ch, nc))| {
+                lloyd.passes().with_scratch(|s| {
+                    let mut top = 0.0f64;
+                    for (b, (bv, nb)) in ch
+                        .chunks_mut(BLOCK_ROWS * width)
+                        .zip(nc.chunks_mut(BLOCK_ROWS))
+                        .enumerate()
                     {
-                        for (o, (&v, &c)) in line.iter_mut().zip(xs.iter().zip(os)) {
-                            let a = v.to_f64() - c;
-                            sq += a * a;
-                            *o = a as f32;
+                        let span = Span {
+                            start: ci * CHUNK + b * BLOCK_ROWS,
+                            rows: nb.len(),
+                        };
+                        load(x, span, &mut s.xt);
+                        lloyd.center_block(s, span.rows);
+                        sq_distances(Block::new(&s.xt, span.rows), first, &mut s.comp);
+                        for (nr, &v) in nb.iter_mut().zip(&s.comp[..span.rows]) {
+                            if v < nr.d2 {
+                                *nr = Nearest { d2: v, center: 0 };
+                            }
+                        }
+                        // The copy from the rows in place (the block has just read them),
+                        // their squared norms from the centred block, eight rows to a vector.
+                        for (r, rl) in bv.chunks_exact_mut(width).enumerate() {
+                            let row = x.row(span.start + r);
+                            for (o, (&v, &c)) in rl.iter_mut().zip(row.iter().zip(offset)) {
+                                *o = (v.to_f64() - c) as f32;
+                            }
+                        }
+                        let sq = &mut s.row[..span.rows];
+                        sq.fill(0.0);
+                        for j in 0..d {
+                            for (q, &a) in sq.iter_mut().zip(&s.xt[j * BLOCK_ROWS..]) {
+                                *q += a * a;
+                            }
+                        }
+                        // A non-finite value makes the maximum +∞ (`f64::max` would drop a
+                        // NaN).
+                        for &q in sq.iter() {
+                            top = if q.is_finite() {
+                                top.max(q)
+                            } else {
+                                f64::INFINITY
+                            };
                         }
                     }
-                    // A non-finite value makes the maximum +∞ (`f64::max` would drop a NaN).
-                    top = if sq.is_finite() {
-                        top.max(sq)
-                    } else {
-                        f64::INFINITY
-                    };
-                }
-                top
+                    top
+                })
             })
             .reduce(|| 0.0, f64::max);
         // `max_sq` sums d rounded squares: a relative margin far above (d + 2) e covers it.
@@ -315,6 +355,7 @@ mod tests {
     use crate::data::{DataRef, Float};
     use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
     use crate::kmeans::lloyd::Lloyd;
+    use crate::kmeans::plusplus::{Nearest, Seeding};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -325,10 +366,12 @@ mod tests {
     fn check_bound<T: Float>(x: &[T], n: usize, d: usize, what: &str) {
         let xr = DataRef::new(x, n, d).unwrap();
         let lloyd = Lloyd::new(xr, 3, &[]);
-        let sh = Shadow::new(&xr, lloyd.offset()).expect("a float32 copy");
         let mut g = Xoshiro256PlusPlus::seed_from_u64(n as u64);
         let cand_rows: Vec<usize> = (0..TRIALS).map(|_| g.random_range(0..n)).collect();
         let cands = lloyd.rows_internal(&cand_rows);
+        let (first, mut near) = first_centre(&lloyd, &cands[..d]);
+        let sh = Shadow::new(&lloyd, &cands[..d], &mut near).expect("a float32 copy");
+        assert_eq!(near, first, "{what}: the first centre's distances");
         let c32 = sh.candidates(&cands, d);
         let mut gathered = Gathered::new(d, TRIALS);
         let mut worst = 0.0f64;
@@ -434,22 +477,36 @@ mod tests {
         }
     }
 
+    /// Every row's state after adding the first centre `c` by a pass
+    /// ([`Seeding::add`](super::super::Seeding::add) without a float32 copy), and the state
+    /// before it.
+    fn first_centre<T: Float>(lloyd: &Lloyd<'_, T>, c: &[f64]) -> (Vec<Nearest>, Vec<Nearest>) {
+        let mut pass = Seeding::new(lloyd, 0);
+        let before = pass.clone_nearest();
+        pass.add(c);
+        (pass.into_nearest(), before)
+    }
+
     #[test]
     fn no_float32_copy_where_the_bound_does_not_hold() {
+        // The copy is made with the first centre's pass, whose distances are kept either way.
+        let none = |x: &[f64], n: usize, d: usize, what: &str| {
+            let xr = DataRef::new(x, n, d).unwrap();
+            let lloyd = Lloyd::with_offset(xr, 2, vec![0.0; d]);
+            let c = lloyd.rows_internal(&[n / 2]);
+            let (first, mut near) = first_centre(&lloyd, &c);
+            assert!(Shadow::new(&lloyd, &c, &mut near).is_none(), "{what}");
+            assert_eq!(near, first, "{what}: the first centre's distances");
+        };
         let n = 50;
         let x: Vec<f64> = (0..n * 4).map(|i| i as f64 * 1e14).collect();
-        let xr = DataRef::new(&x, n, 4).unwrap();
-        assert!(Shadow::new(&xr, &[0.0; 4]).is_none(), "norms above 1e15");
+        none(&x, n, 4, "norms above 1e15");
         let t: Vec<f64> = (0..n * 4).map(|i| i as f64 * 1e-14).collect();
-        let tr = DataRef::new(&t, n, 4).unwrap();
-        assert!(Shadow::new(&tr, &[0.0; 4]).is_none(), "norms below 1e-10");
+        none(&t, n, 4, "norms below 1e-10");
         let y = vec![1.0; n * 24];
-        let yr = DataRef::new(&y, n, 24).unwrap();
-        assert!(Shadow::new(&yr, &[0.0; 24]).is_none(), "24 features");
         let z = vec![1.0; 4];
-        assert!(
-            Shadow::new(&DataRef::new(&z, 1, 4).unwrap(), &[0.0; 4]).is_none(),
-            "one row"
-        );
+        for (v, n, d, what) in [(&y, n, 24, "24 features"), (&z, 1, 4, "one row")] {
+            assert!(!Shadow::fits(&DataRef::new(v, n, d).unwrap()), "{what}");
+        }
     }
 }

@@ -13,7 +13,9 @@ pub const DEMO_NPY: &[u8] = include_bytes!("../../../datasets/blobs400.npy");
 /// The name shown for the demo data.
 pub const DEMO_NAME: &str = "built-in demo data (datasets/blobs400.npy)";
 
-/// Data ready for the engine.
+/// Data ready for the engine: only [`load`] makes one, and it refuses NaN and infinities, so
+/// that [`with_data!`](crate::with_data) gives the engine views it need not check again
+/// ([`DataRef::assume_finite`](gaussmix_core::DataRef::assume_finite)).
 pub struct Input {
     /// The rows.
     pub ds: Dataset,
@@ -142,8 +144,10 @@ macro_rules! with_data {
                 n_features,
                 row_stride,
             } => {
+                // `load` has refused NaN and infinities.
                 let $x =
-                    gaussmix_core::DataRef::with_stride(data, n_samples, n_features, row_stride)?;
+                    gaussmix_core::DataRef::with_stride(data, n_samples, n_features, row_stride)?
+                        .assume_finite();
                 let $x = match $input.weights.as_deref() {
                     Some(w) => $x.with_weights(w)?,
                     None => $x,
@@ -156,8 +160,10 @@ macro_rules! with_data {
                 n_features,
                 row_stride,
             } => {
+                // `load` has refused NaN and infinities.
                 let $x =
-                    gaussmix_core::DataRef::with_stride(data, n_samples, n_features, row_stride)?;
+                    gaussmix_core::DataRef::with_stride(data, n_samples, n_features, row_stride)?
+                        .assume_finite();
                 let $x = match $input.weights.as_deref() {
                     Some(w) => $x.with_weights(w)?,
                     None => $x,

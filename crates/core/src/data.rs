@@ -139,6 +139,8 @@ pub struct DataRef<'a, T> {
     n_features: usize,
     row_stride: usize,
     weights: Option<&'a [f64]>,
+    /// Whether the caller has checked every value is finite ([`DataRef::assume_finite`]).
+    finite: bool,
 }
 
 impl<'a, T: Float> DataRef<'a, T> {
@@ -187,7 +189,20 @@ impl<'a, T: Float> DataRef<'a, T> {
             n_features,
             row_stride,
             weights: None,
+            finite: false,
         })
+    }
+
+    /// The same view, marked as checked to hold no NaN or infinity (as `gaussmix-io`'s
+    /// `Dataset::check_finite` checks a loaded file), so that fits and scores skip their own
+    /// finiteness pass over the data: scikit-learn's `assume_finite` setting. Sample weights are
+    /// still checked. A value that is not finite anyway gives unspecified results instead of
+    /// [`Error::NonFinite`].
+    pub fn assume_finite(self) -> Self {
+        DataRef {
+            finite: true,
+            ..self
+        }
     }
 
     /// The same rows with sample weights `(n_samples,)`: finite, non-negative, not all zero
@@ -280,6 +295,7 @@ impl<'a, T: Float> DataRef<'a, T> {
             n_features: self.n_features,
             row_stride: self.row_stride,
             weights: self.weights.map(|w| &w[start..end]),
+            finite: self.finite,
         }
     }
 
@@ -347,9 +363,13 @@ impl<'a, T: Float> DataRef<'a, T> {
     }
 }
 
-/// Rejects data the engine cannot use: empty, or containing NaN or infinities.
+/// Rejects data the engine cannot use: empty, or containing NaN or infinities (unless the
+/// caller has checked: [`DataRef::assume_finite`]).
 pub(crate) fn validate_data<T: Float>(x: &DataRef<'_, T>) -> Result<()> {
     x.check_not_empty()?;
+    if x.finite {
+        return Ok(());
+    }
     x.check_finite()
 }
 
@@ -406,6 +426,23 @@ mod tests {
         }
         let e = x.with_weights(&[0.0; 4]).unwrap_err().to_string();
         assert!(e.contains("every weight is zero"), "{e}");
+    }
+
+    #[test]
+    fn assumed_finite_views_skip_the_check_and_keep_their_mark() {
+        let mut v = vec![1.0f64; 12];
+        v[5] = f64::NAN;
+        let x = DataRef::new(&v, 4, 3).unwrap();
+        assert!(matches!(
+            validate_data(&x),
+            Err(Error::NonFinite { row: 1, col: 2, .. })
+        ));
+        assert!(validate_data(&x.assume_finite()).is_ok());
+        assert!(validate_data(&x.assume_finite().rows(1, 3)).is_ok());
+        assert!(validate_data(&x.rows(1, 3)).is_err());
+        // Emptiness and the weights are still checked.
+        assert!(validate_data(&x.assume_finite().rows(2, 2)).is_err());
+        assert!(x.assume_finite().with_weights(&[-1.0; 4]).is_err());
     }
 
     #[test]

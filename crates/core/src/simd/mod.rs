@@ -107,6 +107,19 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
         }
         self.fload(&out)
     }
+    /// Transposes sixteen rows of sixteen `f32` lanes: lane `j` of row `i` becomes lane `i` of
+    /// row `j`.
+    #[inline(always)]
+    fn ftranspose16(self, r: [Self::F; 16]) -> [Self::F; 16] {
+        let mut m = [[0.0f32; 16]; 16];
+        for (m, r) in m.iter_mut().zip(r) {
+            self.fstore(r, m);
+        }
+        std::array::from_fn(|j| {
+            let col: [f32; 16] = std::array::from_fn(|i| m[i][j]);
+            self.fload(&col)
+        })
+    }
 }
 
 /// Eight `f64` lanes, with the token of the instruction set that holds them.
@@ -334,6 +347,23 @@ impl<I: Isa> V16<I> {
         }
     }
 
+    /// Sixteen rows of sixteen lanes transposed: lane `j` of row `i` becomes lane `i` of
+    /// row `j`.
+    #[inline(always)]
+    pub(crate) fn transpose16(v: [Self; 16]) -> [Self; 16] {
+        let isa = v[0].isa;
+        let mut r = [isa.fsplat(0.0); 16];
+        for (r, v) in r.iter_mut().zip(v) {
+            *r = v.r;
+        }
+        let t = isa.ftranspose16(r);
+        let mut out = v;
+        for (o, t) in out.iter_mut().zip(t) {
+            o.r = t;
+        }
+        out
+    }
+
     /// Lanes 0-7 and 8-15 as `f64` (exactly).
     #[inline(always)]
     pub(crate) fn widen(self) -> (V8<I>, V8<I>) {
@@ -515,6 +545,12 @@ mod tests {
         let mut out = [0.0f32; 17];
         a.store(&mut out[1..]);
         assert_eq!(out[1..], v[1..]);
+        let m: Vec<f32> = (0..256).map(|i| i as f32).collect();
+        let t = V16::transpose16(std::array::from_fn(|i| V16::load(isa, &m[i * 16..])));
+        for (i, t) in t.iter().enumerate() {
+            let want: [f32; 16] = std::array::from_fn(|j| m[j * 16 + i]);
+            assert_eq!(t.to_array(), want, "row {i}");
+        }
         // Sixteen sums at once, each in the halving order, whatever the instruction set does to
         // add them together: lanes of mixed magnitudes make any other order visible.
         let lanes = |p: usize| -> [f32; 16] {

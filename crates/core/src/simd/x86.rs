@@ -343,6 +343,48 @@ impl Isa for Avx2 {
             (z[0], z[1])
         }
     }
+    #[inline(always)]
+    fn ftranspose16(self, r: [Self::F; 16]) -> [Self::F; 16] {
+        // Four 8 × 8 transposes (rows 0-7 and 8-15, lanes 0-7 and 8-15), each in three rounds
+        // of shuffles. Loops, not closures (a closure would not inherit the target features).
+        unsafe {
+            let mut blocks = [[_mm256_setzero_ps(); 8]; 4];
+            for (b, out) in blocks.iter_mut().enumerate() {
+                let (rows, high) = (8 * (b % 2), b >= 2);
+                let mut x = [_mm256_setzero_ps(); 8];
+                for (i, x) in x.iter_mut().enumerate() {
+                    let v = r[rows + i];
+                    *x = if high { v.1 } else { v.0 };
+                }
+                // t[2p]: a0 b0 a1 b1 | a4 b4 a5 b5, t[2p + 1]: a2 b2 a3 b3 | a6 b6 a7 b7 (rows
+                // a, b = 2p, 2p + 1).
+                let mut t = [_mm256_setzero_ps(); 8];
+                for p in 0..4 {
+                    t[2 * p] = _mm256_unpacklo_ps(x[2 * p], x[2 * p + 1]);
+                    t[2 * p + 1] = _mm256_unpackhi_ps(x[2 * p], x[2 * p + 1]);
+                }
+                // s[4h + m]: rows 4h..4h + 4, lane m then lane m + 4.
+                let mut s = [_mm256_setzero_ps(); 8];
+                for h in 0..2 {
+                    for q in 0..2 {
+                        let (a, c) = (t[4 * h + q], t[4 * h + q + 2]);
+                        s[4 * h + 2 * q] = _mm256_shuffle_ps::<0x44>(a, c);
+                        s[4 * h + 2 * q + 1] = _mm256_shuffle_ps::<0xEE>(a, c);
+                    }
+                }
+                for m in 0..4 {
+                    out[m] = _mm256_permute2f128_ps::<0x20>(s[m], s[4 + m]);
+                    out[m + 4] = _mm256_permute2f128_ps::<0x31>(s[m], s[4 + m]);
+                }
+            }
+            let mut out = [(_mm256_setzero_ps(), _mm256_setzero_ps()); 16];
+            for j in 0..8 {
+                out[j] = (blocks[0][j], blocks[1][j]);
+                out[8 + j] = (blocks[2][j], blocks[3][j]);
+            }
+            out
+        }
+    }
 }
 
 /// `(b0+b1) + (b2+b3)` for `b = [b0, b1, b2, b3]`, in registers (`b1+b0` equals `b0+b1`
@@ -570,6 +612,42 @@ impl Isa for Avx512 {
                 _mm512_shuffle_ps::<0x88>(z[0], z[1]),
                 _mm512_shuffle_ps::<0xDD>(z[0], z[1]),
             )
+        }
+    }
+    #[inline(always)]
+    fn ftranspose16(self, r: [Self::F; 16]) -> [Self::F; 16] {
+        // Pairs, then quads interleaved within 128-bit lanes, then 128-bit lanes gathered in
+        // two rounds (as `transpose8`, one round more). Loops, not closures (a closure would not
+        // inherit the target features).
+        unsafe {
+            // t[2p]: a0 b0 a1 b1 | a4 b4 a5 b5 | …, t[2p + 1]: a2 b2 a3 b3 | … (rows 2p, 2p + 1).
+            let mut t = [_mm512_setzero_ps(); 16];
+            for p in 0..8 {
+                t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+                t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+            }
+            // u[4k + m]: rows 4k..4k + 4 in lanes m, m + 4, m + 8, m + 12, one per 128-bit lane.
+            let mut u = [_mm512_setzero_ps(); 16];
+            for k in 0..4 {
+                for q in 0..2 {
+                    let a = _mm512_castps_pd(t[4 * k + q]);
+                    let c = _mm512_castps_pd(t[4 * k + q + 2]);
+                    u[4 * k + 2 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+                    u[4 * k + 2 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+                }
+            }
+            let mut out = [_mm512_setzero_ps(); 16];
+            for m in 0..4 {
+                let v0 = _mm512_shuffle_f32x4::<0x88>(u[m], u[4 + m]);
+                let v1 = _mm512_shuffle_f32x4::<0xDD>(u[m], u[4 + m]);
+                let w0 = _mm512_shuffle_f32x4::<0x88>(u[8 + m], u[12 + m]);
+                let w1 = _mm512_shuffle_f32x4::<0xDD>(u[8 + m], u[12 + m]);
+                out[m] = _mm512_shuffle_f32x4::<0x88>(v0, w0);
+                out[4 + m] = _mm512_shuffle_f32x4::<0x88>(v1, w1);
+                out[8 + m] = _mm512_shuffle_f32x4::<0xDD>(v0, w0);
+                out[12 + m] = _mm512_shuffle_f32x4::<0xDD>(v1, w1);
+            }
+            out
         }
     }
 }

@@ -26,7 +26,8 @@ pub(super) const TRIALS: usize = 16;
 ///   values are subnormal), so the exact distances `r` (float64 rows) and `r̃` (float32 rows)
 ///   differ by at most `Δ = 2 u M + 2⁻¹⁴⁸ √d`, and `|r² - r̃²| ≤ Δ (2 r̃ + Δ)`;
 /// - `s` takes at most `d + 8` rounded float32 operations on any path (the difference, the
-///   square, the fused adds, the four levels of the lane tree): `|s - r̃²| ≤ γ_f r̃²` plus
+///   square, then the chain of `d - 1` multiply-adds over the features, fused or not, in
+///   [`group32`]: `d + 1` at most): `|s - r̃²| ≤ γ_f r̃²` plus
 ///   underflow, `γ_f = (d + 8) u / (1 - (d + 8) u)`;
 /// - `v` is within `γ_e r²`, `γ_e = (d + 3) e / (1 - (d + 3) e)`, of `r²` (as
 ///   [`threshold`](super::threshold) assumes).
@@ -87,6 +88,7 @@ pub(super) struct Shadow {
     /// Where the first row starts in `values` (the first cache-line boundary).
     start: usize,
     per_row: usize,
+    d: usize,
     pub(super) bound: Bound,
 }
 
@@ -188,6 +190,7 @@ impl Shadow {
             values,
             start,
             per_row,
+            d,
             bound: Bound::new(d, m),
         })
     }
@@ -296,12 +299,18 @@ fn group_lines<const W: usize, I: Isa>(
     let (len, d2, w) = (r.len, &r.d2, &r.w);
     debug_assert!(len <= L16 && sh.per_row == W);
     let zero = V16::zero(isa);
-    let mut xv = [[zero; W]; L16];
-    for (xr, &i) in xv.iter_mut().zip(&g.rows[..len]) {
-        for (q, v) in xr.iter_mut().enumerate() {
-            *v = V16::load(isa, &sh.row(i as usize)[q * L16..]);
+    // The rows feature-major (zero in missing lanes): `xt[f]` holds feature `f` of each row,
+    // so that a candidate's sixteen distances are one chain of multiply-adds over the features.
+    let mut xt = [[zero; L16]; W];
+    for (q, xq) in xt.iter_mut().enumerate() {
+        let mut rows = [zero; L16];
+        for (x, &i) in rows.iter_mut().zip(&g.rows[..len]) {
+            *x = V16::load(isa, &sh.row(i as usize)[q * L16..]);
         }
+        *xq = V16::transpose16(rows);
     }
+    let xt = xt.as_flattened();
+    let d = sh.d;
     let one_less = V8::splat(isa, 1.0 - sh.bound.rho);
     let rho = V8::splat(isa, sh.bound.rho);
     let beta = V8::splat(isa, sh.bound.beta);
@@ -311,26 +320,32 @@ fn group_lines<const W: usize, I: Isa>(
         (V8::load(isa, &d2[LANES..]), V8::load(isa, &w[LANES..])),
     ];
     g.moves = [0; TRIALS];
+    // The candidates four at a time (then the last three, two or one), so that several
+    // chains are in flight.
+    let mut ts = [0usize; TRIALS];
+    let mut n = 0;
     let mut bits = which;
     while bits != 0 {
-        let t = bits.trailing_zeros() as usize;
+        ts[n] = bits.trailing_zeros() as usize;
         bits &= bits - 1;
-        let ct = &cands[t * W * L16..];
-        let mut cv = [zero; W];
-        for (q, c) in cv.iter_mut().enumerate() {
-            *c = V16::load(isa, &ct[q * L16..]);
+        n += 1;
+    }
+    let mut st = [zero; TRIALS];
+    let mut quads = ts[..n].chunks_exact(4);
+    for (q, quad) in (&mut quads).enumerate() {
+        let got = chains::<4, W, I>(isa, xt, d, cands, quad.try_into().unwrap());
+        st[4 * q..4 * q + 4].copy_from_slice(&got);
+    }
+    let (done, rest) = (n - quads.remainder().len(), quads.remainder());
+    match *rest {
+        [a, b, c] => {
+            st[done..n].copy_from_slice(&chains::<3, W, I>(isa, xt, d, cands, [a, b, c]));
         }
-        let mut sq = [zero; L16];
-        for (o, xr) in sq.iter_mut().zip(&xv) {
-            let a = xr[0].sub(cv[0]);
-            let mut acc = a.mul(a);
-            for (b, c) in xr[1..].iter().zip(&cv[1..]) {
-                let b = b.sub(*c);
-                acc = b.madd(b, acc);
-            }
-            *o = acc;
-        }
-        let st = V16::sums16(sq);
+        [a, b] => st[done..n].copy_from_slice(&chains::<2, W, I>(isa, xt, d, cands, [a, b])),
+        [a] => st[done] = chains::<1, W, I>(isa, xt, d, cands, [a])[0],
+        _ => {}
+    }
+    for (&t, &st) in ts[..n].iter().zip(&st) {
         st.store(&mut sums.s[t]);
         let (lo, hi) = st.widen();
         let mut gain = V8::load(isa, &sums.gain[t]);
@@ -347,6 +362,31 @@ fn group_lines<const W: usize, I: Isa>(
         err.store(&mut sums.err[t]);
         g.moves[t] = moves;
     }
+}
+
+/// The float32 squared distances of the sixteen rows `xt` (feature-major) to the candidates
+/// `ts`: `Σ_f (x_f - c_f)²` over the `d` features in order, the `N` chains side by side.
+#[inline(always)]
+fn chains<const N: usize, const W: usize, I: Isa>(
+    isa: I,
+    xt: &[V16<I>],
+    d: usize,
+    cands: &[f32],
+    ts: [usize; N],
+) -> [V16<I>; N] {
+    let c = ts.map(|t| &cands[t * W * L16..(t + 1) * W * L16]);
+    let mut acc = [V16::zero(isa); N];
+    for (a, c) in acc.iter_mut().zip(&c) {
+        let b = xt[0].sub(V16::splat(isa, c[0]));
+        *a = b.mul(b);
+    }
+    for (f, x) in xt.iter().enumerate().take(d).skip(1) {
+        for (a, c) in acc.iter_mut().zip(&c) {
+            let b = x.sub(V16::splat(isa, c[f]));
+            *a = b.madd(b, *a);
+        }
+    }
+    acc
 }
 
 #[cfg(test)]

@@ -459,23 +459,66 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let leaf_len = leaf_rows(n);
         if std::mem::take(&mut self.pending_approx) {
             // From float32 scores: the float64 distances of the rows the centre may move, leaf
-            // by leaf in parallel (these gathers cost more than the chain), then the chain.
+            // by leaf, by every thread (these gathers cost more than the chain), while this
+            // thread sums each moved leaf into the chain in order, moving leaves itself while
+            // the next one is not ready.
             let x = *self.lloyd.x();
             let offset = self.lloyd.offset();
-            self.near
-                .par_chunks_mut(leaf_len)
-                .zip(self.pending32.par_iter_mut())
-                .enumerate()
-                .for_each_init(
-                    || (Gathered::new(d, 1), Vec::new()),
-                    |(g, rows), (l, (nb, groups))| {
-                        let groups = groups.get_mut().unwrap_or_else(|e| e.into_inner());
-                        let start = l * leaf_len;
-                        Self::move_leaf32(&x, offset, groups, t, c, kc, start, nb, g, rows);
-                    },
+            let leaves: Vec<Mutex<&mut [Nearest]>> =
+                self.near.chunks_mut(leaf_len).map(Mutex::new).collect();
+            let (groups, nl) = (&self.pending32, leaves.len());
+            let next = AtomicUsize::new(0);
+            let moved: Vec<AtomicBool> = (0..nl).map(|_| AtomicBool::new(false)).collect();
+            fn lock<M>(m: &Mutex<M>) -> std::sync::MutexGuard<'_, M> {
+                m.lock().unwrap_or_else(|e| e.into_inner())
+            }
+            // Moves the next leaf no thread has taken; false when none is left.
+            let move_one = |g: &mut Gathered, rows: &mut Vec<usize>| {
+                let l = next.fetch_add(1, Ordering::Relaxed);
+                if l >= nl {
+                    return false;
+                }
+                let mut nb = lock(&leaves[l]);
+                let groups = lock(&groups[l]);
+                Self::move_leaf32(
+                    &x,
+                    offset,
+                    &groups,
+                    t,
+                    c,
+                    kc,
+                    l * leaf_len,
+                    &mut nb,
+                    g,
+                    rows,
                 );
+                moved[l].store(true, Ordering::Release);
+                true
+            };
+            let chain = rayon::scope(|s| {
+                for _ in 1..rayon::current_num_threads() {
+                    s.spawn(|_| {
+                        let (mut g, mut rows) = (Gathered::new(d, 1), Vec::new());
+                        while move_one(&mut g, &mut rows) {}
+                    });
+                }
+                let (mut g, mut rows) = (Gathered::new(d, 1), Vec::new());
+                let mut chain = Chain::with_rows(n);
+                for (l, leaf) in leaves.iter().enumerate() {
+                    while !moved[l].load(Ordering::Acquire) {
+                        if !move_one(&mut g, &mut rows) {
+                            // Another thread is moving it.
+                            std::thread::yield_now();
+                        }
+                    }
+                    let nb = lock(leaf);
+                    let start = l * leaf_len;
+                    chain.extend(&nb, x.weights().map(|w| &w[start..start + nb.len()]));
+                }
+                chain
+            });
             self.chosen.extend_from_slice(c);
-            return self.chain();
+            return chain;
         }
         let weights = self.lloyd.x().weights();
         let (near, pending) = (&mut self.near, &mut self.pending);

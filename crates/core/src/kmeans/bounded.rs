@@ -49,6 +49,22 @@ struct Bound {
     label: u32,
 }
 
+/// The labels of a run's last pass, when they are the final centres' labels (the last update
+/// left the centres as they were): as the labelling of a pass under those centres gives them.
+pub(crate) struct LastLabels(Vec<Bound>);
+
+impl LastLabels {
+    /// The labels of the rows of `span`, into `out` `(span.rows,)`.
+    pub(crate) fn get(&self, span: Span, out: &mut [u32]) {
+        for (o, b) in out
+            .iter_mut()
+            .zip(&self.0[span.start..span.start + span.rows])
+        {
+            *o = b.label;
+        }
+    }
+}
+
 /// The rounding margins of one iteration.
 struct Margins {
     /// Bound on the error of a computed squared distance (or score plus `‖x‖²`):
@@ -434,6 +450,9 @@ impl<'a, T: Float> Lloyd<'a, T> {
         let mut previous: Option<u64> = None;
         let mut converged = false;
         let mut n_iter = 0;
+        // Whether the rows' labels are those of the current centres: after a pass whose
+        // centres the update left the same, bit for bit.
+        let mut labels_hold = false;
         for it in 0..max_iter {
             monitor::check(monitor)?;
             n_iter = it + 1;
@@ -450,6 +469,10 @@ impl<'a, T: Float> Lloyd<'a, T> {
             self.relocate_empty(&centers, &mut step);
             let old = centers.clone();
             let shift = average(&mut centers, &step, d);
+            labels_hold = old
+                .iter()
+                .zip(&centers)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
             let (moved, top) = CenterBounds::moved(&old, &centers, d, margins.rel);
             cb = Some(CenterBounds {
                 half: Vec::new(),
@@ -474,6 +497,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 inertia,
                 n_iter,
                 converged,
+                last: labels_hold.then_some(LastLabels(bounds)),
             };
             return Ok((run, work));
         }
@@ -496,6 +520,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
                 inertia,
                 n_iter,
                 converged,
+                last: None,
             },
             work,
         ))

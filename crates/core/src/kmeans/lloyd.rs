@@ -12,6 +12,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use super::bounded::LastLabels;
 use super::exact::Grid;
 use super::kernels::{CenterTerms, nearest_rows, sq_distances};
 use super::single::{MAX_CENTERS32, nearest_block32, nearest_rows32};
@@ -52,6 +53,8 @@ pub(crate) struct Run {
     pub inertia: f64,
     pub n_iter: usize,
     pub converged: bool,
+    /// With [`Labels::Skip`], the bounded passes' labels when they are the final ones.
+    pub last: Option<LastLabels>,
 }
 
 /// What a run gives besides its centres: the final labels (and inertia), the inertia alone,
@@ -519,6 +522,7 @@ impl<'a, T: Float> Lloyd<'a, T> {
             inertia,
             n_iter,
             converged,
+            last: None,
         })
     }
 }

@@ -25,6 +25,7 @@ use crate::blocks::{BLOCK_ROWS, Span, with_threads};
 use crate::data::{DataRef, Float, Precision, validate_data};
 use crate::error::{Error, Result, invalid};
 use crate::monitor::{Monitor, Phase};
+use bounded::LastLabels;
 use kernels::CenterTerms;
 use lloyd::{Labels, Lloyd};
 use sums::Inertia;
@@ -440,6 +441,7 @@ impl KMeans {
             lloyd,
             terms,
             centers,
+            last: run.last,
         })
     }
 }
@@ -451,6 +453,8 @@ pub(crate) struct NearestCenter<'a, T> {
     terms: CenterTerms,
     /// The centres, `(k, d)`, in the data's frame.
     centers: Vec<f64>,
+    /// The run's own labels, when they are the final centres' (no pass recomputes them).
+    last: Option<LastLabels>,
 }
 
 impl<T: Float> NearestCenter<'_, T> {
@@ -461,6 +465,14 @@ impl<T: Float> NearestCenter<'_, T> {
 
     /// The label of each row of `span`, into `out` `(span.rows,)`.
     pub(crate) fn labels(&self, span: Span, out: &mut [u32]) {
+        match &self.last {
+            Some(last) => last.get(span, out),
+            None => self.computed_labels(span, out),
+        }
+    }
+
+    /// [`NearestCenter::labels`], computed from the centres.
+    fn computed_labels(&self, span: Span, out: &mut [u32]) {
         self.lloyd.passes().with_scratch(|s| {
             self.lloyd.labels_of(s, span, &self.terms);
             for (o, &l) in out.iter_mut().zip(&s.row[..span.rows]) {
@@ -635,6 +647,42 @@ fn same_clustering(a: &[usize], b: &[usize], k: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mixture's initialisation takes the bounded run's own labels when its last update
+    /// left the centres as they were, and they are the labels a pass computes from the final
+    /// centres; a run stopped while the centres still moved recomputes them.
+    #[test]
+    fn a_runs_last_labels_are_the_final_centres_labels() {
+        use rand::Rng;
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
+        let (n, d) = (9000, 3);
+        // Uniform noise: Lloyd's passes move rows between clusters for many iterations.
+        let x: Vec<f64> = (0..n * d).map(|_| g.random::<f64>()).collect();
+        let xr = DataRef::new(&x, n, d).unwrap();
+        for (max_iter, reused) in [(300, true), (2, false)] {
+            let km = KMeans::new(6)
+                .algorithm(KMeansAlgorithm::Elkan)
+                .tol(0.0)
+                .max_iter(max_iter);
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+            let nearest = km.fit_centers_only(xr, &mut rng, &mut ()).unwrap();
+            assert_eq!(nearest.last.is_some(), reused, "max_iter {max_iter}");
+            let (mut got, mut want) = ([0u32; BLOCK_ROWS], [0u32; BLOCK_ROWS]);
+            for start in (0..n).step_by(BLOCK_ROWS) {
+                let span = Span {
+                    start,
+                    rows: BLOCK_ROWS.min(n - start),
+                };
+                nearest.labels(span, &mut got[..span.rows]);
+                nearest.computed_labels(span, &mut want[..span.rows]);
+                assert_eq!(got[..span.rows], want[..span.rows], "rows from {start}");
+                if let Some(last) = &nearest.last {
+                    last.get(span, &mut got[..span.rows]);
+                    assert_eq!(got[..span.rows], want[..span.rows]);
+                }
+            }
+        }
+    }
 
     #[test]
     fn same_clustering_up_to_permutation() {

@@ -261,8 +261,9 @@ pub(crate) fn add_assign(a: &mut [f64], b: &[f64]) {
     }
 }
 
+/// The lanes of [`sum`]'s accumulator added in its fixed order.
 #[inline(always)]
-fn combine(acc: [f64; LANES]) -> f64 {
+pub(crate) fn combine(acc: [f64; LANES]) -> f64 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 

@@ -14,7 +14,7 @@ fn check_features(
     input: &Input,
     model_path: &std::path::Path,
 ) -> Result<()> {
-    let d = input.ds.n_features();
+    let d = input.ds().n_features();
     if d != model_features {
         bail!(
             "{} has {d} features but the model {} was fitted on {model_features}",
@@ -43,7 +43,7 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
     }
     let input = load(Some(&a.input), a.input_args.dim, false)?;
     check_features(model.n_features(), &input, &a.model)?;
-    let (n, k) = (input.ds.n_samples(), model.n_components());
+    let (n, k) = (input.ds().n_samples(), model.n_components());
     let per_row = 1.0 + if a.proba.is_some() { k as f64 } else { 0.0 };
     limits::check_memory(
         8.0 * n as f64 * (per_row + k as f64),

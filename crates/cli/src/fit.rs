@@ -150,7 +150,7 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     )?;
     let seconds_load = loading.elapsed().as_secs_f64();
     if a.plot.is_some() {
-        crate::plot::check_dims(a.figure.dims, input.ds.n_features())?;
+        crate::plot::check_dims(a.figure.dims, input.ds().n_features())?;
     }
     let mut gm = GaussianMixture::new(a.k.unwrap_or(if a.input.is_none() { 4 } else { 1 }))
         .covariance_type(a.covariance.unwrap_or(Covariance::Full).into())
@@ -166,7 +166,11 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         let m = modelfile::read_gmm(path)?;
         init_from_model(&mut gm, &m, a, path)?;
     }
-    let (n, d, k) = (input.ds.n_samples(), input.ds.n_features(), gm.n_components);
+    let (n, d, k) = (
+        input.ds().n_samples(),
+        input.ds().n_features(),
+        gm.n_components,
+    );
     if let Some(path) = &a.init_labels {
         gm.init_labels = Some(read_labels(path, n, k)?);
     }
@@ -468,7 +472,7 @@ fn print_summary(
             .collect();
         println!("{c:>9}  {:.4}  [{}]", model.weights()[c], mean.join(", "));
     }
-    let rows = input.ds.n_samples().min(5);
+    let rows = input.ds().n_samples().min(5);
     let proba = with_data!(input, x => model.predict_proba(x.rows(0, rows))?);
     println!("predict_proba, first {rows} rows (rounded to 3 decimals):");
     for r in 0..rows {
@@ -576,7 +580,7 @@ pub fn select_table(
     a: &SelectArgs,
     types: &[CovarianceType],
 ) -> Result<Vec<SelectRow>> {
-    let (n, d) = (input.ds.n_samples(), input.ds.n_features());
+    let (n, d) = (input.ds().n_samples(), input.ds().n_features());
     if a.k_max > n {
         anyhow::bail!(
             "--k-max {} is larger than the {n} samples of {}",

@@ -13,12 +13,12 @@ pub const DEMO_NPY: &[u8] = include_bytes!("../../../datasets/blobs400.npy");
 /// The name shown for the demo data.
 pub const DEMO_NAME: &str = "built-in demo data (datasets/blobs400.npy)";
 
-/// Data ready for the engine: only [`load`] makes one, and it refuses NaN and infinities, so
-/// that [`with_data!`](crate::with_data) gives the engine views it need not check again
-/// ([`DataRef::assume_finite`](gaussmix_core::DataRef::assume_finite)).
+/// Data ready for the engine: only [`load`] makes one (the rows are private), and it refuses
+/// NaN and infinities, so that [`with_data!`](crate::with_data) gives the engine views it need
+/// not check again ([`DataRef::assume_finite`](gaussmix_core::DataRef::assume_finite)).
 pub struct Input {
-    /// The rows.
-    pub ds: Dataset,
+    /// The rows (private: no caller can put unchecked rows in).
+    ds: Dataset,
     /// The file, if any (for messages and for refusing to overwrite it).
     pub path: Option<PathBuf>,
     /// Sample weights, one per row (every fit and score uses them: see
@@ -27,6 +27,11 @@ pub struct Input {
 }
 
 impl Input {
+    /// The rows.
+    pub fn ds(&self) -> &Dataset {
+        &self.ds
+    }
+
     /// How messages name the data.
     pub fn name(&self) -> String {
         match &self.path {
@@ -137,7 +142,7 @@ pub fn load_weighted(
 #[macro_export]
 macro_rules! with_data {
     ($input:expr, $x:ident => $body:expr) => {
-        match $input.ds.view() {
+        match $input.ds().view() {
             gaussmix_io::MatrixView::F32 {
                 data,
                 n_samples,

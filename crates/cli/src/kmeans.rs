@@ -44,7 +44,7 @@ pub fn kmeans(a: &KmeansArgs) -> Result<()> {
         a.weights.sample_weight.as_deref(),
     )?;
     let seconds_load = loading.elapsed().as_secs_f64();
-    let (n, d) = (input.ds.n_samples(), input.ds.n_features());
+    let (n, d) = (input.ds().n_samples(), input.ds().n_features());
     // Centres, per-thread sums and the best centres so far (k·d each), labels and distances.
     limits::check_memory(
         8.0 * (8.0 * k as f64 * d as f64 + 3.0 * n as f64),

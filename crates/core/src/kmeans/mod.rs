@@ -676,10 +676,6 @@ mod tests {
                 nearest.labels(span, &mut got[..span.rows]);
                 nearest.computed_labels(span, &mut want[..span.rows]);
                 assert_eq!(got[..span.rows], want[..span.rows], "rows from {start}");
-                if let Some(last) = &nearest.last {
-                    last.get(span, &mut got[..span.rows]);
-                    assert_eq!(got[..span.rows], want[..span.rows]);
-                }
             }
         }
     }

@@ -447,7 +447,8 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
     /// pipeline, leaf by leaf: one thread moves a leaf's improved rows and hands the leaf on,
     /// another sums it into the chain (in row order, as one walk would), so that on two threads
     /// the adding costs little more than the chain alone. On one thread the first walk finishes
-    /// before the second starts.
+    /// before the second starts. After a float32 scoring, [`Seeding::add_chosen32`] adds it
+    /// (every thread computing the rows it may move, the chain following leaf by leaf).
     pub(crate) fn add_scored(&mut self, t: usize, c: &[f64]) -> Chain {
         if !std::mem::take(&mut self.pending_whole) {
             self.add(c);
@@ -458,67 +459,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
         let n = self.near.len();
         let leaf_len = leaf_rows(n);
         if std::mem::take(&mut self.pending_approx) {
-            // From float32 scores: the float64 distances of the rows the centre may move, leaf
-            // by leaf, by every thread (these gathers cost more than the chain), while this
-            // thread sums each moved leaf into the chain in order, moving leaves itself while
-            // the next one is not ready.
-            let x = *self.lloyd.x();
-            let offset = self.lloyd.offset();
-            let leaves: Vec<Mutex<&mut [Nearest]>> =
-                self.near.chunks_mut(leaf_len).map(Mutex::new).collect();
-            let (groups, nl) = (&self.pending32, leaves.len());
-            let next = AtomicUsize::new(0);
-            let moved: Vec<AtomicBool> = (0..nl).map(|_| AtomicBool::new(false)).collect();
-            fn lock<M>(m: &Mutex<M>) -> std::sync::MutexGuard<'_, M> {
-                m.lock().unwrap_or_else(|e| e.into_inner())
-            }
-            // Moves the next leaf no thread has taken; false when none is left.
-            let move_one = |g: &mut Gathered, rows: &mut Vec<usize>| {
-                let l = next.fetch_add(1, Ordering::Relaxed);
-                if l >= nl {
-                    return false;
-                }
-                let mut nb = lock(&leaves[l]);
-                let groups = lock(&groups[l]);
-                Self::move_leaf32(
-                    &x,
-                    offset,
-                    &groups,
-                    t,
-                    c,
-                    kc,
-                    l * leaf_len,
-                    &mut nb,
-                    g,
-                    rows,
-                );
-                moved[l].store(true, Ordering::Release);
-                true
-            };
-            let chain = rayon::scope(|s| {
-                for _ in 1..rayon::current_num_threads() {
-                    s.spawn(|_| {
-                        let (mut g, mut rows) = (Gathered::new(d, 1), Vec::new());
-                        while move_one(&mut g, &mut rows) {}
-                    });
-                }
-                let (mut g, mut rows) = (Gathered::new(d, 1), Vec::new());
-                let mut chain = Chain::with_rows(n);
-                for (l, leaf) in leaves.iter().enumerate() {
-                    while !moved[l].load(Ordering::Acquire) {
-                        if !move_one(&mut g, &mut rows) {
-                            // Another thread is moving it.
-                            std::thread::yield_now();
-                        }
-                    }
-                    let nb = lock(leaf);
-                    let start = l * leaf_len;
-                    chain.extend(&nb, x.weights().map(|w| &w[start..start + nb.len()]));
-                }
-                chain
-            });
-            self.chosen.extend_from_slice(c);
-            return chain;
+            return self.add_chosen32(t, c);
         }
         let weights = self.lloyd.x().weights();
         let (near, pending) = (&mut self.near, &mut self.pending);

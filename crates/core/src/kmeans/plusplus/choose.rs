@@ -16,13 +16,13 @@
 
 use super::float32::{Group, L16, Lanes, Sums, TRIALS, group32};
 use super::list::list;
-use super::{Nearest, Seeding};
+use super::{Chain, Nearest, Seeding};
 use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, leaf_rows, prefetch_rows};
 use crate::data::{DataRef, Float};
 use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
 use crate::math::LANES;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Per-leaf state of a float32 scoring pass.
 struct Work {
@@ -233,6 +233,79 @@ impl<T: Float> Seeding<'_, '_, T> {
         (lanes(&out.sums.gain), lanes(&out.sums.err))
     }
 
+    /// Adds the candidate `t` (row `c`, internal frame) of the last float32 scoring
+    /// ([`Seeding::add_scored`]) and returns the new chain: the float64 distances of the rows
+    /// it may move, leaf by leaf, by every thread (these gathers cost more than the chain),
+    /// while this thread sums each moved leaf into the chain in row order, moving leaves itself
+    /// while the next one is not ready.
+    pub(super) fn add_chosen32(&mut self, t: usize, c: &[f64]) -> Chain {
+        let (n, d) = (self.near.len(), self.d);
+        let kc = (self.chosen.len() / d) as u32;
+        let leaf_len = leaf_rows(n);
+        let x = *self.lloyd.x();
+        let offset = self.lloyd.offset();
+        let leaves: Vec<Mutex<&mut [Nearest]>> =
+            self.near.chunks_mut(leaf_len).map(Mutex::new).collect();
+        let (groups, nl) = (&self.pending32, leaves.len());
+        let next = AtomicUsize::new(0);
+        let moved: Vec<AtomicBool> = (0..nl).map(|_| AtomicBool::new(false)).collect();
+        // Set when a thread panics moving a leaf, so that the chain does not wait for it.
+        let failed = AtomicBool::new(false);
+        struct OnUnwind<'f>(&'f AtomicBool);
+        impl Drop for OnUnwind<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.store(true, Ordering::Release);
+                }
+            }
+        }
+        fn lock<M>(m: &Mutex<M>) -> std::sync::MutexGuard<'_, M> {
+            m.lock().unwrap_or_else(|e| e.into_inner())
+        }
+        // Moves the next leaf no thread has taken; false when none is left.
+        let move_one = |g: &mut Gathered, rows: &mut Vec<usize>| {
+            let l = next.fetch_add(1, Ordering::Relaxed);
+            if l >= nl {
+                return false;
+            }
+            let _unwind = OnUnwind(&failed);
+            let (mut nb, groups) = (lock(&leaves[l]), lock(&groups[l]));
+            let start = l * leaf_len;
+            Self::move_leaf32(&x, offset, &groups, t, c, kc, start, &mut nb, g, rows);
+            drop((nb, groups));
+            moved[l].store(true, Ordering::Release);
+            true
+        };
+        let chain = rayon::scope(|s| {
+            for _ in 1..rayon::current_num_threads().min(nl) {
+                s.spawn(|_| {
+                    let (mut g, mut rows) = (Gathered::new(d, 1), Vec::new());
+                    while move_one(&mut g, &mut rows) {}
+                });
+            }
+            let (mut g, mut rows) = (Gathered::new(d, 1), Vec::new());
+            let mut chain = Chain::with_rows(n);
+            for (l, leaf) in leaves.iter().enumerate() {
+                while !moved[l].load(Ordering::Acquire) {
+                    // (The scope passes the other thread's panic on once this body returns.)
+                    if failed.load(Ordering::Acquire) {
+                        return chain;
+                    }
+                    if !move_one(&mut g, &mut rows) {
+                        // Another thread is moving it.
+                        std::thread::yield_now();
+                    }
+                }
+                let nb = lock(leaf);
+                let start = l * leaf_len;
+                chain.extend(&nb, x.weights().map(|w| &w[start..start + nb.len()]));
+            }
+            chain
+        });
+        self.chosen.extend_from_slice(c);
+        chain
+    }
+
     /// Moves the rows `nb` (of a leaf from row `start`) that the candidate `t` (row `c`,
     /// internal frame) of the last float32 scoring is nearer than their centre (of the leaf's
     /// `groups`) to the centre `kc`: their float64 distances, eight at a time, asking for the
@@ -279,7 +352,7 @@ impl<T: Float> Seeding<'_, '_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Nearest, PENDING_PER_ROW, Seeding};
+    use super::super::{Chain, Nearest, PENDING_PER_ROW, Seeding};
     use super::certain;
     use crate::data::DataRef;
     use crate::kmeans::lloyd::Lloyd;
@@ -385,6 +458,12 @@ mod tests {
                         assert!(near_bits(&s.near) == near_bits(&pass.near), "{what}: rows");
                         let want_chain = pass.chain();
                         assert_eq!(chain.total.to_bits(), want_chain.total.to_bits(), "{what}");
+                        let bits =
+                            |c: &Chain| c.ends.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                        assert!(
+                            bits(&chain) == bits(&want_chain),
+                            "{what}: the chain's records"
+                        );
                         // Only the second step's candidates (rows 0 and 1, and 1 again) tie.
                         let exact = s.exact_steps - exact_before;
                         assert_eq!(exact, u32::from(step == 1), "{what}: step {step}");

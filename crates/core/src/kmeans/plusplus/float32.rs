@@ -101,10 +101,12 @@ impl Shadow {
     }
 
     /// Whether rows of `x`'s shape can have a copy: below [`WIDE_D`] features, at least two
-    /// rows and at most `u32::MAX` (row indices are kept as `u32`).
+    /// rows and at most `u32::MAX` (row indices are kept as `u32`), and a copy's length is a
+    /// `usize`.
     pub(super) fn fits<T: Float>(x: &DataRef<'_, T>) -> bool {
         let (n, d) = (x.n_samples(), x.n_features());
-        d < WIDE_D && (2..=u32::MAX as usize).contains(&n)
+        let len = n.checked_mul(2 * L16).and_then(|v| v.checked_add(L16));
+        d < WIDE_D && (2..=u32::MAX as usize).contains(&n) && len.is_some()
     }
 
     /// The copy of the rows of `lloyd`'s data (which must [`fit`](Shadow::fits)), built in the
@@ -124,7 +126,7 @@ impl Shadow {
         assert!(Self::fits(x) && near.len() == n && first.len() == d);
         let per_row = d.div_ceil(L16);
         let width = per_row * L16;
-        let mut values = vec![0.0f32; n.checked_mul(width)?.checked_add(L16)?];
+        let mut values = vec![0.0f32; n * width + L16];
         let start = values.as_ptr().align_offset(64);
         let start = if start < L16 { start } else { 0 };
         const CHUNK: usize = 16 * BLOCK_ROWS;
@@ -153,7 +155,8 @@ impl Shadow {
                             }
                         }
                         // The copy from the rows in place (the block has just read them),
-                        // their squared norms from the centred block, eight rows to a vector.
+                        // their squared norms from the centred block (across its rows, one
+                        // feature at a time, so that the additions vectorise).
                         for (r, rl) in bv.chunks_exact_mut(width).enumerate() {
                             let row = x.row(span.start + r);
                             for (o, (&v, &c)) in rl.iter_mut().zip(row.iter().zip(offset)) {
@@ -391,7 +394,7 @@ fn chains<const N: usize, const W: usize, I: Isa>(
 
 #[cfg(test)]
 mod tests {
-    use super::{Group, L16, Lanes, Shadow, Sums, TRIALS, group32};
+    use super::{Group, L16, LANES, Lanes, Shadow, Sums, TRIALS, group32};
     use crate::data::{DataRef, Float};
     use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
     use crate::kmeans::lloyd::Lloyd;
@@ -458,10 +461,20 @@ mod tests {
                 grp.rows[l] = i as u32;
             }
             let mut sums = Sums::new();
-            let which = u64::MAX >> (64 - TRIALS);
+            // From sixteen candidates down to one (the kernel takes them four at a time, then
+            // the last three, two or one).
+            let which = (u64::MAX >> (64 - TRIALS)) >> (q % TRIALS);
             group32(&sh, &mut grp, &r, &c32, which, &mut sums);
             let s = sums.s;
             for t in 0..TRIALS {
+                if which >> t & 1 == 0 {
+                    assert_eq!(grp.moves[t], 0, "{what}: candidate {t} not scored");
+                    assert_eq!(
+                        sums.gain[t], [0.0; LANES],
+                        "{what}: candidate {t} not scored"
+                    );
+                    continue;
+                }
                 let (mut gain, mut err) = (0.0, 0.0);
                 for l in 0..rows.len() {
                     let (sv, vv) = (f64::from(s[t][l]), v[t][l]);

@@ -362,13 +362,7 @@ fn gathered_sq_distances_impl<I: Isa>(
     // Four centres at a time: four independent chains of multiply-adds share each load (each
     // centre's sum is still taken over `j` in order, so the same bits as one at a time).
     let mut ts = [0usize; 64];
-    let mut n = 0;
-    let mut bits = which;
-    while bits != 0 {
-        ts[n] = bits.trailing_zeros() as usize;
-        bits &= bits - 1;
-        n += 1;
-    }
+    let n = set_bits(which, &mut ts);
     let mut quads = ts[..n].chunks_exact(4);
     for q in &mut quads {
         gathered_centers::<I, 4>(isa, g, centers, d, q.try_into().unwrap());
@@ -376,6 +370,19 @@ fn gathered_sq_distances_impl<I: Isa>(
     for &t in quads.remainder() {
         gathered_centers::<I, 1>(isa, g, centers, d, [t]);
     }
+}
+
+/// The indices of the bits set in `which`, lowest first, into `out` (which must have room for
+/// them); returns how many.
+#[inline(always)]
+pub(crate) fn set_bits(mut which: u64, out: &mut [usize]) -> usize {
+    let mut n = 0;
+    while which != 0 {
+        out[n] = which.trailing_zeros() as usize;
+        which &= which - 1;
+        n += 1;
+    }
+    n
 }
 
 /// `out[t * LANES + l] = Σ_j (x_lj - c_tj)²` for the `N` centres `ts`, their chains of

@@ -6,7 +6,7 @@
 use super::Nearest;
 use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, load};
 use crate::data::{DataRef, Float};
-use crate::kmeans::kernels::sq_distances;
+use crate::kmeans::kernels::{set_bits, sq_distances};
 use crate::kmeans::lloyd::Lloyd;
 use crate::math::LANES;
 use crate::simd::{Isa, V8, V16, dispatch};
@@ -326,13 +326,7 @@ fn group_lines<const W: usize, I: Isa>(
     // The candidates four at a time (then the last three, two or one), so that several
     // chains are in flight.
     let mut ts = [0usize; TRIALS];
-    let mut n = 0;
-    let mut bits = which;
-    while bits != 0 {
-        ts[n] = bits.trailing_zeros() as usize;
-        bits &= bits - 1;
-        n += 1;
-    }
+    let n = set_bits(which, &mut ts);
     let mut st = [zero; TRIALS];
     let mut quads = ts[..n].chunks_exact(4);
     for (q, quad) in (&mut quads).enumerate() {

@@ -588,12 +588,58 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PENDING_PER_ROW, Seeding};
+    use super::{Chain, Nearest, PENDING_PER_ROW, Seeding};
     use crate::blocks::leaf_rows;
     use crate::data::DataRef;
     use crate::kmeans::lloyd::Lloyd;
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Runs `check(lloyd, what)` on the rows `x` (`n × d`, for `k` centres) without and with
+    /// the weights `w`, on pools of 1 and 2 threads.
+    pub(super) fn each_weighting_and_pool(
+        x: &[f64],
+        w: &[f64],
+        (n, d, k): (usize, usize, usize),
+        check: impl Fn(&Lloyd<'_, f64>, &str) + Sync,
+    ) {
+        for weighted in [false, true] {
+            let xr = DataRef::new(x, n, d).unwrap();
+            let xr = if weighted {
+                xr.with_weights(w).unwrap()
+            } else {
+                xr
+            };
+            let lloyd = Lloyd::new(xr, k, &[]);
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let what = format!("weighted {weighted}, {threads} threads");
+                pool.install(|| check(&lloyd, &what));
+            }
+        }
+    }
+
+    /// `s`'s rows and the `chain` it returned are `pass`'s rows and chain, bit for bit.
+    pub(super) fn assert_as_pass(
+        s: &Seeding<'_, '_, f64>,
+        chain: &Chain,
+        pass: &Seeding<'_, '_, f64>,
+        what: &str,
+    ) {
+        let near_bits = |v: &[Nearest]| {
+            v.iter()
+                .map(|r| (r.d2.to_bits(), r.center))
+                .collect::<Vec<_>>()
+        };
+        assert!(near_bits(&s.near) == near_bits(&pass.near), "{what}: rows");
+        let want = pass.chain();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&chain.ends), bits(&want.ends), "{what}: records");
+        assert_eq!(chain.total.to_bits(), want.total.to_bits(), "{what}: total");
+    }
 
     /// Adding a scored candidate from its improvements (the rows moved and the running sum
     /// summed leaf by leaf, in a pipeline) leaves every row's `D²` and centre as a pass adding
@@ -607,39 +653,19 @@ mod tests {
             assert!(leaf_rows(n) < n && n % leaf_rows(n) != 0);
             let x: Vec<f64> = (0..n * d).map(|_| g.random::<f64>() * 10.0).collect();
             let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.7).collect();
-            for weighted in [false, true] {
-                let xr = DataRef::new(&x, n, d).unwrap();
-                let xr = if weighted {
-                    xr.with_weights(&w).unwrap()
-                } else {
-                    xr
-                };
-                let lloyd = Lloyd::new(xr, 4, &[]);
-                for threads in [1, 2] {
-                    let pool = rayon::ThreadPoolBuilder::new()
-                        .num_threads(threads)
-                        .build()
-                        .unwrap();
-                    pool.install(|| {
-                        let first = lloyd.rows_internal(&[n / 3]);
-                        let cands = lloyd.rows_internal(&[10, n / 2, n - 1]);
-                        let mut s = Seeding::new(&lloyd, PENDING_PER_ROW);
-                        s.add(&first);
-                        s.score(&cands);
-                        assert!(s.pending_whole, "the improvements were kept");
-                        let got = s.add_scored(1, &cands[d..2 * d]);
-                        let mut pass = Seeding::new(&lloyd, PENDING_PER_ROW);
-                        pass.add(&first);
-                        pass.add(&cands[d..2 * d]);
-                        let what = format!("n = {n}, weighted {weighted}, {threads} threads");
-                        assert!(s.near == pass.near, "{what}: rows");
-                        let want = pass.chain();
-                        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                        assert_eq!(bits(&got.ends), bits(&want.ends), "{what}: records");
-                        assert_eq!(got.total.to_bits(), want.total.to_bits(), "{what}: total");
-                    });
-                }
-            }
+            each_weighting_and_pool(&x, &w, (n, d, 4), |lloyd, what| {
+                let first = lloyd.rows_internal(&[n / 3]);
+                let cands = lloyd.rows_internal(&[10, n / 2, n - 1]);
+                let mut s = Seeding::new(lloyd, PENDING_PER_ROW);
+                s.add(&first);
+                s.score(&cands);
+                assert!(s.pending_whole, "the improvements were kept");
+                let got = s.add_scored(1, &cands[d..2 * d]);
+                let mut pass = Seeding::new(lloyd, PENDING_PER_ROW);
+                pass.add(&first);
+                pass.add(&cands[d..2 * d]);
+                assert_as_pass(&s, &got, &pass, &format!("n = {n}, {what}"));
+            });
         }
     }
 }

@@ -352,10 +352,9 @@ impl<T: Float> Seeding<'_, '_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Chain, Nearest, PENDING_PER_ROW, Seeding};
+    use super::super::tests::{assert_as_pass, each_weighting_and_pool};
+    use super::super::{PENDING_PER_ROW, Seeding};
     use super::certain;
-    use crate::data::DataRef;
-    use crate::kmeans::lloyd::Lloyd;
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -414,62 +413,33 @@ mod tests {
             x[d + j] = x[j].next_up();
         }
         let w: Vec<f64> = (0..n).map(|i| (i % 3) as f64 + 0.5).collect();
-        for weighted in [false, true] {
-            let xr = DataRef::new(&x, n, d).unwrap();
-            let xr = if weighted {
-                xr.with_weights(&w).unwrap()
-            } else {
-                xr
-            };
-            let lloyd = Lloyd::new(xr, 8, &[]);
-            for threads in [1, 2] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                pool.install(|| {
-                    let what = format!("weighted {weighted}, {threads} threads");
-                    let mut s = Seeding::new(&lloyd, PENDING_PER_ROW).with_float32();
-                    let mut pass = Seeding::new(&lloyd, PENDING_PER_ROW);
-                    let first = lloyd.rows_internal(&[3]);
-                    s.add(&first);
-                    pass.add(&first);
-                    let steps: [&[usize]; 3] = [&[5, 100, 7, 3000], &[0, 1, 1], &[9, 11, 4000, 2]];
-                    for (step, rows) in steps.into_iter().enumerate() {
-                        let cands = lloyd.rows_internal(rows);
-                        let pots = pass.score(&cands);
-                        let mut want = 0;
-                        for t in 1..rows.len() {
-                            if pots[t] < pots[want] {
-                                want = t;
-                            }
-                        }
-                        let exact_before = s.exact_steps;
-                        let total = s.chain().total;
-                        let got = s.choose(&cands, total);
-                        assert_eq!(got, want, "{what}: step {step}");
-                        let chain = s.add_scored(got, &cands[got * d..(got + 1) * d]);
-                        pass.add(&cands[got * d..(got + 1) * d]);
-                        let near_bits = |v: &[Nearest]| {
-                            v.iter()
-                                .map(|r| (r.d2.to_bits(), r.center))
-                                .collect::<Vec<_>>()
-                        };
-                        assert!(near_bits(&s.near) == near_bits(&pass.near), "{what}: rows");
-                        let want_chain = pass.chain();
-                        assert_eq!(chain.total.to_bits(), want_chain.total.to_bits(), "{what}");
-                        let bits =
-                            |c: &Chain| c.ends.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
-                        assert!(
-                            bits(&chain) == bits(&want_chain),
-                            "{what}: the chain's records"
-                        );
-                        // Only the second step's candidates (rows 0 and 1, and 1 again) tie.
-                        let exact = s.exact_steps - exact_before;
-                        assert_eq!(exact, u32::from(step == 1), "{what}: step {step}");
+        each_weighting_and_pool(&x, &w, (n, d, 8), |lloyd, what| {
+            let mut s = Seeding::new(lloyd, PENDING_PER_ROW).with_float32();
+            let mut pass = Seeding::new(lloyd, PENDING_PER_ROW);
+            let first = lloyd.rows_internal(&[3]);
+            s.add(&first);
+            pass.add(&first);
+            let steps: [&[usize]; 3] = [&[5, 100, 7, 3000], &[0, 1, 1], &[9, 11, 4000, 2]];
+            for (step, rows) in steps.into_iter().enumerate() {
+                let cands = lloyd.rows_internal(rows);
+                let pots = pass.score(&cands);
+                let mut want = 0;
+                for t in 1..rows.len() {
+                    if pots[t] < pots[want] {
+                        want = t;
                     }
-                });
+                }
+                let exact_before = s.exact_steps;
+                let total = s.chain().total;
+                let got = s.choose(&cands, total);
+                assert_eq!(got, want, "{what}: step {step}");
+                let chain = s.add_scored(got, &cands[got * d..(got + 1) * d]);
+                pass.add(&cands[got * d..(got + 1) * d]);
+                assert_as_pass(&s, &chain, &pass, &format!("{what}: step {step}"));
+                // Only the second step's candidates (rows 0 and 1, and 1 again) tie.
+                let exact = s.exact_steps - exact_before;
+                assert_eq!(exact, u32::from(step == 1), "{what}: step {step}");
             }
-        }
+        });
     }
 }

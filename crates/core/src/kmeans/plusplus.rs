@@ -27,7 +27,7 @@ mod choose;
 mod float32;
 mod list;
 
-use list::{lane_sum, list};
+use list::{Listing, lane_sum};
 
 use super::chain::Chain;
 use super::kernels::{Gathered, gathered_sq_distances, sq_distances};
@@ -111,13 +111,8 @@ struct Work {
     /// `(trials + 1, BLOCK_ROWS)`: each candidate's `min(D², ‖x - c‖²)` for the block's rows
     /// (only for the candidates that move one of them), then the rows' `D²`.
     val: Vec<f64>,
-    rows: Vec<usize>,
-    /// The next block's listed rows, when listed ahead (`ahead_start` is its first row).
-    ahead: Vec<usize>,
-    ahead_start: Option<usize>,
-    /// Per listed row (and per row listed ahead), the candidates that may move it.
-    row_masks: Vec<u64>,
-    ahead_masks: Vec<u64>,
+    /// The block's listed rows (the rows a centre being added may move, in [`Seeding::add`]).
+    list: Listing,
     /// Per group of eight listed rows, the candidates that may move one of them.
     masks: Vec<u64>,
     g: Gathered,
@@ -132,11 +127,7 @@ impl Work {
         Work {
             pots: vec![0.0; trials],
             val: vec![0.0; (trials + 1) * BLOCK_ROWS],
-            rows: Vec::with_capacity(BLOCK_ROWS),
-            ahead: Vec::with_capacity(BLOCK_ROWS),
-            ahead_start: None,
-            row_masks: Vec::with_capacity(BLOCK_ROWS),
-            ahead_masks: Vec::with_capacity(BLOCK_ROWS),
+            list: Listing::new(),
             masks: Vec::with_capacity(BLOCK_ROWS),
             g: Gathered::new(d, trials),
             improved: Vec::new(),
@@ -315,31 +306,14 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 let Span { start, rows } = span;
                 let nb = &near[start..start + rows];
                 let wb = weights.map(|w| &w[start..start + rows]);
-                // The rows some candidate may move, with the candidates that may move them,
-                // listed ahead by the last block of this leaf when it was this one's predecessor.
-                if w.ahead_start != Some(start) {
-                    list(nb, start, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
-                }
-                w.ahead_start = None;
-                std::mem::swap(&mut w.rows, &mut w.ahead);
-                std::mem::swap(&mut w.row_masks, &mut w.ahead_masks);
-                // List the next block's rows now, and ask for them while this one is computed
-                // (the next block is usually this leaf's next): a few with each group of this
-                // block's listed rows, so that the fetches overlap the arithmetic (asked for all
-                // at once, they wait on each other for the processor's few miss buffers and
-                // nothing is computed meanwhile).
-                let next = start + rows;
-                if next < near.len() {
-                    let nn = (near.len() - next).min(BLOCK_ROWS);
-                    let nb = &near[next..next + nn];
-                    list(nb, next, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
-                    w.ahead_start = Some(next);
-                } else {
-                    w.ahead.clear();
-                    w.ahead_masks.clear();
-                }
-                let groups = w.rows.len().div_ceil(LANES);
-                let per_group = w.ahead.len().div_ceil(groups.max(1));
+                // The rows some candidate may move, with the candidates that may move them, and
+                // the next block's, asked for while this one is computed: a few with each group
+                // of this block's listed rows, so that the fetches overlap the arithmetic (asked
+                // for all at once, they wait on each other for the processor's few miss buffers
+                // and nothing is computed meanwhile).
+                w.list.advance(near, span, &thr, stride);
+                let groups = w.list.rows.len().div_ceil(LANES);
+                let per_group = w.list.ahead.len().div_ceil(groups.max(1));
                 let mut fetched = 0;
                 let base = &mut w.val[trials * BLOCK_ROWS..trials * BLOCK_ROWS + rows];
                 for (v, nr) in base.iter_mut().zip(nb) {
@@ -355,7 +329,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 // lanes where a candidate is nearer.
                 w.masks.clear();
                 let mut which = 0u64;
-                for group in w.row_masks.chunks(LANES) {
+                for group in w.list.row_masks.chunks(LANES) {
                     let gw = group.iter().fold(0, |a, &m| a | m);
                     w.masks.push(gw);
                     which |= gw;
@@ -390,9 +364,9 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                 let record = !overflow.load(Ordering::Relaxed);
                 w.improved.clear();
                 let mut n_dist = 0u64;
-                for (group, &gw) in w.rows.chunks(LANES).zip(&w.masks) {
-                    let upto = (fetched + per_group).min(w.ahead.len());
-                    prefetch_rows(&x, &w.ahead[fetched..upto]);
+                for (group, &gw) in w.list.rows.chunks(LANES).zip(&w.masks) {
+                    let upto = (fetched + per_group).min(w.list.ahead.len());
+                    prefetch_rows(&x, &w.list.ahead[fetched..upto]);
                     fetched = upto;
                     w.g.load(&x, group, lloyd.offset());
                     gathered_sq_distances(&mut w.g, cands, d, gw);
@@ -423,7 +397,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                         }
                     }
                 }
-                prefetch_rows(&x, &w.ahead[fetched..]);
+                prefetch_rows(&x, &w.list.ahead[fetched..]);
                 for (t, pot) in w.pots.iter_mut().enumerate() {
                     if which >> t & 1 == 0 {
                         *pot += unmoved;
@@ -514,16 +488,16 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             &mut self.near,
             1,
             |s, span, w, nb| {
-                w.rows.clear();
+                w.list.rows.clear();
                 for (r, nr) in nb.iter().enumerate() {
                     if nr.d2 > thr[nr.center as usize] {
-                        w.rows.push(span.start + r);
+                        w.list.rows.push(span.start + r);
                     }
                 }
-                if w.rows.len() < DENSE_ROWS {
-                    prefetch_rows(&x, &w.rows);
+                if w.list.rows.len() < DENSE_ROWS {
+                    prefetch_rows(&x, &w.list.rows);
                 }
-                if w.rows.len() >= DENSE_ROWS {
+                if w.list.rows.len() >= DENSE_ROWS {
                     load(&x, span, &mut s.xt);
                     lloyd.center_block(s, span.rows);
                     let xb = Block::new(&s.xt, span.rows);
@@ -535,7 +509,7 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
                     }
                     return;
                 }
-                for group in w.rows.chunks(LANES) {
+                for group in w.list.rows.chunks(LANES) {
                     w.g.load(&x, group, lloyd.offset());
                     gathered_sq_distances(&mut w.g, c, d, 1);
                     for (l, &i) in group.iter().enumerate() {

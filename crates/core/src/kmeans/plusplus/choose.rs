@@ -15,9 +15,9 @@
 //! the chosen centre is the one the exact scoring chooses, bit for bit.
 
 use super::float32::{Group, L16, Lanes, Sums, TRIALS, group32};
-use super::list::list;
+use super::list::Listing;
 use super::{Chain, Nearest, Seeding};
-use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, leaf_rows, prefetch_rows};
+use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, leaf_rows, prefetch_rows};
 use crate::data::{DataRef, Float};
 use crate::kmeans::kernels::{Gathered, gathered_sq_distances};
 use crate::math::LANES;
@@ -27,11 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 /// Per-leaf state of a float32 scoring pass.
 struct Work {
     sums: Box<Sums>,
-    rows: Vec<usize>,
-    row_masks: Vec<u64>,
-    ahead: Vec<usize>,
-    ahead_masks: Vec<u64>,
-    ahead_start: Option<usize>,
+    list: Listing,
     /// The block's groups with a row some candidate may move.
     groups: Vec<Group>,
 }
@@ -40,11 +36,7 @@ impl Work {
     fn new() -> Self {
         Work {
             sums: Box::new(Sums::new()),
-            rows: Vec::with_capacity(BLOCK_ROWS),
-            row_masks: Vec::with_capacity(BLOCK_ROWS),
-            ahead: Vec::with_capacity(BLOCK_ROWS),
-            ahead_masks: Vec::with_capacity(BLOCK_ROWS),
-            ahead_start: None,
+            list: Listing::new(),
             groups: Vec::with_capacity(BLOCK_ROWS / L16),
         }
     }
@@ -166,35 +158,25 @@ impl<T: Float> Seeding<'_, '_, T> {
             .lloyd
             .passes()
             .reduce(Layout::Untouched, &accs, |_, span, w| {
-                let Span { start, rows } = span;
-                if w.ahead_start != Some(start) {
-                    let nb = &near[start..start + rows];
-                    list(nb, start, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
-                }
-                std::mem::swap(&mut w.rows, &mut w.ahead);
-                std::mem::swap(&mut w.row_masks, &mut w.ahead_masks);
-                // The next block's rows, listed now and asked for while this one is computed.
-                let next = start + rows;
-                if next < near.len() {
-                    let nn = (near.len() - next).min(BLOCK_ROWS);
-                    let nb = &near[next..next + nn];
-                    list(nb, next, &thr, stride, &mut w.ahead, &mut w.ahead_masks);
-                    w.ahead_start = Some(next);
-                } else {
-                    w.ahead.clear();
-                    w.ahead_masks.clear();
-                    w.ahead_start = None;
-                }
+                let start = span.start;
+                // This block's rows, and the next block's, asked for while this one is computed.
+                w.list.advance(near, span, &thr, stride);
+                let Listing {
+                    rows: listed,
+                    row_masks,
+                    ahead,
+                    ..
+                } = &w.list;
                 w.groups.clear();
                 let mut n_dist = 0u64;
                 // The next block's rows are asked for a few with each group of this block, so
                 // that the fetches overlap the arithmetic (asked for all at once, they wait on
                 // each other for the processor's few miss buffers, and nothing is computed).
-                let per_group = w.ahead.len().div_ceil(w.rows.len().div_ceil(L16).max(1));
+                let per_group = ahead.len().div_ceil(listed.len().div_ceil(L16).max(1));
                 let mut fetched = 0;
-                for (rows, masks) in w.rows.chunks(L16).zip(w.row_masks.chunks(L16)) {
-                    let upto = (fetched + per_group).min(w.ahead.len());
-                    sh.prefetch(&w.ahead[fetched..upto]);
+                for (rows, masks) in listed.chunks(L16).zip(row_masks.chunks(L16)) {
+                    let upto = (fetched + per_group).min(ahead.len());
+                    sh.prefetch(&ahead[fetched..upto]);
                     fetched = upto;
                     let which = masks.iter().fold(0, |a, &m| a | m);
                     let mut g = Group {
@@ -217,7 +199,7 @@ impl<T: Float> Seeding<'_, '_, T> {
                         w.groups.push(g);
                     }
                 }
-                sh.prefetch(&w.ahead[fetched..]);
+                sh.prefetch(&ahead[fetched..]);
                 counted.fetch_add(n_dist, Ordering::Relaxed);
                 if !w.groups.is_empty() {
                     pending[start / leaf_len]

@@ -1,7 +1,9 @@
-//! Greedy k-means++'s listing of the rows a step's candidates may move ([`list`]), and the
-//! seeding's sum of a block ([`lane_sum`]).
+//! Greedy k-means++'s listing of the rows a step's candidates may move ([`list`], block by
+//! block with the next one listed ahead: [`Listing`]), and the seeding's sum of a block
+//! ([`lane_sum`]).
 
 use super::Nearest;
+use crate::blocks::{BLOCK_ROWS, Span};
 use crate::math::{self, LANES};
 use crate::simd::{Isa, V8, dispatch};
 
@@ -46,6 +48,67 @@ fn list_impl<I: Isa>(
     }
     rows.truncate(m);
     masks.truncate(m);
+}
+
+/// A scoring pass's listing, block by block: the block's listed rows and, listed while it is
+/// computed, the next block's, so that they can be asked for meanwhile (the next block is
+/// usually the same leaf's next).
+pub(super) struct Listing {
+    /// The block's rows some candidate may move, and each one's mask of those candidates.
+    pub(super) rows: Vec<usize>,
+    pub(super) row_masks: Vec<u64>,
+    /// The next block's, when listed ahead (`ahead_start` is its first row).
+    pub(super) ahead: Vec<usize>,
+    ahead_masks: Vec<u64>,
+    ahead_start: Option<usize>,
+}
+
+impl Listing {
+    pub(super) fn new() -> Self {
+        Listing {
+            rows: Vec::with_capacity(BLOCK_ROWS),
+            row_masks: Vec::with_capacity(BLOCK_ROWS),
+            ahead: Vec::with_capacity(BLOCK_ROWS),
+            ahead_masks: Vec::with_capacity(BLOCK_ROWS),
+            ahead_start: None,
+        }
+    }
+
+    /// Lists the rows of block `span` of `near` (unless the previous block listed them
+    /// ahead), then the next block's into `ahead` ([`list`]'s `thr` and `stride`).
+    pub(super) fn advance(&mut self, near: &[Nearest], span: Span, thr: &[f64], stride: usize) {
+        let Span { start, rows } = span;
+        if self.ahead_start != Some(start) {
+            let nb = &near[start..start + rows];
+            list(
+                nb,
+                start,
+                thr,
+                stride,
+                &mut self.ahead,
+                &mut self.ahead_masks,
+            );
+        }
+        std::mem::swap(&mut self.rows, &mut self.ahead);
+        std::mem::swap(&mut self.row_masks, &mut self.ahead_masks);
+        let next = start + rows;
+        if next < near.len() {
+            let nb = &near[next..next + (near.len() - next).min(BLOCK_ROWS)];
+            list(
+                nb,
+                next,
+                thr,
+                stride,
+                &mut self.ahead,
+                &mut self.ahead_masks,
+            );
+            self.ahead_start = Some(next);
+        } else {
+            self.ahead.clear();
+            self.ahead_masks.clear();
+            self.ahead_start = None;
+        }
+    }
 }
 
 /// `Σ_r w_r v_r` (`v_r` without weights) over eight lanes `a[r % 8]` in row order, then

@@ -91,6 +91,7 @@ mod error;
 mod kmeans;
 mod linalg;
 mod math;
+mod mem;
 mod mixture;
 mod model;
 mod monitor;

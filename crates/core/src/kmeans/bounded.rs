@@ -28,6 +28,7 @@ use super::lloyd::{Labels, Lloyd, Run};
 use super::plusplus::Nearest;
 use super::step::{Step, average, block_fingerprint};
 use super::sums::Inertia;
+use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::blocks::{Accumulator, BLOCK_ROWS, Layout, Pool, Span, WIDE_D, load, prefetch_rows};
@@ -413,14 +414,12 @@ impl<'a, T: Float> Lloyd<'a, T> {
             // half-distances cannot prove, as if the centres had not moved.
             Some(near) if near.len() == n => {
                 let rel = (d as f64 + 8.0) * EPS;
-                let bounds = near
-                    .iter()
-                    .map(|nr| Bound {
-                        u: (nr.d2 * (1.0 + rel)).sqrt() * (1.0 + 4.0 * EPS),
-                        l: 0.0,
-                        label: nr.center,
-                    })
-                    .collect();
+                let mut bounds = crate::mem::huge_vec(n);
+                bounds.par_extend(near.par_iter().map(|nr| Bound {
+                    u: (nr.d2 * (1.0 + rel)).sqrt() * (1.0 + 4.0 * EPS),
+                    l: 0.0,
+                    label: nr.center,
+                }));
                 let cb = CenterBounds {
                     half: Vec::new(),
                     moved: vec![0.0; k],

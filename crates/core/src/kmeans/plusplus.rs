@@ -188,15 +188,18 @@ impl<'l, 'a, T: Float> Seeding<'l, 'a, T> {
             lloyd,
             d: x.n_features(),
             // Written by every thread (a `vec!` of them is filled, and its pages first
-            // touched, by one).
-            near: rayon::iter::repeat_n(
-                Nearest {
-                    d2: f64::INFINITY,
-                    center: 0,
-                },
-                x.n_samples(),
-            )
-            .collect(),
+            // touched, by one), on huge pages.
+            near: {
+                let mut near = crate::mem::huge_vec(x.n_samples());
+                near.par_extend(rayon::iter::repeat_n(
+                    Nearest {
+                        d2: f64::INFINITY,
+                        center: 0,
+                    },
+                    x.n_samples(),
+                ));
+                near
+            },
             chosen: Vec::new(),
             computed: 0,
             pending: Vec::new(),

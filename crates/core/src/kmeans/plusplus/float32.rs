@@ -126,7 +126,10 @@ impl Shadow {
         assert!(Self::fits(x) && near.len() == n && first.len() == d);
         let per_row = d.div_ceil(L16);
         let width = per_row * L16;
+        // Zeroed pages not touched yet (a fresh mapping), so the copy's pass faults them in
+        // as huge pages.
         let mut values = vec![0.0f32; n * width + L16];
+        crate::mem::advise_huge(values.as_ptr().cast(), values.len() * 4);
         let start = values.as_ptr().align_offset(64);
         let start = if start < L16 { start } else { 0 };
         const CHUNK: usize = 16 * BLOCK_ROWS;

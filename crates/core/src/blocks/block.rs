@@ -229,6 +229,26 @@ pub(crate) fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) 
     let _ = (x, start, rows);
 }
 
+/// Hints the processor to fetch the cache lines of `values` into its L2 cache.
+#[inline]
+pub(crate) fn prefetch_slice<T>(values: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let first = values.as_ptr() as usize / 64 * 64;
+        let end = values.as_ptr() as usize + std::mem::size_of_val(values);
+        for line in (first..end).step_by(64) {
+            // SAFETY: a prefetch never faults and changes no memory.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
+                    line as *const i8,
+                )
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
+}
+
 /// Hints the processor to fetch the listed rows into its L2 cache, so that their misses overlap
 /// rather than each waiting on the last (into L2, not L1: rows asked for a block ahead would
 /// evict the block being computed).

@@ -17,8 +17,8 @@
 mod block;
 
 pub(crate) use block::{
-    BLOCK_ROWS, Block, Pool, Scratch, Span, load, padded, prefetch_rows, prefetch_within,
-    transposed8,
+    BLOCK_ROWS, Block, Pool, Scratch, Span, load, padded, prefetch_rows, prefetch_slice,
+    prefetch_within, transposed8,
 };
 
 use crate::data::{DataRef, Float};

@@ -3,7 +3,7 @@
 //! ([`lane_sum`]).
 
 use super::Nearest;
-use crate::blocks::{BLOCK_ROWS, Span};
+use crate::blocks::{BLOCK_ROWS, Span, prefetch_slice};
 use crate::math::{self, LANES};
 use crate::simd::{Isa, V8, dispatch};
 
@@ -103,6 +103,11 @@ impl Listing {
                 &mut self.ahead_masks,
             );
             self.ahead_start = Some(next);
+            // The block after it, listed next time: a block's listing stalls on its
+            // first reads of `near` otherwise (the scoring between two listings breaks the
+            // stream the hardware would follow).
+            let after = (next + BLOCK_ROWS).min(near.len());
+            prefetch_slice(&near[after..(after + BLOCK_ROWS).min(near.len())]);
         } else {
             self.ahead.clear();
             self.ahead_masks.clear();

@@ -319,6 +319,13 @@ pub(crate) trait Kernel: Send + Sync + 'static {
         Self::accumulate(isa, shift, x, resp, weights, sums, work);
     }
 
+    /// Whether one-hot statistics of `k` components in `d` features are taken from the rows in
+    /// place by [`full::accumulate_labelled_rows`] (the float64 full kernel) rather than by
+    /// [`Kernel::accumulate_labelled`] on loaded blocks.
+    fn labelled_rows(_k: usize, _d: usize) -> bool {
+        false
+    }
+
     /// The covariances (scikit-learn's shape) from merged statistics and the new means.
     /// `e[c] = μ'_c - s_c` is the move of each mean from its shift and `nk` the regularised
     /// counts `N_c + 10ε`.

@@ -2,7 +2,7 @@
 //! sufficient statistics (one pass per EM iteration), statistics from given responsibilities
 //! (initialisation), and per-row outputs (labels, probabilities, log-likelihoods).
 
-use super::{CovarianceType, Kernel, Params, Shift, Sums};
+use super::{CovarianceType, Kernel, Params, Shift, Sums, full};
 use crate::blocks::{BLOCK_ROWS, Block, Layout, Passes, Pool, Scratch, Span, padded};
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES, exp8, ln8};
@@ -120,6 +120,18 @@ impl<'a, T: Float> Engine<'a, T> {
         shift: &Shift,
         labels: &(dyn Fn(Span, &mut [u32]) + Sync),
     ) -> Sums {
+        let x = self.x();
+        if K::labelled_rows(shift.k(), shift.d()) {
+            return self
+                .passes
+                .reduce(Layout::RowsAhead, &self.sums, |s, span, acc| {
+                    let mut l = [0u32; BLOCK_ROWS];
+                    let l = &mut l[..span.rows];
+                    labels(span, l);
+                    add_rows(acc, s.w.get(), span.rows);
+                    full::accumulate_labelled_rows(x, span, shift, l, acc, &mut s.work);
+                });
+        }
         self.passes
             .reduce(Layout::FeatureMajor, &self.sums, |s, span, acc| {
                 let mut l = [0u32; BLOCK_ROWS];

@@ -67,6 +67,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `error` | [`Error`], [`Result`], size-checked allocation |
+//! | `mem` | large working buffers on (transparent) huge pages |
 //! | `simd` | eight-lane vectors, instruction-set tokens created only by run-time detection, `dispatch!` |
 //! | `math` | vectorised `exp`/`ln`, fixed-order sums |
 //! | `linalg` | small dense Cholesky, triangular inverses (faer) |

@@ -208,25 +208,12 @@ pub(crate) fn prefetch_within<T: Float>(x: &DataRef<'_, T>, start: usize, rows: 
 /// Hints the processor to fetch rows `start..start + rows` into its L2 cache.
 #[inline]
 pub(crate) fn prefetch<T: Float>(x: &DataRef<'_, T>, start: usize, rows: usize) {
-    #[cfg(target_arch = "x86_64")]
     if rows > 0 {
         let data = x.as_slice();
         let first = start * x.row_stride();
         let last = ((start + rows - 1) * x.row_stride() + x.n_features()).min(data.len());
-        let step = 64 / std::mem::size_of::<T>();
-        let mut i = first;
-        while i < last {
-            // SAFETY: `i` indexes the slice; a prefetch never faults and changes no memory.
-            unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
-                    data.as_ptr().add(i).cast(),
-                )
-            };
-            i += step;
-        }
+        prefetch_slice(&data[first..last]);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (x, start, rows);
 }
 
 /// Hints the processor to fetch the cache lines of `values` into its L2 cache.

@@ -121,25 +121,24 @@ impl<'a, T: Float> Engine<'a, T> {
         labels: &(dyn Fn(Span, &mut [u32]) + Sync),
     ) -> Sums {
         let x = self.x();
-        if K::labelled_rows(shift.k(), shift.d()) {
-            return self
-                .passes
-                .reduce(Layout::RowsAhead, &self.sums, |s, span, acc| {
-                    let mut l = [0u32; BLOCK_ROWS];
-                    let l = &mut l[..span.rows];
-                    labels(span, l);
-                    add_rows(acc, s.w.get(), span.rows);
-                    full::accumulate_labelled_rows(x, span, shift, l, acc, &mut s.work);
-                });
-        }
-        self.passes
-            .reduce(Layout::FeatureMajor, &self.sums, |s, span, acc| {
-                let mut l = [0u32; BLOCK_ROWS];
-                let l = &mut l[..span.rows];
-                labels(span, l);
-                add_rows(acc, s.w.get(), span.rows);
+        // The float64 full kernel reads the rows in place; the others, loaded blocks.
+        let in_place = K::labelled_rows(shift.k(), shift.d());
+        let layout = if in_place {
+            Layout::RowsAhead
+        } else {
+            Layout::FeatureMajor
+        };
+        self.passes.reduce(layout, &self.sums, |s, span, acc| {
+            let mut l = [0u32; BLOCK_ROWS];
+            let l = &mut l[..span.rows];
+            labels(span, l);
+            add_rows(acc, s.w.get(), span.rows);
+            if in_place {
+                full::accumulate_labelled_rows(x, span, shift, l, acc, &mut s.work);
+            } else {
                 accumulate_labelled_block::<K>(shift, s, l, acc, span.rows);
-            })
+            }
+        })
     }
 
     /// The statistics of every row as the one component of a mixture of type `t` (each

@@ -67,7 +67,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `error` | [`Error`], [`Result`], size-checked allocation |
-//! | `mem` | large working buffers on (transparent) huge pages |
+//! | `mem` | large working buffers on (transparent) huge pages, block buffers on whole cache lines |
 //! | `simd` | eight-lane vectors, instruction-set tokens created only by run-time detection, `dispatch!` |
 //! | `math` | vectorised `exp`/`ln`, fixed-order sums |
 //! | `linalg` | small dense Cholesky, triangular inverses (faer) |

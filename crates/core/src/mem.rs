@@ -1,4 +1,7 @@
-//! Large working buffers on huge pages, where the system offers them.
+//! Working buffers: large ones on huge pages, where the system offers them; block buffers on
+//! whole cache lines.
+
+use std::ops::{Deref, DerefMut};
 
 /// Bytes of one huge page (x86-64 and most Linux configurations).
 const HUGE: usize = 2 << 20;
@@ -29,9 +32,64 @@ pub(crate) fn huge_vec<T>(len: usize) -> Vec<T> {
     v
 }
 
+/// One cache line of `f64` values.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([f64; 8]);
+
+/// A buffer of `f64` values that starts on a cache line (64 bytes), so that a vector of eight
+/// values at a multiple of eight never straddles two lines: a split load or store takes two of
+/// the cache's accesses, and the block kernels' operands, at multiples of eight values, would
+/// otherwise mostly be split (the allocator aligns to 16 bytes).
+pub(crate) struct Lines {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl Lines {
+    /// `len` zeros.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        Lines {
+            lines: vec![Line([0.0; 8]); len.div_ceil(8)],
+            len,
+        }
+    }
+}
+
+impl Deref for Lines {
+    type Target = [f64];
+
+    fn deref(&self) -> &[f64] {
+        // SAFETY: `lines` holds `8 * lines.len() >= len` initialised `f64`s, contiguous
+        // (`Line` is `repr(C)` of `[f64; 8]`, 64 bytes, no padding).
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+}
+
+impl DerefMut for Lines {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        // SAFETY: as in `deref`, borrowed mutably through `&mut self`.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::huge_vec;
+    use super::{Lines, huge_vec};
+
+    #[test]
+    fn lines_start_on_a_cache_line_and_hold_their_values() {
+        for len in [0, 1, 8, 9, 4096] {
+            let mut b = Lines::zeroed(len);
+            assert_eq!(b.len(), len);
+            assert_eq!(b.as_ptr() as usize % 64, 0);
+            assert!(b.iter().all(|&v| v == 0.0));
+            for (i, v) in b.iter_mut().enumerate() {
+                *v = i as f64 + 0.5;
+            }
+            assert!(b.iter().enumerate().all(|(i, &v)| v == i as f64 + 0.5));
+        }
+    }
 
     #[test]
     fn advised_vectors_hold_what_is_written() {

@@ -4,6 +4,7 @@ use std::sync::Mutex;
 
 use crate::data::{DataRef, Float, load8};
 use crate::math::LANES;
+use crate::mem::Lines;
 use crate::simd::{Isa, V8, dispatch};
 
 /// Rows per block: a constant of the algorithm, never derived from the thread count.
@@ -127,13 +128,13 @@ impl<'a> BlockWeights<'a> {
 /// Per-thread working memory for one block (of data whose weights live for `'a`).
 pub(crate) struct Scratch<'a> {
     /// The block, feature-major `(n_features, BLOCK_ROWS)`: `Block::new(&xt, rows)`.
-    pub xt: Vec<f64>,
+    pub xt: Lines,
     /// Per-component values, component-major: `(n_components, BLOCK_ROWS)`.
-    pub comp: Vec<f64>,
+    pub comp: Lines,
     /// One value per row.
-    pub row: Vec<f64>,
+    pub row: Lines,
     /// Kernel workspace.
-    pub work: Vec<f64>,
+    pub work: Lines,
     /// The block's sample weights, when the data has weights (`w.get()`; a field of its own so
     /// that kernels can read it while writing the other buffers).
     pub w: BlockWeights<'a>,
@@ -142,10 +143,10 @@ pub(crate) struct Scratch<'a> {
 impl<'a> Scratch<'a> {
     pub(crate) fn new(n_features: usize, n_components: usize, work: usize) -> Self {
         Scratch {
-            xt: vec![0.0; n_features * BLOCK_ROWS],
-            comp: vec![0.0; n_components * BLOCK_ROWS],
-            row: vec![0.0; BLOCK_ROWS],
-            work: vec![0.0; work],
+            xt: Lines::zeroed(n_features * BLOCK_ROWS),
+            comp: Lines::zeroed(n_components * BLOCK_ROWS),
+            row: Lines::zeroed(BLOCK_ROWS),
+            work: Lines::zeroed(work),
             w: BlockWeights::new(),
         }
     }

@@ -32,6 +32,26 @@ pub(crate) fn huge_vec<T>(len: usize) -> Vec<T> {
     v
 }
 
+/// A value that starts on a cache line (64 bytes): for fixed-size arrays that kernels read as
+/// vectors (see [`Lines`]).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(crate) struct OnLine<T>(pub T);
+
+impl<T> Deref for OnLine<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for OnLine<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
 /// One cache line of `f64` values.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]

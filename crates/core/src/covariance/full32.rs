@@ -22,6 +22,7 @@ use super::scatter32::{scatter32, weighted_scatter32};
 use super::{CovarianceType, Kernel, Params, Shift, Sums};
 use crate::blocks::{BLOCK_ROWS, Block, WIDE_D, padded, with_dim};
 use crate::math::{self, LANES};
+use crate::mem::OnLine;
 use crate::simd::{Isa, V8, V16};
 
 /// Rows per float32 vector.
@@ -288,8 +289,8 @@ struct Buffers32<'w> {
     offset: Vec<f64>,
     /// A float32 block of workspace: the weighted rows.
     wdx: &'w mut [f32],
-    r32: [f32; BLOCK_ROWS],
-    rf: [f64; BLOCK_ROWS],
+    r32: OnLine<[f32; BLOCK_ROWS]>,
+    rf: OnLine<[f64; BLOCK_ROWS]>,
     s32: Vec<f32>,
 }
 
@@ -299,8 +300,8 @@ impl<'w> Buffers32<'w> {
         Buffers32 {
             offset: mean_of(&shift.shift, k, d),
             wdx,
-            r32: [0.0; BLOCK_ROWS],
-            rf: [0.0; BLOCK_ROWS],
+            r32: OnLine([0.0; BLOCK_ROWS]),
+            rf: OnLine([0.0; BLOCK_ROWS]),
             s32: vec![0.0; d],
         }
     }
@@ -335,7 +336,7 @@ fn accumulate_component32<I: Isa>(
     for ((s, &m), &o) in b.s32.iter_mut().zip(shift.of(c)).zip(&b.offset) {
         *s = (m - o) as f32;
     }
-    let (s32, r32, wdx) = (&b.s32, &b.r32, &mut *b.wdx);
+    let (s32, r32, wdx) = (&b.s32, &b.r32[..], &mut *b.wdx);
     if whole_small_tiles(d) {
         let s2 = &mut sums.s2[c * d * d..(c + 1) * d * d];
         let s1 = &mut sums.s1[c * d..(c + 1) * d];

@@ -10,6 +10,7 @@
 use crate::blocks::{BLOCK_ROWS, Block, Span, WIDE_D, prefetch_within, transposed8, with_dim};
 use crate::data::{DataRef, Float, load8};
 use crate::math::LANES;
+use crate::mem::Lines;
 use crate::simd::{Isa, V8, dispatch};
 
 /// Squared distances `out[c * BLOCK_ROWS + r] = Σ_j (x_rj - centers_cj)²` for a centred block.
@@ -277,16 +278,16 @@ fn score_centers<const D: usize, I: Isa, const N: usize, const SECOND: bool>(
 /// block kernels give the same row.
 pub(crate) struct Gathered {
     /// The centred rows, feature-major: feature `j` of lane `l` at `x[j * LANES + l]`.
-    pub x: Vec<f64>,
+    pub x: Lines,
     /// Per-centre results, `out[c * LANES + l]`.
-    pub out: Vec<f64>,
+    pub out: Lines,
 }
 
 impl Gathered {
     pub(crate) fn new(d: usize, centers: usize) -> Self {
         Gathered {
-            x: vec![0.0; d * LANES],
-            out: vec![0.0; centers.max(1) * LANES],
+            x: Lines::zeroed(d * LANES),
+            out: Lines::zeroed(centers.max(1) * LANES),
         }
     }
 

@@ -38,6 +38,7 @@ use crate::blocks::{
 };
 use crate::data::{DataRef, Float};
 use crate::math::{self, LANES};
+use crate::mem::Lines;
 
 /// When adding a centre, from this many rows of a block to compute on, the block is loaded
 /// whole and computed by the block kernel (the gathered kernel's loads cost more instructions
@@ -110,7 +111,7 @@ struct Work {
     pots: Vec<f64>,
     /// `(trials + 1, BLOCK_ROWS)`: each candidate's `min(D², ‖x - c‖²)` for the block's rows
     /// (only for the candidates that move one of them), then the rows' `D²`.
-    val: Vec<f64>,
+    val: Lines,
     /// The block's listed rows (the rows a centre being added may move, in [`Seeding::add`]).
     list: Listing,
     /// Per group of eight listed rows, the candidates that may move one of them.
@@ -126,7 +127,7 @@ impl Work {
     fn new(d: usize, trials: usize) -> Self {
         Work {
             pots: vec![0.0; trials],
-            val: vec![0.0; (trials + 1) * BLOCK_ROWS],
+            val: Lines::zeroed((trials + 1) * BLOCK_ROWS),
             list: Listing::new(),
             masks: Vec::with_capacity(BLOCK_ROWS),
             g: Gathered::new(d, trials),

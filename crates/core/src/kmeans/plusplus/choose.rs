@@ -322,7 +322,7 @@ impl<T: Float> Seeding<'_, '_, T> {
             prefetch_rows(x, &rows[a..(a + LANES).min(rows.len())]);
             g.load(x, group, offset);
             gathered_sq_distances(g, c, d, 1);
-            for (&i, &v) in group.iter().zip(&g.out) {
+            for (&i, &v) in group.iter().zip(g.out.iter()) {
                 let nr = &mut nb[i - start];
                 if v < nr.d2 {
                     *nr = Nearest { d2: v, center: kc };

@@ -356,9 +356,9 @@ impl Kernel for Full {
     }
 
     fn work_len(_k: usize, d: usize) -> usize {
-        // The weighted rows; for one-hot responsibilities, the block's rows (each padded to
-        // whole vectors) and their weights.
-        (2 * d).max(d.next_multiple_of(LANES)) * BLOCK_ROWS + BLOCK_ROWS
+        // The weighted rows (`d` values a row); for one-hot responsibilities, the block's rows
+        // (each padded to whole vectors, so at least `d`) and their weights.
+        d.next_multiple_of(LANES) * BLOCK_ROWS + BLOCK_ROWS
     }
 
     #[inline(always)]
